@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import { Lister, type ListerEntry } from '../src/remotelister'
+
+/** A storage system known only to TypeScript: a map of directories. */
+class MapLister extends Lister {
+  calls = 0
+  constructor(
+    private readonly dirs: Map<string, ListerEntry[]>,
+    private readonly failures: Map<string, { times: number; retryable: boolean }> = new Map(),
+  ) {
+    super()
+  }
+
+  async lsDirectory(lfn: string): Promise<ListerEntry[]> {
+    this.calls++
+    await new Promise((r) => setTimeout(r, 1))
+    const f = this.failures.get(lfn)
+    if (f && f.times > 0) {
+      f.times--
+      throw Object.assign(new Error(`${lfn}: door busy`), { retryable: f.retryable })
+    }
+    const entries = this.dirs.get(lfn)
+    if (!entries) throw new Error(`${lfn}: no such directory`)
+    return entries
+  }
+}
+
+function site(): Map<string, ListerEntry[]> {
+  const dirs = new Map<string, ListerEntry[]>()
+  dirs.set('/store', [
+    { name: 'mc', isDir: true },
+    { name: 'gone', isDir: true },
+    { name: 'flaky', isDir: true },
+  ])
+  const mc: ListerEntry[] = []
+  for (let i = 0; i < 20; i++) {
+    mc.push({ name: `d${i}`, isDir: true, mtime: 1_500_000_000 })
+    dirs.set(
+      `/store/mc/d${i}`,
+      Array.from({ length: 10 }, (_, j) => ({
+        name: `f ${j}.root`,
+        isDir: false,
+        size: i * 10 + j,
+        mtime: 1_500_000_000 + j,
+      })),
+    )
+  }
+  dirs.set('/store/mc', mc)
+  dirs.set('/store/flaky', [{ name: 'x.root', isDir: false, size: 7, mtime: 1 }])
+  return dirs
+}
+
+describe('a lister written in TypeScript', () => {
+  it('runs on the native engine with retries and unlisted directories', async () => {
+    const lister = new MapLister(site(), new Map([['/store/flaky', { times: 1, retryable: true }]]))
+    const tree = await lister.list({ roots: ['/store'], threads: 4, retries: 1 })
+    expect(tree.fileCount).toBe(20 * 10 + 1)
+    expect(tree.totalSize).toBe(Array.from({ length: 200 }, (_, k) => k).reduce((a, b) => a + b, 0) + 7)
+    expect(tree.getNode('/store/mc/d3')?.files.map((f) => f.name)).toContain('f 9.root')
+    expect(tree.getUnlisted()).toEqual([{ path: '/store/gone', reason: '/store/gone: no such directory' }])
+    // the flaky directory failed once and was listed on its retry
+    expect(tree.getNode('/store/flaky')?.files).toHaveLength(1)
+  })
+
+  it('gives the same tree with one worker or many', async () => {
+    const one = await new MapLister(site()).list({ roots: ['/store'], threads: 1 })
+    const many = await new MapLister(site()).list({ roots: ['/store'], threads: 8 })
+    expect(many.hash).toBe(one.hash)
+  })
+
+  it('records a directory whose error is final as unlisted without retrying it', async () => {
+    const lister = new MapLister(site(), new Map([['/store/flaky', { times: 5, retryable: false }]]))
+    const tree = await lister.list({ roots: ['/store'], threads: 2, retries: 3 })
+    expect(tree.getUnlisted().map((u) => u.path)).toEqual(['/store/flaky', '/store/gone'])
+    // /store, its three subdirectories (flaky once, not retried) and the twenty below mc
+    expect(lister.calls).toBe(1 + 3 + 20)
+  })
+})

@@ -1,0 +1,307 @@
+/**
+ * The check against Dynamo's schema on a throwaway MariaDB server, with the
+ * summary store on the same server: lists, registry rows, history, a server
+ * that dies mid-report, and concurrent workers.
+ */
+import { spawn } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { DynamoBackend, MysqlSql } from '../src/backends'
+import { runCheck } from '../src/check'
+import { config } from '../src/config'
+import { openSummary } from '../src/summary/store'
+import { inventoryRows, makeSite, SITE, type SiteSetup, short } from './helpers/check-site'
+import { CLI, cli } from './helpers/cli'
+import { loadDynamo } from './helpers/dynamo'
+import { type MariaDb, startMariaDb } from './helpers/mariadb'
+
+let server: MariaDb
+let site: SiteSetup
+
+beforeAll(async () => {
+  server = await startMariaDb()
+})
+
+afterAll(async () => {
+  config.setLocation(null)
+  await server?.stop()
+})
+
+function setUp(extraSites: string[] = []): void {
+  loadDynamo(server, extraSites)
+  site = makeSite('mysql', {
+    InventoryBackend: 'dynamo',
+    DynamoDatabase: `${server.url}/dynamo`,
+    SummaryDatabase: `${server.url}/consistency`,
+  })
+  const text = JSON.parse(fs.readFileSync(site.config, 'utf8'))
+  for (const s of extraSites) text.AccessMethod[s] = text.AccessMethod[SITE]
+  fs.writeFileSync(site.config, JSON.stringify(text))
+  config.setLocation(site.config)
+}
+
+const registry = (sql: string) =>
+  server
+    .sql(sql, 'dynamoregister')
+    .split('\n')
+    .slice(1)
+    .filter((l) => l !== '')
+
+const EXPECTED_MISSING = ['0A3B.root', 'LOST1.root', 'LOST2.root', 'LOST3.root']
+const EXPECTED_ORPHAN = ['0A3B.root', 'D1.root', 'DARK1.root', 'DARK2 with space.root']
+
+describe('Dynamo over MySQL', () => {
+  beforeEach(() => setUp())
+
+  it('lists a site: complete owned replicas old, the others new', async () => {
+    const backend = new DynamoBackend()
+    try {
+      const before = Math.floor(Date.now() / 1000)
+      const inventory = await backend.inventory.listFiles(SITE)
+      const mine = inventoryRows().filter((r) => r.site === SITE)
+      expect(inventory.fileCount).toBe(mine.length)
+      for (const r of mine) {
+        const dir = inventory.getNode(path.posix.dirname(r.lfn))
+        const f = dir?.files.find((x) => x.name === short(r.lfn))
+        expect(f?.size).toBe(r.size)
+        if (r.complete && r.group) expect(f?.mtime).toBe(0)
+        else expect(f?.mtime).toBeGreaterThanOrEqual(before)
+      }
+      expect((await backend.siteinfo.siteList()).sort()).toEqual([
+        'T1_US_FNAL_Disk',
+        'T1_US_FNAL_MSS',
+        'T2_DE_DESY',
+        SITE,
+      ])
+      expect(await backend.siteinfo.readySites()).not.toContain('T2_DE_DESY')
+      expect(await backend.checkSite(SITE)).toBe(true)
+      expect(await backend.checkSite('T1_US_FNAL_MSS')).toBe(false)
+      expect(await backend.checkSite('T2_DE_DESY')).toBe(false)
+      expect((await backend.inventory.protectedDatasets(SITE)).sort()).toEqual([
+        '/DYJets_TuneCP5/RunIISummer20UL18-106X_upgrade2018-v2/AODSIM',
+        '/QCD_Pt-15_TuneCP5/RunIISummer20UL18-106X_upgrade2018-v2/AODSIM',
+        '/ZeroBias/Run2018A-17Sep2018-v1/MINIAOD',
+      ])
+    } finally {
+      await backend.close()
+    }
+  })
+
+  it('runs the check end to end: lists, registry rows and history', async () => {
+    const first = cli(['check', '--site', SITE, '--config', site.config, '--quiet'])
+    expect(first.stderr).toBe('')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(/T2_US_MIT \(dry\)/)
+    const missing = fs
+      .readFileSync(path.join(site.web, `${SITE}_compare_missing.txt`), 'utf8')
+      .trim()
+      .split('\n')
+    expect(missing.map(short).sort()).toEqual(EXPECTED_MISSING)
+    const orphan = fs
+      .readFileSync(path.join(site.web, `${SITE}_compare_orphan.txt`), 'utf8')
+      .trim()
+      .split('\n')
+    expect(orphan.map(short).sort()).toEqual(EXPECTED_ORPHAN)
+    const blocks = fs.readFileSync(path.join(site.web, `${SITE}_compare_missing_datasets.txt`), 'utf8')
+    expect(blocks).toContain('2 DataOps /TTJets_TuneCP5/RunIISummer20UL18-106X_upgrade2018-v2/AODSIM#7f3a2c1e')
+    expect(blocks).toContain('1 AnalysisOps /TTJets_TuneCP5/RunIISummer20UL18-106X_upgrade2018-v2/AODSIM#9c8d7e6f')
+    // dry: the registry holds only the fixture's requests
+    expect(registry('SELECT COUNT(*) FROM deletion_queue')).toEqual(['2'])
+    expect(registry('SELECT COUNT(*) FROM transfer_queue')).toEqual(['0'])
+
+    expect(cli(['set-status', SITE, 'act', '--config', site.config]).code).toBe(0)
+    expect(cli(['check', '--site', SITE, '--config', site.config, '--quiet']).code).toBe(0)
+    const deleted = registry(`SELECT file FROM deletion_queue WHERE created > 0 ORDER BY reqid`)
+    expect(
+      deleted
+        .filter((f) => f.endsWith('.root'))
+        .map(short)
+        .sort(),
+    ).toEqual(EXPECTED_ORPHAN)
+    expect(deleted.filter((f) => !f.endsWith('.root'))[0]).toMatch(/Empty_TuneCP5.*\/sub$/)
+    // missing in two runs in a row, with a disk copy elsewhere (Dynamo's replicas are whole blocks:
+    // T1_US_FNAL_Disk holds the block of 0A3B and LOST1)
+    expect(registry('SELECT file, site_from, site_to FROM transfer_queue ORDER BY file').map((l) => short(l))).toEqual([
+      '0A3B.root\tT1_US_FNAL_Disk\tT2_US_MIT',
+      'LOST1.root\tT1_US_FNAL_Disk\tT2_US_MIT',
+    ])
+    const store = await openSummary()
+    try {
+      const history = await store.history(SITE)
+      expect(history.map((h) => [h.missing, h.orphan, h.nosource, h.unrecoverable])).toEqual([
+        [4, 4, 2, 1],
+        [4, 4, 2, 1],
+      ])
+      expect((await store.actedFindings(SITE, 'missing')).map((f) => short(f.lfn)).sort()).toEqual([
+        '0A3B.root',
+        'LOST1.root',
+      ])
+      const mit = (await store.sites()).find((s) => s.site === SITE)
+      expect(mit?.status).toBe('ready')
+      expect(mit?.reporting).toBe('act')
+    } finally {
+      await store.close()
+    }
+    // invalidate the rest
+    expect(cli(['invalidate', '--config', site.config]).stdout).toMatch(/T2_US_MIT: 2 missing files invalidated/)
+    expect(server.sql('SELECT COUNT(*) FROM local_invalidations', 'dynamoregister')).toMatch(/\n2\n/)
+  })
+
+  it('leaves the store consistent when the server dies mid-report', async () => {
+    const store = await openSummary()
+    await store.close()
+    let killed = false
+    const run = runCheck({
+      site: SITE,
+      duringReport: async () => {
+        if (killed) return
+        killed = true
+        await server.kill()
+      },
+    })
+    await expect(run).rejects.toThrow()
+    expect(killed).toBe(true)
+    await server.restart()
+    // all or nothing: no run, no findings
+    expect(server.sql('SELECT COUNT(*) FROM site_runs', 'consistency')).toMatch(/\n0\n/)
+    expect(server.sql('SELECT COUNT(*) FROM invalid', 'consistency')).toMatch(/\n0\n/)
+    expect(server.sql('SELECT COUNT(*) FROM orphans', 'consistency')).toMatch(/\n0\n/)
+    // the site can be run again once set ready
+    expect(cli(['set-status', SITE, 'ready', '--config', site.config]).code).toBe(0)
+    const again = await runCheck({ site: SITE })
+    expect(again?.missing.map(short).sort()).toEqual(EXPECTED_MISSING)
+    expect(server.sql('SELECT COUNT(*) FROM invalid', 'consistency')).toMatch(/\n4\n/)
+  })
+})
+
+describe('stopping a running check', () => {
+  beforeEach(() => setUp())
+
+  /** Start `check` in a child process whose inventory query waits on a table lock we hold. */
+  async function blockedCheck() {
+    const mysql = require('mysql2/promise') as typeof import('mysql2/promise')
+    const locker = await mysql.createConnection(`${server.url}/dynamo`)
+    await locker.query('LOCK TABLES files WRITE')
+    const child = spawn(process.execPath, [CLI, 'check', '--site', SITE, '--config', site.config, '--quiet'])
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    const done = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)))
+    const store = await openSummary()
+    try {
+      for (let i = 0; i < 300 && (await store.status(SITE))?.status !== 'running'; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      expect((await store.status(SITE))?.status).toBe('running')
+      // the inventory listing is waiting for the lock now
+      await new Promise((r) => setTimeout(r, 300))
+    } finally {
+      await store.close()
+    }
+    return { child, done, locker, out: () => ({ stdout, stderr }) }
+  }
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`stops within seconds on ${signal} and puts the site back to ready`, async () => {
+      const { child, done, locker, out } = await blockedCheck()
+      try {
+        const t0 = Date.now()
+        child.kill(signal)
+        expect(await done).toBe(1)
+        expect(Date.now() - t0).toBeLessThan(10_000)
+        expect(out().stderr).toMatch(new RegExp(`stopped: received ${signal}`))
+      } finally {
+        await locker.end()
+      }
+      const store = await openSummary()
+      try {
+        expect((await store.status(SITE))?.status).toBe('ready')
+        expect(await store.history(SITE)).toEqual([])
+      } finally {
+        await store.close()
+      }
+    })
+  }
+
+  it('stops within seconds when set to halt from another process, and stays halted', async () => {
+    const { done, locker } = await blockedCheck()
+    try {
+      const t0 = Date.now()
+      expect(cli(['set-status', SITE, 'halt', '--config', site.config]).code).toBe(0)
+      expect(await done).toBe(1)
+      expect(Date.now() - t0).toBeLessThan(10_000)
+    } finally {
+      await locker.end()
+    }
+    const store = await openSummary()
+    try {
+      expect((await store.status(SITE))?.status).toBe('halt')
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('workers sharing one MariaDB', () => {
+  const EXTRA = ['T2_US_Caltech', 'T2_US_Nebraska', 'T2_US_Purdue']
+
+  function worker(): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'check', '--site', 'T2_US_.*', '--config', site.config, '--quiet'])
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d) => {
+        stdout += d
+      })
+      child.stderr.on('data', (d) => {
+        stderr += d
+      })
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
+    })
+  }
+
+  it('three concurrent workers never pick the same site', async () => {
+    setUp(EXTRA)
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.all([worker(), worker(), worker()])
+      for (const r of results) {
+        expect(r.stderr).toBe('')
+        expect(r.code).toBe(0)
+      }
+      const picked = results.map((r) => /^(T2_\S+) \(/.exec(r.stdout)?.[1])
+      expect(picked.every((p) => p !== undefined)).toBe(true)
+      expect(new Set(picked).size).toBe(3)
+    }
+    // four sites, six runs: the two least recently run went again
+    const runs = server.sql('SELECT site, COUNT(*) FROM site_runs GROUP BY site ORDER BY site', 'consistency')
+    const counts = runs.trim().split('\n').slice(1)
+    expect(counts).toHaveLength(4)
+    expect(counts.map((l) => Number(l.split('\t')[1])).sort()).toEqual([1, 1, 2, 2])
+    const stuck = server.sql(`SELECT COUNT(*) FROM site_status WHERE status <> 'ready'`, 'consistency')
+    expect(stuck).toMatch(/\n0\n/)
+  })
+
+  it('with one site, one worker runs and the others find nothing to do', async () => {
+    setUp()
+    const results = await Promise.all([worker(), worker(), worker()])
+    const ran = results.filter((r) => r.stdout.startsWith(`${SITE} (`))
+    expect(ran).toHaveLength(1)
+    expect(results.filter((r) => /no ready site/.test(r.stdout))).toHaveLength(2)
+  })
+
+  it('reports a bad database URL and an unreachable server clearly', async () => {
+    setUp()
+    const text = JSON.parse(fs.readFileSync(site.config, 'utf8'))
+    fs.writeFileSync(site.config, JSON.stringify({ ...text, SummaryDatabase: 'mysql://root@127.0.0.1:1/consistency' }))
+    const r = cli(['check', '--site', SITE, '--config', site.config])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/SummaryDatabase mysql:\/\/root@127\.0\.0\.1:1\/consistency: ECONNREFUSED/)
+    expect(() => new MysqlSql('http://x')).toThrow(/not a mysql:\/\/ URL/)
+  })
+})

@@ -1,0 +1,68 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { config } from '../src/config'
+import * as remotelister from '../src/remotelister'
+import { tempDir, writeFile } from './helpers/cli'
+import { XrootdServer } from './helpers/xrootd-server'
+
+const server = new XrootdServer()
+const work = tempDir('site-xrootd')
+
+beforeAll(async () => {
+  for (let i = 0; i < 30; i++) writeFile(path.join(server.data, `store/mc/Era/P${i % 3}/AOD/v1/${i}.root`), i + 1)
+  writeFile(path.join(server.data, 'store/data/Run/P/AOD/v1/d.root'), 99)
+  writeFile(path.join(server.data, 'store/user/private.root'), 5)
+  // what a global redirector is asked for to find the site
+  fs.mkdirSync(path.join(server.data, 'store/test/xrootd/T2_TEST'), { recursive: true })
+  await server.start()
+})
+
+afterAll(async () => {
+  config.setLocation(null)
+  await server.stop()
+  fs.rmSync(work, { recursive: true, force: true })
+})
+
+function configure(name: string, values: Record<string, unknown>): void {
+  const file = path.join(work, `${name}.json`)
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ DirectoryList: ['mc', 'data'], VarLocation: path.join(work, 'var'), ...values }),
+  )
+  config.setLocation(file)
+}
+
+describe('a site listed over XRootD from the configuration', () => {
+  it('lists RootPath/DirectoryList through the door in Redirectors, with each access method', async () => {
+    for (const method of ['XRootD', 'directx']) {
+      configure(`door-${method}`, { Redirectors: { T2_TEST: server.hostPort }, AccessMethod: { T2_TEST: method } })
+      const tree = await remotelister.listing('T2_TEST')
+      expect(tree.fileCount).toBe(31)
+      expect(tree.getFiles()).not.toContain('/store/user/private.root')
+      expect(tree.getNode('/store/data/Run/P/AOD/v1')?.files).toEqual([
+        { name: 'd.root', size: 99, mtime: expect.any(Number) },
+      ])
+      expect(tree.getUnlisted()).toEqual([])
+    }
+  })
+
+  it('finds the door through GlobalRedirectors when Redirectors has none', async () => {
+    configure('global', { GlobalRedirectors: ['127.0.0.1:1', server.hostPort], Timeout: 5 })
+    expect(await remotelister.locateDoor('T2_TEST')).toBe(server.hostPort)
+    const tree = await remotelister.listing('T2_TEST')
+    expect(tree.fileCount).toBe(31)
+    await expect(remotelister.listing('T2_UNKNOWN')).rejects.toThrow(/Redirectors.T2_UNKNOWN/)
+  })
+
+  it('reuses a cached listing for ListAge days', async () => {
+    configure('cached', { Redirectors: { T2_TEST: server.hostPort }, ListAge: 1 })
+    const first = await remotelister.listing('T2_TEST')
+    writeFile(path.join(server.data, 'store/mc/Era/P0/AOD/v1/new.root'), 7)
+    const second = await remotelister.listing('T2_TEST')
+    expect(second.hash).toBe(first.hash)
+    configure('fresh', { Redirectors: { T2_TEST: server.hostPort }, ListAge: 0 })
+    const third = await remotelister.listing('T2_TEST')
+    expect(third.fileCount).toBe(first.fileCount + 1)
+  })
+})

@@ -1,0 +1,18 @@
+//! The core of dynamo-consistency: the directory tree of a listing, its
+//! stable hashes, the comparison of an inventory with a storage listing,
+//! tree files and listing-file parsers. Nothing here knows of N-API.
+
+pub mod compare;
+pub mod listfile;
+pub mod tree;
+pub mod treefile;
+
+pub use compare::{compare, CompareOptions, CompareResult, Entry};
+pub use listfile::{read_listing, write_listing, ListingError, ListingFormat};
+pub use tree::{DirId, DirState, Tree, ROOT, UNKNOWN_SIZE};
+pub use treefile::{is_tree_file, load_tree, save_tree, TreeFileError};
+
+/// Seconds since the epoch, now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,509 @@
+//! Listing files: one file a line.
+//!
+//! The default format takes, per line, `LFN`, `LFN|size`, `LFN|size|mtime`
+//! (spaces around `|` allowed) or `LFN size [mtime]`. Blank lines and lines
+//! starting with `#` are skipped. In an LFN, `\n`, `\r`, `\t`, `\|` and `\\`
+//! stand for a newline, carriage return, tab, `|` and a backslash (any other
+//! backslash is kept as it is), so that every name can be written on one
+//! line. The whitespace form reads numbers from the right: `/a b 12` is the
+//! file `/a b` of 12 bytes; names whose last word is a number need the `|`
+//! form. mtime may be fractional (`find -printf %T@`); it is rounded down.
+//!
+//! The RAL dump format (`LFN size days-since-epoch`) is chosen explicitly.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use crate::tree::{split_lfn, DirId, Tree, UNKNOWN_SIZE};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ListingFormat {
+    #[default]
+    Auto,
+    /// `LFN size days-since-epoch`, as the RAL storage dumps.
+    Ral,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListingError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{path}:{line}: {message}")]
+    BadLine { path: String, line: u64, message: String },
+}
+
+impl ListingError {
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            ListingError::BadLine { line, .. } => Some(*line),
+            ListingError::Io { .. } => None,
+        }
+    }
+}
+
+/// One parsed line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Line {
+    pub lfn: Vec<u8>,
+    pub size: u64,
+    pub mtime: i64,
+}
+
+/// Parse one line; `Ok(None)` for blank and comment lines.
+pub fn parse_line(raw: &[u8], format: ListingFormat) -> Result<Option<Line>, String> {
+    let line = trim(strip_cr(raw));
+    if line.is_empty() || line[0] == b'#' {
+        return Ok(None);
+    }
+    let (lfn, size, mtime) = match format {
+        ListingFormat::Ral => {
+            let (rest, days) = last_word(line).ok_or("empty line")?;
+            let (lfn, size) = last_word(rest).filter(|(head, _)| !head.is_empty()).ok_or("expected `LFN size days`")?;
+            let days = parse_number(days).ok_or_else(|| format!("bad day count `{}`", show(days)))?;
+            (unescape(trim(lfn)), parse_size(size)?, days * 86_400)
+        }
+        ListingFormat::Auto if has_unescaped_pipe(line) => {
+            let fields = split_unescaped_pipes(line);
+            if fields.len() > 3 {
+                return Err(format!("expected `LFN|size|mtime`, found {} fields", fields.len()));
+            }
+            let lfn = unescape(trim(fields[0]));
+            let size = match fields.get(1) {
+                Some(f) => parse_size(trim(f))?,
+                None => UNKNOWN_SIZE,
+            };
+            let mtime = match fields.get(2) {
+                Some(f) => parse_number(trim(f)).ok_or_else(|| format!("bad mtime `{}`", show(trim(f))))?,
+                None => 0,
+            };
+            (lfn, size, mtime)
+        }
+        ListingFormat::Auto => {
+            // numbers read from the right: LFN [size [mtime]]
+            let mut rest = line;
+            let mut nums: Vec<&[u8]> = Vec::new();
+            while nums.len() < 2 {
+                match last_word(rest) {
+                    Some((head, word)) if is_number(word) && !head.is_empty() => {
+                        nums.push(word);
+                        rest = head;
+                    }
+                    _ => break,
+                }
+            }
+            nums.reverse();
+            let size = match nums.first() {
+                Some(s) => parse_size(s)?,
+                None => UNKNOWN_SIZE,
+            };
+            let mtime = nums.get(1).and_then(|m| parse_number(m)).unwrap_or(0);
+            (unescape(trim(rest)), size, mtime)
+        }
+    };
+    if lfn.first() != Some(&b'/') {
+        return Err(format!("an LFN must start with `/`, found `{}`", show(&lfn)));
+    }
+    if split_lfn(&lfn).1.is_empty() {
+        return Err(format!("`{}` names a directory, not a file", show(&lfn)));
+    }
+    Ok(Some(Line { lfn, size, mtime }))
+}
+
+fn show(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    if s.chars().count() > 120 {
+        format!("{}...", s.chars().take(120).collect::<String>())
+    } else {
+        s.into_owned()
+    }
+}
+
+fn strip_cr(b: &[u8]) -> &[u8] {
+    b.strip_suffix(b"\r").unwrap_or(b)
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+fn last_word(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let b = trim(b);
+    if b.is_empty() {
+        return None;
+    }
+    match b.iter().rposition(|c| c.is_ascii_whitespace()) {
+        Some(p) => Some((trim(&b[..p]), &b[p + 1..])),
+        None => Some((&b[..0], b)),
+    }
+}
+
+fn is_number(b: &[u8]) -> bool {
+    parse_number(b).is_some()
+}
+
+/// A non-negative integer or decimal, rounded down.
+fn parse_number(b: &[u8]) -> Option<i64> {
+    let (int, frac) = match memchr::memchr(b'.', b) {
+        Some(p) => (&b[..p], &b[p + 1..]),
+        None => (b, &b[..0]),
+    };
+    if int.is_empty() || !int.iter().all(u8::is_ascii_digit) || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(int).ok()?.parse().ok()
+}
+
+fn parse_size(b: &[u8]) -> Result<u64, String> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return Err(format!("bad size `{}`: expected a number of bytes", show(b)));
+    }
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&s| s != UNKNOWN_SIZE)
+        .ok_or_else(|| format!("size `{}` is too large", show(b)))
+}
+
+fn has_unescaped_pipe(b: &[u8]) -> bool {
+    let mut escaped = false;
+    for &c in b {
+        match c {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'|' => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+fn split_unescaped_pipes(b: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::with_capacity(3);
+    let mut start = 0;
+    let mut escaped = false;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'|' => {
+                out.push(&b[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&b[start..]);
+    out
+}
+
+pub fn unescape(b: &[u8]) -> Vec<u8> {
+    if memchr::memchr(b'\\', b).is_none() {
+        return b.to_vec();
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            let rep = match b[i + 1] {
+                b'n' => Some(b'\n'),
+                b'r' => Some(b'\r'),
+                b't' => Some(b'\t'),
+                b'|' => Some(b'|'),
+                b'\\' => Some(b'\\'),
+                _ => None,
+            };
+            if let Some(r) = rep {
+                out.push(r);
+                i += 2;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Write an LFN on one line: the inverse of [`unescape`].
+pub fn write_escaped<W: Write>(w: &mut W, lfn: &[u8]) -> io::Result<()> {
+    if !lfn.iter().any(|&c| matches!(c, b'\n' | b'\r' | b'\t' | b'|' | b'\\')) {
+        return w.write_all(lfn);
+    }
+    for &c in lfn {
+        match c {
+            b'\n' => w.write_all(b"\\n")?,
+            b'\r' => w.write_all(b"\\r")?,
+            b'\t' => w.write_all(b"\\t")?,
+            b'|' => w.write_all(b"\\|")?,
+            b'\\' => w.write_all(b"\\\\")?,
+            _ => w.write_all(&[c])?,
+        }
+    }
+    Ok(())
+}
+
+/// The common line `LFN|size|mtime` with no escapes and no spaces to trim,
+/// parsed without copying; anything else goes through [`parse_line`].
+fn parse_fast(line: &[u8]) -> Option<(&[u8], u64, i64)> {
+    if line.first() != Some(&b'/') {
+        return None;
+    }
+    let p2 = memchr::memrchr(b'|', line)?;
+    let p1 = memchr::memrchr(b'|', &line[..p2])?;
+    let lfn = &line[..p1];
+    // one pass over the LFN for a third field or an escape
+    if memchr::memchr2(b'|', b'\\', lfn).is_some() {
+        return None;
+    }
+    if lfn.last().is_none_or(|c| c.is_ascii_whitespace() || *c == b'/') {
+        return None;
+    }
+    let size = digits(&line[p1 + 1..p2])?;
+    let mtime = digits(&line[p2 + 1..])?;
+    if size == UNKNOWN_SIZE || mtime > i64::MAX as u64 {
+        return None;
+    }
+    Some((lfn, size, mtime as i64))
+}
+
+/// A plain run of at most 19 ASCII digits.
+fn digits(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u64;
+    }
+    Some(v)
+}
+
+/// Adds parsed lines to a tree, remembering the last directory so that the
+/// usual sorted dump costs one directory lookup per directory, not per file.
+struct Loader<'t> {
+    tree: &'t mut Tree,
+    last_dir: Vec<u8>,
+    last_id: Option<DirId>,
+}
+
+impl Loader<'_> {
+    fn add(&mut self, line: Line) {
+        self.add_parts(&line.lfn, line.size, line.mtime);
+    }
+
+    fn add_parts(&mut self, lfn: &[u8], size: u64, mtime: i64) {
+        let (dir, name) = split_lfn(lfn);
+        let d = match self.last_id {
+            Some(id) if self.last_dir == dir => id,
+            _ => {
+                let id = self.tree.ensure_dir(dir);
+                self.last_dir.clear();
+                self.last_dir.extend_from_slice(dir);
+                self.last_id = Some(id);
+                id
+            }
+        };
+        self.tree.add_file(d, name, size, mtime);
+    }
+
+    /// Parse one raw line (without its newline) and add it.
+    fn line(&mut self, raw: &[u8], format: ListingFormat) -> Result<bool, String> {
+        if format == ListingFormat::Auto {
+            if let Some((lfn, size, mtime)) = parse_fast(strip_cr(raw)) {
+                self.add_parts(lfn, size, mtime);
+                return Ok(true);
+            }
+        }
+        match parse_line(raw, format)? {
+            Some(line) => {
+                self.add(line);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// Read every line of `reader` into `tree`; `name` labels errors.
+pub fn read_into<R: Read>(
+    tree: &mut Tree,
+    mut reader: R,
+    name: &str,
+    format: ListingFormat,
+) -> Result<u64, ListingError> {
+    let io_err = |source| ListingError::Io { path: name.to_string(), source };
+    let mut loader = Loader { tree, last_dir: Vec::new(), last_id: None };
+    let mut buf = vec![0u8; 4 << 20];
+    let mut filled = 0usize;
+    let mut line_no = 0u64;
+    let mut files = 0u64;
+    loop {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = reader.read(&mut buf[filled..]).map_err(io_err)?;
+        let eof = n == 0;
+        filled += n;
+        let mut start = 0;
+        while let Some(p) = memchr::memchr(b'\n', &buf[start..filled]) {
+            line_no += 1;
+            let raw = &buf[start..start + p];
+            start += p + 1;
+            match loader.line(raw, format) {
+                Ok(added) => files += added as u64,
+                Err(message) => return Err(ListingError::BadLine { path: name.to_string(), line: line_no, message }),
+            }
+        }
+        if eof {
+            if start < filled {
+                line_no += 1;
+                match loader.line(&buf[start..filled], format) {
+                    Ok(added) => files += added as u64,
+                    Err(message) => {
+                        return Err(ListingError::BadLine { path: name.to_string(), line: line_no, message })
+                    }
+                }
+            }
+            return Ok(files);
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+    }
+}
+
+/// Read a listing file into a new tree whose directories count as listed at
+/// the file's modification time (when the dump was made).
+pub fn read_listing(path: &Path, format: ListingFormat) -> Result<Tree, ListingError> {
+    let name = path.display().to_string();
+    let io_err = |source| ListingError::Io { path: name.clone(), source };
+    let file = File::open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    let listed_at = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut tree = Tree::new(listed_at);
+    // a CMS LFN line is about 100 bytes
+    tree.reserve_files((meta.len() / 100) as usize, (meta.len() / 3) as usize);
+    read_into(&mut tree, file, &name, format)?;
+    Ok(tree)
+}
+
+/// Write `LFN|size|mtime` lines, sorted by LFN bytes (a listing file that
+/// [`read_listing`] reads back to the same files).
+pub fn write_listing<W: Write>(w: &mut W, tree: &Tree) -> io::Result<()> {
+    tree.walk_sorted(&mut |lfn, i| {
+        let f = tree.file(i);
+        write_escaped(w, lfn)?;
+        if f.size == UNKNOWN_SIZE {
+            writeln!(w)
+        } else {
+            writeln!(w, "|{}|{}", f.size, f.mtime)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Option<Line> {
+        parse_line(s.as_bytes(), ListingFormat::Auto).unwrap()
+    }
+
+    fn line(lfn: &str, size: u64, mtime: i64) -> Option<Line> {
+        Some(Line { lfn: lfn.as_bytes().to_vec(), size, mtime })
+    }
+
+    #[test]
+    fn every_form() {
+        assert_eq!(p("/a/b"), line("/a/b", UNKNOWN_SIZE, 0));
+        assert_eq!(p("/a/b|12"), line("/a/b", 12, 0));
+        assert_eq!(p("/a/b | 12 | 1500000000"), line("/a/b", 12, 1_500_000_000));
+        assert_eq!(p("/a/b 12"), line("/a/b", 12, 0));
+        assert_eq!(p("/a/b 12 1500000000.75"), line("/a/b", 12, 1_500_000_000));
+        assert_eq!(p("/a/with space.root|5|6"), line("/a/with space.root", 5, 6));
+        assert_eq!(p("/a/with space.root 5"), line("/a/with space.root", 5, 0));
+        assert_eq!(p("  "), None);
+        assert_eq!(p("# comment"), None);
+        assert_eq!(p("/a/new\\nline|1|2"), line("/a/new\nline", 1, 2));
+        assert_eq!(p("/a/pi\\|pe|1|2"), line("/a/pi|pe", 1, 2));
+        let ral = parse_line(b"/store/x.root 1024 17000", ListingFormat::Ral).unwrap();
+        assert_eq!(ral, line("/store/x.root", 1024, 17_000 * 86_400));
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_full_parser() {
+        for l in [&b"/a/b|1|2"[..], b"/a b/c d|12|1500000000", b"/a/b|1|2\r", b"/x/\xff|3|4"] {
+            let fast = parse_fast(strip_cr(l)).unwrap();
+            let full = parse_line(l, ListingFormat::Auto).unwrap().unwrap();
+            assert_eq!((fast.0.to_vec(), fast.1, fast.2), (full.lfn, full.size, full.mtime));
+        }
+        for l in [&b"/a/b |1|2"[..], b"/a\\|b|1|2", b"/a/|1|2", b"/a|b|1|2", b"/a|1|2.5", b"/a|-1|2", b"rel|1|2"] {
+            assert!(parse_fast(l).is_none(), "{}", String::from_utf8_lossy(l));
+        }
+    }
+
+    #[test]
+    fn bad_lines() {
+        assert!(parse_line(b"relative/path|1", ListingFormat::Auto).is_err());
+        assert!(parse_line(b"/a|-1", ListingFormat::Auto).is_err());
+        assert!(parse_line(b"/a|1|x", ListingFormat::Auto).is_err());
+        assert!(parse_line(b"/a|1|2|3", ListingFormat::Auto).is_err());
+        assert!(parse_line(b"/a/dir/|1", ListingFormat::Auto).is_err());
+        assert!(parse_line(b"/a 12", ListingFormat::Ral).is_err());
+    }
+
+    #[test]
+    fn escape_round_trip() {
+        for name in [&b"/a/plain"[..], b"/a/new\nline", b"/a/back\\slash\\n", b"/a/p|pe\t", b"/a/\xff\xfe"] {
+            let mut out = Vec::new();
+            write_escaped(&mut out, name).unwrap();
+            assert!(!out.contains(&b'\n'));
+            assert_eq!(unescape(&out), name);
+        }
+    }
+
+    #[test]
+    fn error_names_file_and_line() {
+        let mut t = Tree::new(0);
+        let text = b"/ok|1\n\n# c\n/bad|x\n";
+        let err = read_into(&mut t, &text[..], "dump.txt", ListingFormat::Auto).unwrap_err();
+        assert_eq!(err.line(), Some(4));
+        assert!(err.to_string().starts_with("dump.txt:4: bad size"), "{err}");
+    }
+
+    #[test]
+    fn write_then_read_back() {
+        let mut t = Tree::new(0);
+        t.add_file_path(b"/s/b|pipe", 2, 20);
+        t.add_file_path(b"/s/a\nnl", 1, 10);
+        t.add_file_path(b"/s/c d", 3, 30);
+        let mut out = Vec::new();
+        write_listing(&mut out, &t).unwrap();
+        let mut back = Tree::new(0);
+        let n = read_into(&mut back, &out[..], "x", ListingFormat::Auto).unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(back.hash(), t.hash());
+        assert_eq!(back.files_sorted(None), t.files_sorted(None));
+    }
+
+    #[test]
+    fn lines_across_buffer_boundaries() {
+        let mut text = Vec::new();
+        for i in 0..200_000 {
+            text.extend_from_slice(format!("/store/d{}/f{i}.root|{i}|{}\n", i % 97, i + 1).as_bytes());
+        }
+        let mut t = Tree::new(0);
+        let n = read_into(&mut t, &text[..], "big", ListingFormat::Auto).unwrap();
+        assert_eq!(n, 200_000);
+        assert_eq!(t.total_size(), (0..200_000u64).sum::<u64>());
+    }
+}

@@ -1,0 +1,816 @@
+//! The directory tree of one listing (the original's `DirectoryInfo`).
+//!
+//! Storage is columnar so that a site of 100 million files stays compact:
+//! directories are rows of parallel vectors with interned names, files are rows
+//! of parallel vectors whose names live in one byte arena. No file owns a heap
+//! object. Names are bytes: storage may hold names that are not UTF-8.
+//!
+//! Directory ids grow as directories are created, and a parent is always
+//! created before its children, so `parent(d) < d` for every directory but the
+//! root: bottom-up passes are a reverse scan over ids.
+
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use xxhash_rust::xxh3::xxh3_64;
+
+pub type DirId = u32;
+pub const ROOT: DirId = 0;
+/// Size of a file whose listing did not give one; it matches any size.
+pub const UNKNOWN_SIZE: u64 = u64::MAX;
+
+/// Whether a directory's listing succeeded.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum DirState {
+    Listed = 0,
+    /// Known to exist, not listed yet (a listing in progress or a checkpoint).
+    Pending = 1,
+    /// The listing failed: nothing under it may be called missing.
+    Unlisted = 2,
+    /// Above the directories a listing started from: only the way down to
+    /// them is known, not the directory's own files or other subdirectories.
+    Traversed = 3,
+}
+
+impl DirState {
+    pub fn from_u8(v: u8) -> Option<DirState> {
+        match v {
+            0 => Some(DirState::Listed),
+            1 => Some(DirState::Pending),
+            2 => Some(DirState::Unlisted),
+            3 => Some(DirState::Traversed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Interner {
+    ids: FxHashMap<Box<[u8]>, u32>,
+    names: Vec<Box<[u8]>>,
+}
+
+impl Interner {
+    fn intern(&mut self, name: &[u8]) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &[u8] {
+        &self.names[id as usize]
+    }
+
+    fn lookup(&self, name: &[u8]) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+}
+
+/// Files grouped by directory and directories grouped by parent, built on
+/// demand (a counting sort, O(n)) and dropped on any change.
+struct Index {
+    file_start: Vec<u32>,
+    file_order: Vec<u32>,
+    child_start: Vec<u32>,
+    child_order: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileRef<'a> {
+    pub dir: DirId,
+    pub name: &'a [u8],
+    pub size: u64,
+    pub mtime: i64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub files: u64,
+    pub nodes: u64,
+    pub empty_nodes: u64,
+    pub unlisted: u64,
+    pub pending: u64,
+    pub total_size: u64,
+}
+
+pub struct Tree {
+    names: Interner,
+    dir_parent: Vec<DirId>,
+    dir_name: Vec<u32>,
+    dir_mtime: Vec<i64>,
+    dir_listed_at: Vec<i64>,
+    dir_state: Vec<DirState>,
+    unlisted_reason: FxHashMap<DirId, String>,
+    children: FxHashMap<(DirId, u32), DirId>,
+    file_dir: Vec<DirId>,
+    file_name_end: Vec<u64>,
+    file_names: Vec<u8>,
+    file_size: Vec<u64>,
+    file_mtime: Vec<i64>,
+    /// Listed time given to directories created implicitly by file paths.
+    default_listed_at: i64,
+    index: OnceLock<Index>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree::new(0)
+    }
+}
+
+impl Tree {
+    /// An empty tree whose implicitly created directories count as listed at
+    /// `listed_at` (unix seconds).
+    pub fn new(listed_at: i64) -> Tree {
+        let mut names = Interner::default();
+        let root_name = names.intern(b"");
+        Tree {
+            names,
+            dir_parent: vec![ROOT],
+            dir_name: vec![root_name],
+            dir_mtime: vec![0],
+            dir_listed_at: vec![listed_at],
+            dir_state: vec![DirState::Listed],
+            unlisted_reason: FxHashMap::default(),
+            children: FxHashMap::default(),
+            file_dir: Vec::new(),
+            file_name_end: Vec::new(),
+            file_names: Vec::new(),
+            file_size: Vec::new(),
+            file_mtime: Vec::new(),
+            default_listed_at: listed_at,
+            index: OnceLock::new(),
+        }
+    }
+
+    pub fn default_listed_at(&self) -> i64 {
+        self.default_listed_at
+    }
+
+    pub fn set_default_listed_at(&mut self, t: i64) {
+        self.default_listed_at = t;
+    }
+
+    fn touch(&mut self) {
+        self.index.take();
+    }
+
+    // ---- directories ------------------------------------------------------
+
+    pub fn dir_count(&self) -> usize {
+        self.dir_parent.len()
+    }
+
+    pub fn parent(&self, d: DirId) -> DirId {
+        self.dir_parent[d as usize]
+    }
+
+    pub fn dir_name(&self, d: DirId) -> &[u8] {
+        self.names.get(self.dir_name[d as usize])
+    }
+
+    pub fn dir_mtime(&self, d: DirId) -> i64 {
+        self.dir_mtime[d as usize]
+    }
+
+    pub fn listed_at(&self, d: DirId) -> i64 {
+        self.dir_listed_at[d as usize]
+    }
+
+    pub fn state(&self, d: DirId) -> DirState {
+        self.dir_state[d as usize]
+    }
+
+    pub fn unlisted_reason(&self, d: DirId) -> Option<&str> {
+        self.unlisted_reason.get(&d).map(String::as_str)
+    }
+
+    pub fn depth(&self, mut d: DirId) -> usize {
+        let mut n = 0;
+        while d != ROOT {
+            d = self.parent(d);
+            n += 1;
+        }
+        n
+    }
+
+    /// The absolute path of a directory: `/` for the root, `/a/b` below it.
+    pub fn dir_path(&self, d: DirId) -> Vec<u8> {
+        let mut chain = Vec::new();
+        let mut cur = d;
+        while cur != ROOT {
+            chain.push(cur);
+            cur = self.parent(cur);
+        }
+        if chain.is_empty() {
+            return b"/".to_vec();
+        }
+        let mut out = Vec::new();
+        for &c in chain.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(self.dir_name(c));
+        }
+        out
+    }
+
+    pub fn child(&self, parent: DirId, name: &[u8]) -> Option<DirId> {
+        let id = self.names.lookup(name)?;
+        self.children.get(&(parent, id)).copied()
+    }
+
+    /// The directory `name` under `parent`, created as `state` if absent.
+    pub fn add_dir(&mut self, parent: DirId, name: &[u8], state: DirState) -> DirId {
+        let name_id = self.names.intern(name);
+        if let Some(&d) = self.children.get(&(parent, name_id)) {
+            return d;
+        }
+        let d = self.dir_parent.len() as DirId;
+        self.dir_parent.push(parent);
+        self.dir_name.push(name_id);
+        self.dir_mtime.push(0);
+        self.dir_listed_at.push(self.default_listed_at);
+        self.dir_state.push(state);
+        self.children.insert((parent, name_id), d);
+        self.touch();
+        d
+    }
+
+    /// The directory at `path`, looked up component by component.
+    pub fn find_dir(&self, path: &[u8]) -> Option<DirId> {
+        let mut d = ROOT;
+        for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            d = self.child(d, comp)?;
+        }
+        Some(d)
+    }
+
+    /// The directory at `path`, creating missing components as listed.
+    pub fn ensure_dir(&mut self, path: &[u8]) -> DirId {
+        self.ensure_dir_as(path, DirState::Listed)
+    }
+
+    pub fn ensure_dir_as(&mut self, path: &[u8], state: DirState) -> DirId {
+        let mut d = ROOT;
+        for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            d = self.add_dir(d, comp, state);
+        }
+        d
+    }
+
+    pub fn set_dir_mtime(&mut self, d: DirId, mtime: i64) {
+        self.dir_mtime[d as usize] = mtime;
+    }
+
+    pub fn set_listed(&mut self, d: DirId, listed_at: i64) {
+        self.dir_state[d as usize] = DirState::Listed;
+        self.dir_listed_at[d as usize] = listed_at;
+        self.unlisted_reason.remove(&d);
+    }
+
+    pub fn set_unlisted(&mut self, d: DirId, listed_at: i64, reason: &str) {
+        self.dir_state[d as usize] = DirState::Unlisted;
+        self.dir_listed_at[d as usize] = listed_at;
+        self.unlisted_reason.insert(d, reason.to_string());
+    }
+
+    pub fn set_state(&mut self, d: DirId, state: DirState) {
+        self.dir_state[d as usize] = state;
+    }
+
+    // ---- files ------------------------------------------------------------
+
+    pub fn file_count(&self) -> usize {
+        self.file_dir.len()
+    }
+
+    pub fn add_file(&mut self, dir: DirId, name: &[u8], size: u64, mtime: i64) {
+        self.file_dir.push(dir);
+        self.file_names.extend_from_slice(name);
+        self.file_name_end.push(self.file_names.len() as u64);
+        self.file_size.push(size);
+        self.file_mtime.push(mtime);
+        if self.index.get().is_some() {
+            self.touch();
+        }
+    }
+
+    /// Add a file by its absolute path (LFN).
+    pub fn add_file_path(&mut self, lfn: &[u8], size: u64, mtime: i64) {
+        let (dir, name) = split_lfn(lfn);
+        let d = self.ensure_dir(dir);
+        self.add_file(d, name, size, mtime);
+    }
+
+    pub fn reserve_files(&mut self, files: usize, name_bytes: usize) {
+        self.file_dir.reserve(files);
+        self.file_name_end.reserve(files);
+        self.file_size.reserve(files);
+        self.file_mtime.reserve(files);
+        self.file_names.reserve(name_bytes);
+    }
+
+    pub fn file(&self, i: usize) -> FileRef<'_> {
+        let start = if i == 0 { 0 } else { self.file_name_end[i - 1] as usize };
+        let end = self.file_name_end[i] as usize;
+        FileRef {
+            dir: self.file_dir[i],
+            name: &self.file_names[start..end],
+            size: self.file_size[i],
+            mtime: self.file_mtime[i],
+        }
+    }
+
+    pub fn file_lfn(&self, i: usize) -> Vec<u8> {
+        let f = self.file(i);
+        join_lfn(&self.dir_path(f.dir), f.name)
+    }
+
+    /// Whether file `i` may be compared: `mtime + ignore_age < listed_at`.
+    pub fn comparable(&self, i: usize, ignore_age: Option<i64>) -> bool {
+        match ignore_age {
+            None => true,
+            Some(age) => {
+                let d = self.file_dir[i] as usize;
+                self.file_mtime[i].saturating_add(age) < self.dir_listed_at[d]
+            }
+        }
+    }
+
+    // ---- index ------------------------------------------------------------
+
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let n = self.dir_count();
+            let (file_start, file_order) = group_by(&self.file_dir, n);
+            let (child_start, child_order) = group_by(&self.dir_parent[1..], n);
+            // group_by over dir_parent[1..] yields positions shifted by one
+            let child_order = child_order.into_iter().map(|c| c + 1).collect();
+            Index { file_start, file_order, child_start, child_order }
+        })
+    }
+
+    /// Indices of the files directly in `d`.
+    pub fn files_in(&self, d: DirId) -> &[u32] {
+        let ix = self.index();
+        let (a, b) = (ix.file_start[d as usize], ix.file_start[d as usize + 1]);
+        &ix.file_order[a as usize..b as usize]
+    }
+
+    /// The subdirectories directly in `d`.
+    pub fn subdirs(&self, d: DirId) -> &[u32] {
+        let ix = self.index();
+        let (a, b) = (ix.child_start[d as usize], ix.child_start[d as usize + 1]);
+        &ix.child_order[a as usize..b as usize]
+    }
+
+    // ---- summaries ----------------------------------------------------------
+
+    pub fn total_size(&self) -> u64 {
+        self.file_size.iter().filter(|&&s| s != UNKNOWN_SIZE).sum()
+    }
+
+    pub fn counts(&self, ignore_age: i64) -> Counts {
+        Counts {
+            files: self.file_count() as u64,
+            nodes: self.dir_count() as u64,
+            empty_nodes: self.empty_dirs(ignore_age).len() as u64,
+            unlisted: self.dir_state.iter().filter(|&&s| s == DirState::Unlisted).count() as u64,
+            pending: self.dir_state.iter().filter(|&&s| s == DirState::Pending).count() as u64,
+            total_size: self.total_size(),
+        }
+    }
+
+    /// The hash of every file (name and size), by file index.
+    pub fn file_hashes(&self) -> Vec<u64> {
+        (0..self.file_count())
+            .into_par_iter()
+            .map(|i| {
+                let f = self.file(i);
+                file_hash(f.name, f.size)
+            })
+            .collect()
+    }
+
+    /// Hash of every directory. With `ignore_age`, only comparable files
+    /// count; with `None`, all do. Stable: the same content gives the same
+    /// hashes whatever order it was added in (sums of per-entry hashes).
+    pub fn dir_hashes(&self, ignore_age: Option<i64>) -> Vec<u64> {
+        self.dir_hashes_from(&self.file_hashes(), ignore_age)
+    }
+
+    /// [`Tree::dir_hashes`] over file hashes computed already.
+    pub fn dir_hashes_from(&self, file_hashes: &[u64], ignore_age: Option<i64>) -> Vec<u64> {
+        let n = self.dir_count();
+        let file_sums: Vec<u64> = (0..n as DirId)
+            .into_par_iter()
+            .map(|d| {
+                self.files_in(d)
+                    .iter()
+                    .filter(|&&i| self.comparable(i as usize, ignore_age))
+                    .fold(0u64, |acc, &i| acc.wrapping_add(file_hashes[i as usize]))
+            })
+            .collect();
+        let mut sub_sums = vec![0u64; n];
+        let mut hashes = vec![0u64; n];
+        for d in (0..n).rev() {
+            let mut buf = [0u8; 17];
+            buf[..8].copy_from_slice(&file_sums[d].to_le_bytes());
+            buf[8..16].copy_from_slice(&sub_sums[d].to_le_bytes());
+            buf[16] = self.dir_state[d] as u8;
+            hashes[d] = xxh3_64(&buf);
+            if d != 0 {
+                let p = self.dir_parent[d] as usize;
+                let contribution = pair_hash(xxh3_64(self.dir_name(d as DirId)), hashes[d]);
+                sub_sums[p] = sub_sums[p].wrapping_add(contribution);
+            }
+        }
+        hashes
+    }
+
+    /// The hash of the whole tree, over every file and directory.
+    pub fn hash(&self) -> u64 {
+        self.dir_hashes(None)[ROOT as usize]
+    }
+
+    /// Directories with no file at any depth, none of whose subtree is
+    /// unlisted or pending and all of whose subtree is older than
+    /// `ignore_age` seconds at its listing time, deepest first (the order in
+    /// which they can be removed one by one). The root and the directories a
+    /// listing started from are never included.
+    pub fn empty_dirs(&self, ignore_age: i64) -> Vec<DirId> {
+        let n = self.dir_count();
+        let mut blocked = vec![false; n];
+        for &d in &self.file_dir {
+            blocked[d as usize] = true;
+        }
+        for (d, b) in blocked.iter_mut().enumerate() {
+            let young = self.dir_mtime[d].saturating_add(ignore_age) >= self.dir_listed_at[d];
+            if young || self.dir_state[d] != DirState::Listed {
+                *b = true;
+            }
+        }
+        for d in (1..n).rev() {
+            if blocked[d] {
+                blocked[self.dir_parent[d] as usize] = true;
+            }
+        }
+        let mut empty: Vec<(usize, Vec<u8>, DirId)> = (1..n)
+            .filter(|&d| !blocked[d] && self.dir_state[self.dir_parent[d] as usize] != DirState::Traversed)
+            .map(|d| (self.depth(d as DirId), self.dir_path(d as DirId), d as DirId))
+            .collect();
+        empty.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        empty.into_iter().map(|e| e.2).collect()
+    }
+
+    /// Unlisted directories (path and reason), sorted by path.
+    pub fn unlisted(&self) -> Vec<(Vec<u8>, String)> {
+        let mut out: Vec<(Vec<u8>, String)> = (0..self.dir_count())
+            .filter(|&d| self.dir_state[d] == DirState::Unlisted)
+            .map(|d| {
+                let reason = self.unlisted_reason(d as DirId).unwrap_or("").to_string();
+                (self.dir_path(d as DirId), reason)
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Directories still waiting to be listed.
+    pub fn pending(&self) -> Vec<DirId> {
+        (0..self.dir_count() as DirId).filter(|&d| self.state(d) == DirState::Pending).collect()
+    }
+
+    /// LFNs of files at least `min_age` seconds old at their listing time
+    /// (all files with `None`), sorted by bytes.
+    pub fn files_sorted(&self, min_age: Option<i64>) -> Vec<(Vec<u8>, u64, i64)> {
+        let mut out = Vec::new();
+        self.walk_sorted::<()>(&mut |lfn, i| {
+            if self.comparable(i, min_age) {
+                let f = self.file(i);
+                out.push((lfn.to_vec(), f.size, f.mtime));
+            }
+            Ok(())
+        })
+        .expect("collecting cannot fail");
+        out
+    }
+
+    /// Call `visit(lfn, file index)` for every file in byte order of the
+    /// LFNs, without sorting the LFNs themselves: each directory's files and
+    /// subdirectories are merged by name, a subdirectory `s` sorting as
+    /// `s/` (every LFN below it starts so), and walked depth first.
+    pub fn walk_sorted<E>(&self, visit: &mut FileVisitor<'_, E>) -> Result<(), E> {
+        enum Item<'a> {
+            File(&'a [u8], usize),
+            Dir(Vec<u8>, DirId),
+        }
+        let mut path = Vec::new();
+        let mut stack: Vec<(DirId, usize)> = vec![(ROOT, 0)];
+        // (directory, length of `path` before its name) with its items in reverse
+        let mut items_stack: Vec<Vec<Item<'_>>> = Vec::new();
+        let items_of = |d: DirId| -> Vec<Item<'_>> {
+            let mut items: Vec<Item<'_>> = self
+                .files_in(d)
+                .iter()
+                .map(|&i| Item::File(self.file(i as usize).name, i as usize))
+                .chain(self.subdirs(d).iter().map(|&s| {
+                    let mut key = self.dir_name(s).to_vec();
+                    key.push(b'/');
+                    Item::Dir(key, s)
+                }))
+                .collect();
+            fn key<'b>(it: &'b Item<'_>) -> &'b [u8] {
+                match it {
+                    Item::File(n, _) => n,
+                    Item::Dir(k, _) => k,
+                }
+            }
+            // reversed: items are popped from the end
+            items.sort_unstable_by(|a, b| key(b).cmp(key(a)));
+            items
+        };
+        path.push(b'/');
+        items_stack.push(items_of(ROOT));
+        while let Some(items) = items_stack.last_mut() {
+            match items.pop() {
+                None => {
+                    items_stack.pop();
+                    if let Some((_, len)) = stack.pop() {
+                        path.truncate(len);
+                    }
+                }
+                Some(Item::File(name, i)) => {
+                    let len = path.len();
+                    path.extend_from_slice(name);
+                    visit(&path, i)?;
+                    path.truncate(len);
+                }
+                Some(Item::Dir(key, d)) => {
+                    stack.push((d, path.len()));
+                    path.extend_from_slice(&key);
+                    items_stack.push(items_of(d));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The path of every directory, by id.
+    pub fn dir_paths(&self) -> Vec<Vec<u8>> {
+        let mut paths: Vec<Vec<u8>> = Vec::with_capacity(self.dir_count());
+        paths.push(b"/".to_vec());
+        for d in 1..self.dir_count() {
+            let p = &paths[self.dir_parent[d] as usize];
+            let path = join_lfn(p, self.dir_name(d as DirId));
+            paths.push(path);
+        }
+        paths
+    }
+
+    /// Number of files and total size below `d`, at any depth.
+    pub fn subtree_totals(&self) -> Vec<(u64, u64)> {
+        let n = self.dir_count();
+        let mut totals = vec![(0u64, 0u64); n];
+        for i in 0..self.file_count() {
+            let t = &mut totals[self.file_dir[i] as usize];
+            t.0 += 1;
+            if self.file_size[i] != UNKNOWN_SIZE {
+                t.1 += self.file_size[i];
+            }
+        }
+        for d in (1..n).rev() {
+            let (f, s) = totals[d];
+            let p = &mut totals[self.dir_parent[d] as usize];
+            p.0 += f;
+            p.1 += s;
+        }
+        totals
+    }
+
+    /// A short text picture of the tree, `max_depth` levels deep.
+    pub fn display(&self, max_depth: usize) -> String {
+        let totals = self.subtree_totals();
+        let mut out = String::new();
+        let mut stack = vec![(ROOT, 0usize)];
+        while let Some((d, depth)) = stack.pop() {
+            let name = if d == ROOT { "/".to_string() } else { String::from_utf8_lossy(self.dir_name(d)).into_owned() };
+            let state = match self.state(d) {
+                DirState::Listed | DirState::Traversed => "",
+                DirState::Pending => " [pending]",
+                DirState::Unlisted => " [unlisted]",
+            };
+            let (files, size) = totals[d as usize];
+            out.push_str(&format!("{}{} ({} files, {} bytes){}\n", "  ".repeat(depth), name, files, size, state));
+            if depth < max_depth {
+                let mut subs: Vec<DirId> = self.subdirs(d).to_vec();
+                subs.sort_by(|a, b| self.dir_name(*b).cmp(self.dir_name(*a)));
+                stack.extend(subs.into_iter().map(|s| (s, depth + 1)));
+            }
+        }
+        out
+    }
+
+    /// Copy every directory and file of `other` below `at` in this tree.
+    pub fn graft(&mut self, at: &[u8], other: &Tree) {
+        let base = self.ensure_dir(at);
+        let mut map = vec![base; other.dir_count()];
+        {
+            let d = base as usize;
+            self.dir_mtime[d] = other.dir_mtime[0];
+            self.dir_listed_at[d] = other.dir_listed_at[0];
+            self.dir_state[d] = other.dir_state[0];
+            if let Some(r) = other.unlisted_reason(ROOT) {
+                self.unlisted_reason.insert(base, r.to_string());
+            }
+        }
+        for od in 1..other.dir_count() {
+            let parent = map[other.dir_parent[od] as usize];
+            let d = self.add_dir(parent, other.dir_name(od as DirId), other.dir_state[od]);
+            map[od] = d;
+            self.dir_mtime[d as usize] = other.dir_mtime[od];
+            self.dir_listed_at[d as usize] = other.dir_listed_at[od];
+            self.dir_state[d as usize] = other.dir_state[od];
+            if let Some(r) = other.unlisted_reason(od as DirId) {
+                self.unlisted_reason.insert(d, r.to_string());
+            }
+        }
+        for i in 0..other.file_count() {
+            let f = other.file(i);
+            self.add_file(map[f.dir as usize], f.name, f.size, f.mtime);
+        }
+        self.touch();
+    }
+}
+
+/// Called with each file's LFN and index.
+pub type FileVisitor<'a, E> = dyn FnMut(&[u8], usize) -> Result<(), E> + 'a;
+
+/// Per-entry hash: name and size. The name is hashed alone, then mixed
+/// with the size as one 16-byte input: seeding the name's hash with the size
+/// would let short names collide (`f46` of 3 bytes with `f44` of 1 byte).
+pub fn file_hash(name: &[u8], size: u64) -> u64 {
+    pair_hash(xxh3_64(name), size)
+}
+
+/// A full mix of two 64-bit values.
+fn pair_hash(a: u64, b: u64) -> u64 {
+    let mut buf = [0u8; 16];
+    buf[..8].copy_from_slice(&a.to_le_bytes());
+    buf[8..].copy_from_slice(&b.to_le_bytes());
+    xxh3_64(&buf)
+}
+
+/// Split an LFN at its last `/` into directory and file name.
+pub fn split_lfn(lfn: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memrchr(b'/', lfn) {
+        Some(p) => (&lfn[..p], &lfn[p + 1..]),
+        None => (b"", lfn),
+    }
+}
+
+pub fn join_lfn(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(dir.len() + 1 + name.len());
+    out.extend_from_slice(dir);
+    if out.last() != Some(&b'/') {
+        out.push(b'/');
+    }
+    out.extend_from_slice(name);
+    out
+}
+
+/// Counting sort of positions by key: (start offsets per key, positions).
+fn group_by(keys: &[u32], n: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut start = vec![0u32; n + 1];
+    for &k in keys {
+        start[k as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut order = vec![0u32; keys.len()];
+    for (pos, &k) in keys.iter().enumerate() {
+        let slot = &mut fill[k as usize];
+        order[*slot as usize] = pos as u32;
+        *slot += 1;
+    }
+    (start, order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(order: &[usize]) -> Tree {
+        let files: [(&[u8], u64, i64); 5] = [
+            (b"/store/mc/a/1.root", 10, 100),
+            (b"/store/mc/a/2.root", 20, 100),
+            (b"/store/mc/b/3.root", 30, 100),
+            (b"/store/data/x.root", 40, 100),
+            (b"/store/data/y z.root", 50, 100),
+        ];
+        let mut t = Tree::new(1000);
+        for &i in order {
+            let (lfn, size, mtime) = files[i];
+            t.add_file_path(lfn, size, mtime);
+        }
+        t
+    }
+
+    #[test]
+    fn hash_is_independent_of_order() {
+        let a = sample(&[0, 1, 2, 3, 4]);
+        let b = sample(&[4, 2, 0, 3, 1]);
+        assert_eq!(a.hash(), b.hash());
+        let c = sample(&[0, 1, 2, 3]);
+        assert_ne!(a.hash(), c.hash());
+    }
+
+    #[test]
+    fn short_names_with_other_sizes_do_not_collide() {
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..2000u64 {
+            for size in 0..8u64 {
+                assert!(seen.insert(file_hash(format!("f{n}").as_bytes(), size)), "f{n} {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn hash_sees_size_and_name() {
+        let mut a = Tree::new(10);
+        a.add_file_path(b"/a/b", 1, 0);
+        let mut b = Tree::new(10);
+        b.add_file_path(b"/a/b", 2, 0);
+        let mut c = Tree::new(10);
+        c.add_file_path(b"/a/c", 1, 0);
+        assert_ne!(a.hash(), b.hash());
+        assert_ne!(a.hash(), c.hash());
+        // the same file in another directory is other content
+        let mut d = Tree::new(10);
+        d.add_file_path(b"/x/b", 1, 0);
+        assert_ne!(a.hash(), d.hash());
+    }
+
+    #[test]
+    fn paths_counts_and_lookup() {
+        let t = sample(&[0, 1, 2, 3, 4]);
+        let d = t.find_dir(b"/store/mc/a").unwrap();
+        assert_eq!(t.dir_path(d), b"/store/mc/a");
+        assert_eq!(t.files_in(d).len(), 2);
+        assert_eq!(t.total_size(), 150);
+        assert_eq!(t.file_count(), 5);
+        // root, store, mc, a, b, data
+        assert_eq!(t.dir_count(), 6);
+        assert!(t.find_dir(b"/store/nothing").is_none());
+        let files = t.files_sorted(None);
+        let names: Vec<&[u8]> = files.iter().map(|f| f.0.as_slice()).collect();
+        assert_eq!(names[0], b"/store/data/x.root");
+        assert_eq!(names[4], b"/store/mc/b/3.root");
+    }
+
+    #[test]
+    fn walk_is_in_byte_order_of_lfns() {
+        let mut t = Tree::new(0);
+        let names: [&[u8]; 9] =
+            [b"/a/b", b"/a/b-c/x", b"/a/b/x", b"/a/zzz", b"/a/b/c/y", b"/a/!", b"/a/b0", b"/b", b"/a/\xff"];
+        for n in names {
+            t.add_file_path(n, 1, 0);
+        }
+        let mut expect: Vec<Vec<u8>> = names.iter().map(|n| n.to_vec()).collect();
+        expect.sort();
+        let got: Vec<Vec<u8>> = t.files_sorted(None).into_iter().map(|f| f.0).collect();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn empty_dirs_deepest_first_and_not_unlisted() {
+        let mut t = Tree::new(1000);
+        t.add_file_path(b"/store/keep/f", 1, 0);
+        t.ensure_dir(b"/store/e1/e2/e3");
+        t.ensure_dir(b"/store/e1/e4");
+        let u = t.ensure_dir(b"/store/u1/u2");
+        t.set_unlisted(u, 1000, "permission denied");
+        let young = t.ensure_dir(b"/store/young");
+        t.set_dir_mtime(young, 990);
+        let empty: Vec<Vec<u8>> = t.empty_dirs(60).iter().map(|&d| t.dir_path(d)).collect();
+        let expect: Vec<&[u8]> = vec![b"/store/e1/e2/e3", b"/store/e1/e2", b"/store/e1/e4", b"/store/e1"];
+        assert_eq!(empty, expect);
+    }
+
+    #[test]
+    fn graft_keeps_everything() {
+        let inner = sample(&[0, 1, 2]);
+        let mut outer = Tree::new(5);
+        outer.graft(b"/top", &inner);
+        assert_eq!(outer.file_count(), 3);
+        let d = outer.find_dir(b"/top/store/mc/a").unwrap();
+        assert_eq!(outer.files_in(d).len(), 2);
+    }
+}

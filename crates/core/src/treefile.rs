@@ -1,0 +1,326 @@
+//! Tree files: a versioned binary form of a tree with a checksum.
+//!
+//! Layout (little endian): magic `DCTREE\0\n`, version u32, default listed
+//! time i64, directory count u64, file count u64; then every directory in
+//! path order (parent u32, name, mtime i64, listed_at i64, state u8, reason),
+//! then every file grouped by directory in name order (directory u32, name,
+//! size u64, mtime i64); a name or reason is a u32 length and its bytes.
+//! Last comes the xxh3-64 of everything before it. The same tree gives the
+//! same bytes whatever order it was built in. A truncated or corrupt file is
+//! an error, never a wrong tree.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::tree::{DirId, DirState, Tree};
+
+pub const MAGIC: &[u8; 8] = b"DCTREE\0\n";
+pub const VERSION: u32 = 1;
+const MAX_NAME: u32 = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TreeFileError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{path}: not a tree file")]
+    NotATreeFile { path: String },
+    #[error("{path}: tree file version {found} is not supported (this build reads version {VERSION})")]
+    Version { path: String, found: u32 },
+    #[error("{path}: the tree file is truncated")]
+    Truncated { path: String },
+    #[error("{path}: the tree file is corrupt ({what})")]
+    Corrupt { path: String, what: String },
+}
+
+/// Whether the file at `path` starts like a tree file.
+pub fn is_tree_file(path: &Path) -> bool {
+    let mut head = [0u8; 8];
+    File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == MAGIC
+}
+
+struct HashWriter<W: Write> {
+    inner: W,
+    hasher: Xxh3,
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn put_bytes<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
+    w.write_all(&(b.len() as u32).to_le_bytes())?;
+    w.write_all(b)
+}
+
+/// Write `tree` to `w` in canonical order.
+pub fn write_tree<W: Write>(tree: &Tree, w: W) -> io::Result<()> {
+    let mut w = HashWriter { inner: w, hasher: Xxh3::new() };
+    let n = tree.dir_count();
+    let paths = tree.dir_paths();
+    let mut order: Vec<DirId> = (0..n as DirId).collect();
+    order.sort_unstable_by(|&a, &b| paths[a as usize].cmp(&paths[b as usize]));
+    // a parent's path is a prefix of its child's, so it sorts first
+    let mut new_id = vec![0u32; n];
+    for (pos, &d) in order.iter().enumerate() {
+        new_id[d as usize] = pos as u32;
+    }
+    w.write_all(MAGIC)?;
+    w.write_all(&VERSION.to_le_bytes())?;
+    w.write_all(&tree.default_listed_at().to_le_bytes())?;
+    w.write_all(&(n as u64).to_le_bytes())?;
+    w.write_all(&(tree.file_count() as u64).to_le_bytes())?;
+    for &d in &order {
+        w.write_all(&new_id[tree.parent(d) as usize].to_le_bytes())?;
+        put_bytes(&mut w, tree.dir_name(d))?;
+        w.write_all(&tree.dir_mtime(d).to_le_bytes())?;
+        w.write_all(&tree.listed_at(d).to_le_bytes())?;
+        w.write_all(&[tree.state(d) as u8])?;
+        put_bytes(&mut w, tree.unlisted_reason(d).unwrap_or("").as_bytes())?;
+    }
+    for &d in &order {
+        let mut files: Vec<u32> = tree.files_in(d).to_vec();
+        files.sort_unstable_by(|&a, &b| tree.file(a as usize).name.cmp(tree.file(b as usize).name));
+        for f in files {
+            let f = tree.file(f as usize);
+            w.write_all(&new_id[d as usize].to_le_bytes())?;
+            put_bytes(&mut w, f.name)?;
+            w.write_all(&f.size.to_le_bytes())?;
+            w.write_all(&f.mtime.to_le_bytes())?;
+        }
+    }
+    let sum = w.hasher.digest();
+    w.inner.write_all(&sum.to_le_bytes())?;
+    w.inner.flush()
+}
+
+/// Save to `path` through a temporary file renamed into place, so that a
+/// crash never leaves a half-written tree under the final name.
+pub fn save_tree(tree: &Tree, path: &Path) -> Result<(), TreeFileError> {
+    let name = path.display().to_string();
+    let io_err = |source| TreeFileError::Io { path: name.clone(), source };
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let file = File::create(&tmp).map_err(io_err)?;
+    let result = write_tree(tree, BufWriter::with_capacity(1 << 20, file)).and_then(|_| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io_err)
+}
+
+struct HashReader<R: Read> {
+    inner: R,
+    hasher: Xxh3,
+}
+
+impl<R: Read> HashReader<R> {
+    fn exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.inner.read_exact(buf)?;
+        self.hasher.update(buf);
+        Ok(())
+    }
+
+    fn u8(&mut self) -> io::Result<u8> {
+        let mut b = [0u8; 1];
+        self.exact(&mut b)?;
+        Ok(b[0])
+    }
+
+    fn u32(&mut self) -> io::Result<u32> {
+        let mut b = [0u8; 4];
+        self.exact(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn u64(&mut self) -> io::Result<u64> {
+        let mut b = [0u8; 8];
+        self.exact(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn i64(&mut self) -> io::Result<i64> {
+        Ok(self.u64()? as i64)
+    }
+}
+
+/// Read a tree written by [`write_tree`]; `name` labels errors.
+pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
+    let path = name.to_string();
+    let mut r = HashReader { inner: r, hasher: Xxh3::new() };
+    let map = |e: io::Error| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            TreeFileError::Truncated { path: path.clone() }
+        } else {
+            TreeFileError::Io { path: path.clone(), source: e }
+        }
+    };
+    let corrupt = |what: &str| TreeFileError::Corrupt { path: path.clone(), what: what.to_string() };
+    let mut magic = [0u8; 8];
+    r.exact(&mut magic).map_err(|_| TreeFileError::NotATreeFile { path: path.clone() })?;
+    if &magic != MAGIC {
+        return Err(TreeFileError::NotATreeFile { path });
+    }
+    let version = r.u32().map_err(map)?;
+    if version != VERSION {
+        return Err(TreeFileError::Version { path, found: version });
+    }
+    let default_listed_at = r.i64().map_err(map)?;
+    let n_dirs = r.u64().map_err(map)?;
+    let n_files = r.u64().map_err(map)?;
+    if n_dirs == 0 || n_dirs > u32::MAX as u64 || n_files > u32::MAX as u64 {
+        return Err(corrupt("impossible counts"));
+    }
+    let mut tree = Tree::new(default_listed_at);
+    let mut name_buf = Vec::new();
+    let read_name = |r: &mut HashReader<R>, buf: &mut Vec<u8>| -> Result<(), TreeFileError> {
+        let len = r.u32().map_err(map)?;
+        if len > MAX_NAME {
+            return Err(corrupt("name too long"));
+        }
+        buf.resize(len as usize, 0);
+        r.exact(buf).map_err(map)
+    };
+    let mut reason = Vec::new();
+    for d in 0..n_dirs as u32 {
+        let parent = r.u32().map_err(map)?;
+        read_name(&mut r, &mut name_buf)?;
+        let mtime = r.i64().map_err(map)?;
+        let listed_at = r.i64().map_err(map)?;
+        let state = DirState::from_u8(r.u8().map_err(map)?).ok_or_else(|| corrupt("bad directory state"))?;
+        read_name(&mut r, &mut reason)?;
+        let id = if d == 0 {
+            0
+        } else {
+            if parent >= d {
+                return Err(corrupt("directory before its parent"));
+            }
+            let before = tree.dir_count();
+            let id = tree.add_dir(parent, &name_buf, state);
+            if tree.dir_count() == before {
+                return Err(corrupt("duplicate directory"));
+            }
+            id
+        };
+        tree.set_dir_mtime(id, mtime);
+        match state {
+            DirState::Unlisted => tree.set_unlisted(id, listed_at, &String::from_utf8_lossy(&reason)),
+            _ => {
+                tree.set_listed(id, listed_at);
+                tree.set_state(id, state);
+            }
+        }
+    }
+    tree.reserve_files(n_files as usize, 0);
+    for _ in 0..n_files {
+        let dir = r.u32().map_err(map)?;
+        if dir as u64 >= n_dirs {
+            return Err(corrupt("file in an unknown directory"));
+        }
+        read_name(&mut r, &mut name_buf)?;
+        let size = r.u64().map_err(map)?;
+        let mtime = r.i64().map_err(map)?;
+        tree.add_file(dir, &name_buf, size, mtime);
+    }
+    let expect = r.hasher.digest();
+    let mut sum = [0u8; 8];
+    r.inner.read_exact(&mut sum).map_err(map)?;
+    if u64::from_le_bytes(sum) != expect {
+        return Err(corrupt("checksum mismatch"));
+    }
+    let mut extra = [0u8; 1];
+    if r.inner.read(&mut extra).map_err(map)? != 0 {
+        return Err(corrupt("bytes after the checksum"));
+    }
+    Ok(tree)
+}
+
+pub fn load_tree(path: &Path) -> Result<Tree, TreeFileError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|source| TreeFileError::Io { path: name.clone(), source })?;
+    read_tree(BufReader::with_capacity(1 << 20, file), &name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(reverse: bool) -> Tree {
+        let mut files = vec![
+            (&b"/store/mc/a/1.root"[..], 10u64, 5i64),
+            (b"/store/mc/a/\xffbad utf8", 20, 6),
+            (b"/store/data/new\nline", 30, 7),
+        ];
+        if reverse {
+            files.reverse();
+        }
+        let mut t = Tree::new(1234);
+        for (lfn, size, mtime) in files {
+            t.add_file_path(lfn, size, mtime);
+        }
+        let u = t.ensure_dir(b"/store/unlisted");
+        t.set_unlisted(u, 99, "Operation expired");
+        let e = t.ensure_dir_as(b"/store/pending", DirState::Pending);
+        t.set_dir_mtime(e, 77);
+        t
+    }
+
+    fn bytes(t: &Tree) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_tree(t, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn round_trip_and_canonical() {
+        let a = sample(false);
+        let b = sample(true);
+        assert_eq!(bytes(&a), bytes(&b));
+        let back = read_tree(&bytes(&a)[..], "t").unwrap();
+        assert_eq!(back.hash(), a.hash());
+        assert_eq!(back.files_sorted(None), a.files_sorted(None));
+        assert_eq!(back.unlisted(), a.unlisted());
+        assert_eq!(back.pending().len(), 1);
+        assert_eq!(back.dir_mtime(back.find_dir(b"/store/pending").unwrap()), 77);
+        assert_eq!(bytes(&back), bytes(&a));
+    }
+
+    #[test]
+    fn truncated_and_corrupt() {
+        let good = bytes(&sample(false));
+        for cut in [0, 5, 20, good.len() / 2, good.len() - 1] {
+            let err = read_tree(&good[..cut], "t").err().expect("must fail");
+            assert!(
+                matches!(err, TreeFileError::Truncated { .. } | TreeFileError::NotATreeFile { .. }),
+                "cut {cut}: {err}"
+            );
+        }
+        for pos in [30, good.len() / 2, good.len() - 3] {
+            let mut bad = good.clone();
+            bad[pos] ^= 0x40;
+            assert!(read_tree(&bad[..], "t").is_err(), "flip at {pos} must be detected");
+        }
+        let mut longer = good;
+        longer.push(0);
+        assert!(read_tree(&longer[..], "t").is_err());
+    }
+
+    #[test]
+    fn save_and_load_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("site.tree");
+        let t = sample(false);
+        save_tree(&t, &path).unwrap();
+        assert!(is_tree_file(&path));
+        assert_eq!(load_tree(&path).unwrap().hash(), t.hash());
+    }
+}

@@ -1,0 +1,490 @@
+//! The listing engine shared by every lister.
+//!
+//! N workers take directories from one shared queue and list them through a
+//! [`DirLister`]; the calling thread (the coordinator) owns the tree, adds
+//! each result to it and queues the subdirectories it names. A directory that
+//! still fails after its retries is recorded unlisted with its reason, so
+//! nothing under it is ever reported missing. The tree content does not
+//! depend on the number of workers or the order results come back in.
+//!
+//! Directories known but not yet listed are `Pending` in the tree; a
+//! checkpoint is the tree saved with them, and resuming lists the pending
+//! directories of a loaded checkpoint.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use dc_core::{save_tree, DirId, DirState, Tree, ROOT};
+
+/// One entry of a directory listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: Vec<u8>,
+    pub is_dir: bool,
+    pub size: u64,
+    /// Unix seconds; 0 when unknown.
+    pub mtime: i64,
+}
+
+/// What listing one directory gave.
+#[derive(Clone, Debug, Default)]
+pub struct DirListing {
+    /// The directory's own mtime when the lister knows it.
+    pub mtime: Option<i64>,
+    pub entries: Vec<DirEntry>,
+}
+
+/// Why a directory could not be listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListError {
+    pub message: String,
+    /// Whether another attempt may succeed (a timeout, a dropped connection),
+    /// as opposed to a final answer (permission denied, no such directory).
+    pub retryable: bool,
+}
+
+impl ListError {
+    pub fn retryable(message: impl Into<String>) -> ListError {
+        ListError { message: message.into(), retryable: true }
+    }
+
+    pub fn fatal(message: impl Into<String>) -> ListError {
+        ListError { message: message.into(), retryable: false }
+    }
+}
+
+/// Something that lists one directory at a time. Implementations are called
+/// from several worker threads at once.
+pub trait DirLister: Send + Sync {
+    /// List the directory `lfn` (an absolute path from the tree's root).
+    /// `worker` is the calling worker's index in `0..threads`, so that a
+    /// lister can keep one connection per worker. A lister that can bound
+    /// its own wait must give up after `timeout`.
+    fn list_dir(&self, worker: usize, lfn: &[u8], timeout: Duration) -> Result<DirListing, ListError>;
+
+    /// Called on a worker before it retries a failed directory.
+    fn reconnect(&self, _worker: usize) {}
+}
+
+/// Figures reported while a listing runs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub dirs_done: u64,
+    pub dirs_queued: u64,
+    pub files: u64,
+    pub bytes: u64,
+    pub unlisted: u64,
+    pub retries: u64,
+    pub elapsed_secs: f64,
+    pub files_per_sec: f64,
+    pub done: bool,
+}
+
+type HaltCheck = Box<dyn Fn() -> bool + Send + Sync>;
+
+pub struct EngineOptions {
+    pub threads: usize,
+    /// Further attempts after the first for a directory whose error is retryable.
+    pub retries: u32,
+    pub timeout: Duration,
+    pub progress_every: Duration,
+    /// Where to save checkpoints; none without it.
+    pub checkpoint: Option<PathBuf>,
+    pub checkpoint_every: Duration,
+    pub cancel: Arc<AtomicBool>,
+    /// Asked about once a second; `true` stops the listing as a cancel does.
+    pub halt: Option<HaltCheck>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            threads: 4,
+            retries: 2,
+            timeout: Duration::from_secs(300),
+            progress_every: Duration::from_millis(200),
+            checkpoint: None,
+            checkpoint_every: Duration::from_secs(5),
+            cancel: Arc::new(AtomicBool::new(false)),
+            halt: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the listing was cancelled{}", checkpoint_note(.0))]
+    Cancelled(Option<PathBuf>),
+    #[error("the listing was halted{}", checkpoint_note(.0))]
+    Halted(Option<PathBuf>),
+    #[error("writing the checkpoint failed: {0}")]
+    Checkpoint(#[from] dc_core::TreeFileError),
+}
+
+fn checkpoint_note(p: &Option<PathBuf>) -> String {
+    match p {
+        Some(p) => format!(" (checkpoint in {}; resume to go on)", p.display()),
+        None => String::new(),
+    }
+}
+
+struct Job {
+    dir: DirId,
+    lfn: Vec<u8>,
+}
+
+struct Outcome {
+    dir: DirId,
+    listed_at: i64,
+    attempts: u32,
+    result: Result<DirListing, ListError>,
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+/// List every pending directory of `tree` (a fresh tree gets `roots` as
+/// pending directories first) until none is left.
+pub fn run(
+    lister: &dyn DirLister,
+    mut tree: Tree,
+    roots: &[&[u8]],
+    opts: &EngineOptions,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<Tree, EngineError> {
+    // A fresh tree knows only the way down to the roots: the directories
+    // above them are traversed, not listed.
+    let fresh = tree.dir_count() == 1 && tree.file_count() == 0;
+    if fresh {
+        tree.set_state(ROOT, DirState::Traversed);
+    }
+    for root in roots {
+        let comps: Vec<&[u8]> = root.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+        let mut d = ROOT;
+        for (i, comp) in comps.iter().enumerate() {
+            let state = if i + 1 == comps.len() { DirState::Pending } else { DirState::Traversed };
+            d = tree.add_dir(d, comp, state);
+        }
+        if comps.is_empty() && fresh {
+            tree.set_state(ROOT, DirState::Pending);
+        }
+    }
+    let threads = opts.threads.max(1);
+    let queue = Mutex::new(Queue { jobs: VecDeque::new(), closed: false });
+    let wake = Condvar::new();
+    let mut in_flight = 0u64;
+    {
+        let mut q = queue.lock().expect("queue lock");
+        for d in tree.pending() {
+            q.jobs.push_back(Job { dir: d, lfn: tree.dir_path(d) });
+            in_flight += 1;
+        }
+    }
+    let start = Instant::now();
+    let mut progress = Progress { files: tree.file_count() as u64, ..Progress::default() };
+    let (tx, rx) = mpsc::channel::<Outcome>();
+
+    // Listing waits on disks and networks, not on the CPU: plain threads, one
+    // per connection, rather than rayon's CPU-sized pool.
+    std::thread::scope(|scope| -> Result<Tree, EngineError> {
+        for worker in 0..threads {
+            let tx = tx.clone();
+            let (queue, wake) = (&queue, &wake);
+            scope.spawn(move || worker_loop(lister, worker, queue, wake, tx, opts));
+        }
+        drop(tx);
+        let close = || {
+            queue.lock().expect("queue lock").closed = true;
+            wake.notify_all();
+        };
+        let mut last_progress = Instant::now();
+        let mut last_halt_check = Instant::now();
+        let mut last_checkpoint = Instant::now();
+        let mut checkpoint_cost = Duration::ZERO;
+        let stop = |tree: &Tree, halted: bool| -> EngineError {
+            close();
+            let saved = opts.checkpoint.as_ref().and_then(|p| save_tree(tree, p).ok().map(|_| p.clone()));
+            if halted {
+                EngineError::Halted(saved)
+            } else {
+                EngineError::Cancelled(saved)
+            }
+        };
+        while in_flight > 0 {
+            match rx.recv_timeout(opts.progress_every.min(Duration::from_millis(250))) {
+                Ok(outcome) => {
+                    in_flight -= 1;
+                    progress.dirs_done += 1;
+                    progress.retries += outcome.attempts.saturating_sub(1) as u64;
+                    let new_jobs = apply(&mut tree, outcome, &mut progress);
+                    if !new_jobs.is_empty() {
+                        in_flight += new_jobs.len() as u64;
+                        queue.lock().expect("queue lock").jobs.extend(new_jobs);
+                        wake.notify_all();
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if opts.cancel.load(Ordering::Relaxed) {
+                return Err(stop(&tree, false));
+            }
+            if let Some(halt) = &opts.halt {
+                if last_halt_check.elapsed() >= Duration::from_secs(1) {
+                    last_halt_check = Instant::now();
+                    if halt() {
+                        return Err(stop(&tree, true));
+                    }
+                }
+            }
+            if last_progress.elapsed() >= opts.progress_every {
+                last_progress = Instant::now();
+                progress.dirs_queued = in_flight;
+                fill_rates(&mut progress, start);
+                on_progress(&progress);
+            }
+            if let Some(path) = &opts.checkpoint {
+                // a checkpoint of a big tree takes a while: keep it under a tenth of the time
+                if last_checkpoint.elapsed() >= opts.checkpoint_every.max(checkpoint_cost * 10) {
+                    let t0 = Instant::now();
+                    save_tree(&tree, path)?;
+                    checkpoint_cost = t0.elapsed();
+                    last_checkpoint = Instant::now();
+                }
+            }
+        }
+        close();
+        progress.dirs_queued = 0;
+        progress.done = true;
+        fill_rates(&mut progress, start);
+        on_progress(&progress);
+        Ok(tree)
+    })
+}
+
+fn fill_rates(p: &mut Progress, start: Instant) {
+    p.elapsed_secs = start.elapsed().as_secs_f64();
+    p.files_per_sec = if p.elapsed_secs > 0.0 { p.files as f64 / p.elapsed_secs } else { 0.0 };
+}
+
+/// Add one directory's outcome to the tree; return the subdirectories to list.
+fn apply(tree: &mut Tree, outcome: Outcome, progress: &mut Progress) -> Vec<Job> {
+    let d = outcome.dir;
+    match outcome.result {
+        Err(e) => {
+            let reason = if outcome.attempts > 1 {
+                format!("{} (after {} attempts)", e.message, outcome.attempts)
+            } else {
+                e.message
+            };
+            tree.set_unlisted(d, outcome.listed_at, &reason);
+            progress.unlisted += 1;
+            Vec::new()
+        }
+        Ok(listing) => {
+            tree.set_listed(d, outcome.listed_at);
+            if let Some(m) = listing.mtime {
+                tree.set_dir_mtime(d, m);
+            }
+            let mut jobs = Vec::new();
+            let base = tree.dir_path(d);
+            for entry in listing.entries {
+                if entry.name.is_empty() || entry.name == b"." || entry.name == b".." || entry.name.contains(&b'/') {
+                    continue;
+                }
+                if entry.is_dir {
+                    let sub = tree.add_dir(d, &entry.name, DirState::Pending);
+                    tree.set_dir_mtime(sub, entry.mtime);
+                    if tree.state(sub) == DirState::Pending {
+                        jobs.push(Job { dir: sub, lfn: dc_core::tree::join_lfn(&base, &entry.name) });
+                    }
+                } else {
+                    progress.files += 1;
+                    if entry.size != dc_core::UNKNOWN_SIZE {
+                        progress.bytes += entry.size;
+                    }
+                    tree.add_file(d, &entry.name, entry.size, entry.mtime);
+                }
+            }
+            jobs
+        }
+    }
+}
+
+fn worker_loop(
+    lister: &dyn DirLister,
+    worker: usize,
+    queue: &Mutex<Queue>,
+    wake: &Condvar,
+    tx: mpsc::Sender<Outcome>,
+    opts: &EngineOptions,
+) {
+    loop {
+        let job = {
+            let mut q = queue.lock().expect("queue lock");
+            loop {
+                if q.closed {
+                    return;
+                }
+                if let Some(job) = q.jobs.pop_front() {
+                    break job;
+                }
+                q = wake.wait(q).expect("queue lock");
+            }
+        };
+        let mut attempts = 0;
+        let result = loop {
+            attempts += 1;
+            let listed_at = dc_core::now();
+            match lister.list_dir(worker, &job.lfn, opts.timeout) {
+                Ok(listing) => break (listed_at, Ok(listing)),
+                Err(e) if e.retryable && attempts <= opts.retries && !opts.cancel.load(Ordering::Relaxed) => {
+                    lister.reconnect(worker);
+                }
+                Err(e) => break (listed_at, Err(e)),
+            }
+        };
+        let outcome = Outcome { dir: job.dir, listed_at: result.0, attempts, result: result.1 };
+        if tx.send(outcome).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::atomic::AtomicU32;
+
+    /// A lister over an in-memory map, failing where told to.
+    struct MapLister {
+        dirs: HashMap<Vec<u8>, Vec<DirEntry>>,
+        fail_always: Vec<Vec<u8>>,
+        fail_once: Mutex<Vec<Vec<u8>>>,
+        calls: AtomicU32,
+    }
+
+    fn file(name: &str, size: u64) -> DirEntry {
+        DirEntry { name: name.into(), is_dir: false, size, mtime: 10 }
+    }
+
+    fn dir(name: &str) -> DirEntry {
+        DirEntry { name: name.into(), is_dir: true, size: 0, mtime: 10 }
+    }
+
+    impl DirLister for MapLister {
+        fn list_dir(&self, _w: usize, lfn: &[u8], _t: Duration) -> Result<DirListing, ListError> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            if self.fail_always.iter().any(|f| f == lfn) {
+                return Err(ListError::retryable("Operation expired"));
+            }
+            {
+                let mut once = self.fail_once.lock().unwrap();
+                if let Some(p) = once.iter().position(|f| f == lfn) {
+                    once.remove(p);
+                    return Err(ListError::retryable("socket error"));
+                }
+            }
+            match self.dirs.get(lfn) {
+                Some(e) => Ok(DirListing { mtime: Some(5), entries: e.clone() }),
+                None => Err(ListError::fatal("No such file or directory")),
+            }
+        }
+    }
+
+    fn site() -> MapLister {
+        let mut dirs = HashMap::new();
+        dirs.insert(b"/store".to_vec(), vec![dir("mc"), dir("data"), dir("bad"), file("top", 1)]);
+        let mc: Vec<DirEntry> = (0..50).map(|i| dir(&format!("d{i}"))).collect();
+        dirs.insert(b"/store/mc".to_vec(), mc);
+        for i in 0..50 {
+            let files = (0..20).map(|j| file(&format!("f{j}.root"), (i * 100 + j) as u64)).collect();
+            dirs.insert(format!("/store/mc/d{i}").into_bytes(), files);
+        }
+        dirs.insert(b"/store/data".to_vec(), vec![file("x", 7), dir("empty")]);
+        dirs.insert(b"/store/data/empty".to_vec(), vec![]);
+        dirs.insert(b"/store/bad".to_vec(), vec![file("never", 1)]);
+        MapLister {
+            dirs,
+            fail_always: vec![b"/store/bad".to_vec()],
+            fail_once: Mutex::new(vec![b"/store/mc/d7".to_vec(), b"/store/mc/d9".to_vec()]),
+            calls: AtomicU32::new(0),
+        }
+    }
+
+    fn opts(threads: usize) -> EngineOptions {
+        EngineOptions { threads, retries: 2, ..EngineOptions::default() }
+    }
+
+    #[test]
+    fn same_tree_for_any_number_of_workers() {
+        let mut hashes = Vec::new();
+        for threads in [1, 3, 16] {
+            let t = run(&site(), Tree::new(0), &[b"/store"], &opts(threads), &mut |_| {}).unwrap();
+            assert_eq!(t.file_count(), 50 * 20 + 2);
+            assert!(t.pending().is_empty());
+            hashes.push(t.hash());
+        }
+        assert!(hashes.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    #[test]
+    fn failures_retry_then_unlisted() {
+        let lister = site();
+        let t = run(&lister, Tree::new(0), &[b"/store"], &opts(4), &mut |_| {}).unwrap();
+        let unlisted = t.unlisted();
+        assert_eq!(unlisted.len(), 1);
+        assert_eq!(unlisted[0].0, b"/store/bad");
+        assert!(unlisted[0].1.contains("after 3 attempts"), "{}", unlisted[0].1);
+        // the two directories that failed once were listed on their retry
+        assert_eq!(t.files_in(t.find_dir(b"/store/mc/d7").unwrap()).len(), 20);
+        assert_eq!(t.files_in(t.find_dir(b"/store/mc/d9").unwrap()).len(), 20);
+    }
+
+    #[test]
+    fn progress_ends_with_totals() {
+        let mut last = Progress::default();
+        run(&site(), Tree::new(0), &[b"/store"], &opts(2), &mut |p| last = p.clone()).unwrap();
+        assert!(last.done);
+        assert_eq!(last.files, 1002);
+        assert_eq!(last.unlisted, 1);
+        assert_eq!(last.dirs_done, 1 + 3 + 50 + 1);
+    }
+
+    #[test]
+    fn cancelled_listing_resumes_to_the_same_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("ck.tree");
+        let clean = run(&site(), Tree::new(0), &[b"/store"], &opts(2), &mut |_| {}).unwrap();
+
+        struct Stopper<'a> {
+            inner: MapLister,
+            cancel: &'a AtomicBool,
+        }
+        impl DirLister for Stopper<'_> {
+            fn list_dir(&self, w: usize, lfn: &[u8], t: Duration) -> Result<DirListing, ListError> {
+                if self.inner.calls.load(Ordering::Relaxed) >= 20 {
+                    self.cancel.store(true, Ordering::Relaxed);
+                }
+                self.inner.list_dir(w, lfn, t)
+            }
+        }
+        let o = EngineOptions { checkpoint: Some(ck.clone()), ..opts(2) };
+        let stopper = Stopper { inner: site(), cancel: &o.cancel };
+        let err = run(&stopper, Tree::new(0), &[b"/store"], &o, &mut |_| {}).err().expect("cancelled");
+        assert!(matches!(err, EngineError::Cancelled(Some(_))));
+        let partial = dc_core::load_tree(&ck).unwrap();
+        assert!(!partial.pending().is_empty());
+        assert!(partial.file_count() < clean.file_count());
+        let resumed = run(&site(), partial, &[b"/store"], &opts(2), &mut |_| {}).unwrap();
+        assert_eq!(resumed.hash(), clean.hash());
+        assert_eq!(resumed.files_sorted(None), clean.files_sorted(None));
+    }
+}

@@ -1,0 +1,208 @@
+//! The gfal lister: one `gfal-ls -l` process per directory, for any URL
+//! scheme gfal2 has a plugin for (`root://`, `davs://`, `srm://`, `file://`).
+//!
+//! Times are asked for in the `full-iso` style (seconds, not the minutes of
+//! the default `-l` format) and in UTC. A listing is accepted only when the
+//! process exits 0 and every line of its output parses as an entry.
+
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::engine::{DirEntry, DirLister, DirListing, ListError};
+
+pub struct GfalLister {
+    /// What an LFN is appended to: `root://host:port/`, `file://`.
+    prefix: String,
+}
+
+impl GfalLister {
+    /// A lister for URLs `prefix` + LFN, e.g. prefix `root://host:1094/`
+    /// lists `/store` as `root://host:1094//store`.
+    pub fn new(prefix: &str) -> GfalLister {
+        GfalLister { prefix: prefix.to_string() }
+    }
+
+    fn url(&self, lfn: &[u8]) -> Result<String, ListError> {
+        let path = std::str::from_utf8(lfn).map_err(|_| {
+            ListError::fatal(format!(
+                "{}: a name that is not UTF-8 cannot be given to gfal",
+                String::from_utf8_lossy(lfn)
+            ))
+        })?;
+        Ok(format!("{}{}", self.prefix, path))
+    }
+}
+
+fn run_with_deadline(mut cmd: Command, deadline: Duration) -> Result<Output, String> {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start gfal-ls (install gfal2-util-scripts): {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = mpsc::channel();
+    // collecting the output blocks until the process ends: a thread, so that this worker can stop waiting
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(deadline) {
+        Ok(Ok(out)) => Ok(out),
+        Ok(Err(e)) => Err(format!("gfal-ls: {e}")),
+        Err(_) => {
+            // SAFETY: the process is not yet reaped (its waiter has not answered), so the pid is still its own
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = rx.recv_timeout(Duration::from_secs(5));
+            Err(format!("no answer from gfal-ls within {} s", deadline.as_secs()))
+        }
+    }
+}
+
+impl DirLister for GfalLister {
+    fn list_dir(&self, _worker: usize, lfn: &[u8], timeout: Duration) -> Result<DirListing, ListError> {
+        let url = self.url(lfn)?;
+        let mut cmd = Command::new("gfal-ls");
+        cmd.args(["-l", "-a", "--time-style", "full-iso", "-t"])
+            .arg(timeout.as_secs().max(1).to_string())
+            .arg(&url)
+            .env("TZ", "UTC")
+            .env("LC_ALL", "C.UTF-8")
+            .env("XRD_REQUESTTIMEOUT", timeout.as_secs().max(1).to_string())
+            .env("XRD_CONNECTIONRETRY", "1")
+            .env("XRD_TIMEOUTRESOLUTION", "1");
+        let out = run_with_deadline(cmd, timeout + Duration::from_secs(3))
+            .map_err(|e| ListError::retryable(format!("{url}: {e}")))?;
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if !out.status.success() {
+            return Err(error_of(&url, &stderr, out.status.code()));
+        }
+        let mut entries = Vec::new();
+        for line in out.stdout.split(|&b| b == b'\n') {
+            if line.is_empty() {
+                continue;
+            }
+            match parse_entry(line) {
+                Some(e) if e.name == b"." || e.name == b".." => {}
+                Some(e) => entries.push(e),
+                None => {
+                    return Err(ListError::retryable(format!(
+                        "{url}: unexpected gfal-ls output: {:?}",
+                        String::from_utf8_lossy(line)
+                    )))
+                }
+            }
+        }
+        Ok(DirListing { mtime: None, entries })
+    }
+}
+
+/// `gfal-ls error: 13 (Permission denied) - ...`: refusals are final.
+fn error_of(url: &str, stderr: &str, status: Option<i32>) -> ListError {
+    let errno = stderr
+        .split("error:")
+        .nth(1)
+        .and_then(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse::<i32>().ok());
+    let message =
+        if stderr.is_empty() { format!("{url}: gfal-ls exited with {status:?}") } else { format!("{url}: {stderr}") };
+    match errno {
+        Some(libc::ENOENT | libc::EACCES | libc::EPERM | libc::ENOTDIR) => ListError::fatal(message),
+        _ => ListError::retryable(message),
+    }
+}
+
+/// `drwxr-xr-x   2 0     0          4096 2024-01-31 12:00:01.000000 +0000 name with spaces\t`
+fn parse_entry(line: &[u8]) -> Option<DirEntry> {
+    let line = line.strip_suffix(b"\t").unwrap_or(line);
+    let mut rest = line;
+    let mut fields: [&[u8]; 8] = [&[]; 8];
+    for field in fields.iter_mut() {
+        let start = rest.iter().position(|&b| b != b' ')?;
+        rest = &rest[start..];
+        let end = rest.iter().position(|&b| b == b' ')?;
+        *field = &rest[..end];
+        rest = &rest[end..];
+    }
+    let name = rest.strip_prefix(b" ")?;
+    let [perms, _links, _uid, _gid, size, date, time, zone] = fields;
+    if name.is_empty() || name.contains(&b'/') {
+        return None;
+    }
+    let is_dir = match perms.first()? {
+        b'd' => true,
+        b'-' | b'l' | b'p' | b's' | b'c' | b'b' => false,
+        _ => return None,
+    };
+    let size: u64 = std::str::from_utf8(size).ok()?.parse().ok()?;
+    let offset = parse_zone(zone)?;
+    let mtime = crate::xrdfs::parse_utc(date, time)? - offset;
+    Some(DirEntry { name: name.to_vec(), is_dir, size: if is_dir { 0 } else { size }, mtime })
+}
+
+/// `+0000`, `-0130` to seconds east of UTC.
+fn parse_zone(zone: &[u8]) -> Option<i64> {
+    let (sign, digits) = match zone {
+        [b'+', d @ ..] => (1, d),
+        [b'-', d @ ..] => (-1, d),
+        _ => return None,
+    };
+    if digits.len() != 4 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: i64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(sign * ((n / 100) * 3600 + (n % 100) * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_server::{checks, have, have_xrootd};
+
+    #[test]
+    fn parses_full_iso_lines() {
+        let e = parse_entry(b"-rw-r--r--   1 0     0             3 2024-01-31 12:00:01.000000 +0000  f 1 \t").unwrap();
+        assert_eq!(e, DirEntry { name: b" f 1 ".to_vec(), is_dir: false, size: 3, mtime: 1706702401 });
+        let e = parse_entry(b"drwxr-xr-x   2 0     0          4096 2024-01-31 13:00:01.000000 +0100 d\t").unwrap();
+        assert_eq!((e.is_dir, e.mtime), (true, 1706702401));
+        assert!(parse_entry(b"garbage").is_none());
+        assert!(parse_entry(b"-rw-r--r--   1 0     0             3 Jan 31 12:00 f\t").is_none());
+    }
+
+    #[test]
+    fn errors_name_the_cause() {
+        let e = error_of("root://h//x", "gfal-ls error: 2 (No such file or directory) - Failed to stat file", Some(2));
+        assert!(!e.retryable && e.message.contains("No such file"));
+        assert!(error_of("root://h//x", "gfal-ls error: 110 (Connection timed out)", Some(1)).retryable);
+    }
+
+    fn ready() -> bool {
+        have_xrootd() && have("gfal-ls", "gfal2-util-scripts")
+    }
+
+    fn make(server: &str, _threads: usize) -> Box<dyn DirLister> {
+        Box::new(GfalLister::new(&format!("root://{server}/")))
+    }
+
+    #[test]
+    fn tree_equals_the_local_walk() {
+        if ready() {
+            checks::same_as_local_sized(&make, 4, true, 8, 6);
+            let local = |_: &str, _: usize| -> Box<dyn DirLister> { Box::new(GfalLister::new("file://")) };
+            checks::same_as_local_file_url(&local);
+        }
+    }
+
+    #[test]
+    fn unreadable_directory_is_unlisted() {
+        if ready() {
+            checks::unreadable_dir_is_unlisted(&make);
+        }
+    }
+
+    #[test]
+    fn silent_server_times_out() {
+        if have("gfal-ls", "gfal2-util-scripts") {
+            checks::silent_server_times_out(&make);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The parallel listing engine and the listers built on it.
+
+pub mod engine;
+pub mod gfal;
+pub mod local;
+pub mod remote;
+pub mod xrdfs;
+pub mod xrootd;
+
+#[cfg(test)]
+mod test_server;
+
+pub use engine::{run, DirEntry, DirLister, DirListing, EngineError, EngineOptions, ListError, Progress};
+pub use local::LocalLister;

@@ -1,0 +1,128 @@
+//! Listers for storage URLs (`root://`, gfal URLs), chosen by scheme and
+//! access method.
+
+use crate::engine::DirLister;
+use crate::gfal::GfalLister;
+use crate::xrootd::XrootdLister;
+
+/// A storage URL taken apart: `root://host:port//store` is scheme `root`,
+/// server `host:port` and LFN `/store`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageUrl {
+    pub scheme: String,
+    /// `host[:port]`, with any `user@` removed; empty for `file://`.
+    pub server: String,
+    /// The absolute path the URL names, without a trailing slash (`/` for the top).
+    pub lfn: Vec<u8>,
+}
+
+impl StorageUrl {
+    pub fn parse(url: &str) -> Result<StorageUrl, String> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("{url}: not a URL (scheme://host/path)"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-') {
+            return Err(format!("{url}: not a URL scheme: {scheme:?}"));
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let server = authority.rsplit_once('@').map_or(authority, |(_, h)| h).to_string();
+        if server.is_empty() && scheme != "file" {
+            return Err(format!("{url}: no server named"));
+        }
+        if path.contains('?') || path.contains('#') {
+            return Err(format!("{url}: a query or fragment in a storage URL is not supported"));
+        }
+        // `root://host//store` and `root://host/store` both name /store
+        let mut lfn = Vec::with_capacity(path.len());
+        for comp in path.split('/').filter(|c| !c.is_empty()) {
+            lfn.push(b'/');
+            lfn.extend_from_slice(comp.as_bytes());
+        }
+        if lfn.is_empty() {
+            lfn.push(b'/');
+        }
+        Ok(StorageUrl { scheme, server, lfn })
+    }
+}
+
+/// The methods a URL may be listed with.
+pub const METHODS: [&str; 3] = ["native", "xrdfs", "gfal"];
+
+/// A lister for `url` and the LFN its path names, or why there is none.
+///
+/// `root://` (and `xroot://`) URLs use `method`: `native` (our binding to
+/// the XRootD client library), `xrdfs` (persistent `xrdfs` shells) or
+/// `gfal` (`gfal-ls`). `file://` URLs use the local lister unless the
+/// method is `gfal`; other schemes (`davs://`, `srm://`, `gsiftp://`, ...)
+/// always go through gfal. `threads` is the number of workers the engine
+/// will run: one connection (or shell) each.
+pub fn lister_for_url(url: &str, method: &str, threads: usize) -> Result<(Box<dyn DirLister>, Vec<u8>), String> {
+    let parsed = StorageUrl::parse(url)?;
+    if !METHODS.contains(&method) {
+        return Err(format!("unknown listing method {method:?} (one of: {})", METHODS.join(", ")));
+    }
+    let threads = threads.max(1);
+    let lister: Box<dyn DirLister> = match (parsed.scheme.as_str(), method) {
+        ("root" | "xroot", "native") => Box::new(XrootdLister::new(&parsed.server, threads)?),
+        ("root" | "xroot", "xrdfs") => Box::new(crate::xrdfs::XrdfsLister::new(&parsed.server, threads)),
+        ("file", m) if m != "gfal" => Box::new(crate::LocalLister::new("/")),
+        ("root" | "xroot", _) => Box::new(GfalLister::new(&format!("{}://{}/", parsed.scheme, parsed.server))),
+        (scheme, _) => Box::new(GfalLister::new(&format!("{scheme}://{}", parsed.server))),
+    };
+    Ok((lister, parsed.lfn))
+}
+
+/// The servers behind a `root://` redirector that hold `url`'s path
+/// (`host:port` each, data servers first), for listing a site's storage
+/// directly rather than through a global redirector.
+pub fn locate(url: &str, timeout: std::time::Duration) -> Result<Vec<String>, String> {
+    let parsed = StorageUrl::parse(url)?;
+    if parsed.scheme != "root" && parsed.scheme != "xroot" {
+        return Err(format!("{url}: locate needs a root:// URL"));
+    }
+    let lister = XrootdLister::new(&parsed.server, 1)?;
+    let mut found = lister.locate(&parsed.lfn, timeout).map_err(|e| e.message)?;
+    found.sort_by_key(|l| l.manager);
+    Ok(found.into_iter().map(|l| l.address).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_server_and_lfn() {
+        let u = StorageUrl::parse("root://eos.cern.ch:1094//store/mc/").unwrap();
+        assert_eq!(
+            (u.scheme.as_str(), u.server.as_str(), u.lfn.as_slice()),
+            ("root", "eos.cern.ch:1094", &b"/store/mc"[..])
+        );
+        let u = StorageUrl::parse("root://user@host/store").unwrap();
+        assert_eq!((u.server.as_str(), u.lfn.as_slice()), ("host", &b"/store"[..]));
+        assert_eq!(StorageUrl::parse("root://host:1094").unwrap().lfn, b"/");
+        let u = StorageUrl::parse("file:///tmp/a b").unwrap();
+        assert_eq!((u.server.as_str(), u.lfn.as_slice()), ("", &b"/tmp/a b"[..]));
+        assert!(StorageUrl::parse("root:///store").is_err());
+        assert!(StorageUrl::parse("/store").is_err());
+        assert!(StorageUrl::parse("root://h//a?b").is_err());
+    }
+
+    #[test]
+    fn a_build_without_xrootd_says_how_to_get_it() {
+        let native = lister_for_url("root://127.0.0.1:1//store", "native", 1);
+        if xrootd_sys::available() {
+            assert!(native.is_ok());
+        } else {
+            let err = native.err().unwrap();
+            assert!(err.contains("no XRootD support") && err.contains("libxrootd-client-dev"), "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_method_is_refused() {
+        let err = lister_for_url("root://h//store", "ftp", 1).err().unwrap();
+        assert!(err.contains("unknown listing method"), "{err}");
+    }
+}

@@ -1,0 +1,401 @@
+//! The `xrdfs` lister: one persistent `xrdfs HOST` shell per worker, fed
+//! `ls -l PATH` commands on its standard input (the original's `directx`).
+//!
+//! Every command is followed by a marker command the shell does not know;
+//! the shell echoes each command line it reads, so the marker's echo says
+//! that the listing before it is complete. A listing is accepted only when
+//! its marker came back, no error line came before it and every other line
+//! parsed as an entry of the directory asked for. A shell that does not
+//! answer within the timeout is killed and started again.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::engine::{DirEntry, DirLister, DirListing, ListError};
+
+pub struct XrdfsLister {
+    server: String,
+    shells: Vec<Mutex<Option<Shell>>>,
+    nonce: String,
+}
+
+struct Shell {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Vec<u8>>,
+    seq: u64,
+    timeout: Duration,
+}
+
+impl Shell {
+    fn start(server: &str, timeout: Duration) -> Result<Shell, ListError> {
+        let secs = timeout.as_secs().max(1).to_string();
+        // errors go to stderr: merged with stdout (2>&1) so that they arrive in order with the listing
+        let mut child = Command::new("sh")
+            .args(["-c", "exec xrdfs \"$0\" 2>&1", server])
+            .env("XRD_REQUESTTIMEOUT", &secs)
+            .env("XRD_CONNECTIONWINDOW", &secs)
+            .env("XRD_CONNECTIONRETRY", "1")
+            .env("XRD_TIMEOUTRESOLUTION", "1")
+            .env("XRD_STREAMERRORWINDOW", "1")
+            .env("TZ", "UTC")
+            .env("TERM", "dumb")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| ListError::fatal(format!("cannot start xrdfs (install xrootd-client): {e}")))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        // a pipe read cannot time out: a reader thread per shell lets the worker wait with a deadline
+        std::thread::spawn(move || {
+            let mut reader = BufReader::with_capacity(1 << 16, stdout);
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        if tx.send(line).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let mut shell = Shell { child, stdin, lines, seq: 0, timeout };
+        shell.probe()?;
+        Ok(shell)
+    }
+
+    /// The end markers rely on the shell echoing each command line it reads
+    /// (xrdfs built with readline does); check that once, without the server.
+    fn probe(&mut self) -> Result<(), ListError> {
+        let marker = format!("#dc-start-{}", std::process::id());
+        self.stdin
+            .write_all(format!("{marker}\n").as_bytes())
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| ListError::retryable(format!("the xrdfs shell is gone: {e}")))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    let line = trim_line_end(&line);
+                    if line.ends_with(marker.as_bytes()) {
+                        // and the shell's complaint about the marker command
+                        return match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                            Ok(_) => Ok(()),
+                            Err(_) => Err(ListError::retryable("the xrdfs shell stopped answering")),
+                        };
+                    }
+                    seen.extend_from_slice(line);
+                    seen.push(b' ');
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(ListError::fatal(format!(
+                        "this xrdfs does not echo the commands it reads (built without readline?), so its listings cannot be checked for completeness: use --method native or gfal (it said: {:?})",
+                        String::from_utf8_lossy(&seen)
+                    )))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(ListError::retryable(format!(
+                        "xrdfs exited at start: {}",
+                        String::from_utf8_lossy(&seen).trim()
+                    )))
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl XrdfsLister {
+    /// A lister for the server `server` (`host[:port]`) with one shell per worker.
+    pub fn new(server: &str, threads: usize) -> XrdfsLister {
+        XrdfsLister {
+            server: server.to_string(),
+            shells: (0..threads.max(1)).map(|_| Mutex::new(None)).collect(),
+            nonce: format!("{}-{}", std::process::id(), dc_core::now()),
+        }
+    }
+}
+
+impl DirLister for XrdfsLister {
+    fn list_dir(&self, worker: usize, lfn: &[u8], timeout: Duration) -> Result<DirListing, ListError> {
+        let shown = String::from_utf8_lossy(lfn).into_owned();
+        if lfn.iter().any(|&b| b == b'"' || b == b'\n' || b == b'\r') {
+            return Err(ListError::fatal(format!(
+                "{shown}: a quote or line break in the name cannot be given to xrdfs"
+            )));
+        }
+        let mut slot = self.shells[worker % self.shells.len()].lock().expect("shell lock");
+        if slot.as_ref().is_some_and(|s| s.timeout != timeout) {
+            *slot = None;
+        }
+        if slot.is_none() {
+            *slot = Some(Shell::start(&self.server, timeout)?);
+        }
+        let shell = slot.as_mut().expect("shell started");
+        shell.seq += 1;
+        let marker = format!("#dc-end-{}-{}", self.nonce, shell.seq);
+        let mut command = Vec::with_capacity(lfn.len() + marker.len() + 12);
+        command.extend_from_slice(b"ls -l \"");
+        command.extend_from_slice(lfn);
+        command.extend_from_slice(b"\"\n");
+        command.extend_from_slice(marker.as_bytes());
+        command.push(b'\n');
+        if let Err(e) = shell.stdin.write_all(&command).and_then(|_| shell.stdin.flush()) {
+            *slot = None;
+            return Err(ListError::retryable(format!("{shown}: the xrdfs shell is gone: {e}")));
+        }
+        // the shell's own request timeout comes first; this deadline only catches a shell that hangs
+        let deadline = Instant::now() + timeout + Duration::from_secs(2);
+        let mut parser = Parser::new(lfn);
+        let mut marker_seen = false;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match shell.lines.recv_timeout(left) {
+                Ok(line) => line,
+                Err(RecvTimeoutError::Timeout) => {
+                    *slot = None;
+                    return Err(ListError::retryable(format!(
+                        "{shown}: no answer from xrdfs within {} s",
+                        timeout.as_secs_f64()
+                    )));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    *slot = None;
+                    return Err(ListError::retryable(format!("{shown}: xrdfs exited before the listing ended")));
+                }
+            };
+            let line = trim_line_end(&line);
+            if marker_seen {
+                // the shell's complaint about the marker command itself ends the exchange
+                break;
+            }
+            if line.starts_with(b"[") && line.ends_with(marker.as_bytes()) {
+                marker_seen = true;
+                continue;
+            }
+            parser.line(line);
+        }
+        parser.finish().map(|entries| DirListing { mtime: None, entries })
+    }
+
+    fn reconnect(&self, worker: usize) {
+        *self.shells[worker % self.shells.len()].lock().expect("shell lock") = None;
+    }
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let mut l = line;
+    while let [rest @ .., b'\n' | b'\r'] = l {
+        l = rest;
+    }
+    l
+}
+
+/// Reads the output of `ls -l DIR` line by line.
+struct Parser<'a> {
+    dir: &'a [u8],
+    prefix: Vec<u8>,
+    entries: Vec<DirEntry>,
+    error: Option<ListError>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(dir: &'a [u8]) -> Parser<'a> {
+        let mut prefix = dir.to_vec();
+        if !prefix.ends_with(b"/") {
+            prefix.push(b'/');
+        }
+        Parser { dir, prefix, entries: Vec::new(), error: None }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        if self.error.is_some() || line.iter().all(|b| b.is_ascii_whitespace()) {
+            return;
+        }
+        if line.starts_with(b"[ERROR]") {
+            self.error = Some(error_line(self.dir, line));
+            return;
+        }
+        // the echo of the command line, after the shell's prompt
+        if line.starts_with(b"[") && line.ends_with(b"\"") && find(line, b"> ls -l \"").is_some() {
+            return;
+        }
+        match parse_entry(line, &self.prefix) {
+            Some(entry) => self.entries.push(entry),
+            None => {
+                self.error = Some(ListError::retryable(format!(
+                    "{}: unexpected xrdfs output: {:?}",
+                    String::from_utf8_lossy(self.dir),
+                    String::from_utf8_lossy(line)
+                )))
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Vec<DirEntry>, ListError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.entries),
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `[ERROR] Server responded with an error: [3011] Unable to locate ...`:
+/// refusals (no such directory, not allowed) are final, the rest may pass.
+fn error_line(dir: &[u8], line: &[u8]) -> ListError {
+    let text = String::from_utf8_lossy(line).trim().to_string();
+    let message = format!("{}: {text}", String::from_utf8_lossy(dir));
+    let code = find(line, b"error: [").and_then(|i| {
+        let digits: Vec<u8> = line[i + 8..].iter().take_while(|b| b.is_ascii_digit()).copied().collect();
+        std::str::from_utf8(&digits).ok()?.parse::<u32>().ok()
+    });
+    match code {
+        Some(c) if !crate::xrootd::retryable_server_error(c) => ListError::fatal(message),
+        _ => ListError::retryable(message),
+    }
+}
+
+/// `drwxr-xr-x owner group 4096 2024-01-31 12:00:00 /dir/name with spaces`
+fn parse_entry(line: &[u8], prefix: &[u8]) -> Option<DirEntry> {
+    let mut rest = line;
+    let mut fields: [&[u8]; 6] = [&[]; 6];
+    for field in fields.iter_mut() {
+        let start = rest.iter().position(|&b| b != b' ')?;
+        rest = &rest[start..];
+        let end = rest.iter().position(|&b| b == b' ')?;
+        *field = &rest[..end];
+        rest = &rest[end..];
+    }
+    let path = rest.strip_prefix(b" ")?;
+    let [perms, _owner, _group, size, date, time] = fields;
+    let name = path.strip_prefix(prefix)?;
+    if name.is_empty() || name.contains(&b'/') {
+        return None;
+    }
+    let is_dir = match perms.first()? {
+        b'd' => true,
+        b'-' | b'l' | b'p' | b's' | b'c' | b'b' => false,
+        _ => return None,
+    };
+    let size: u64 = std::str::from_utf8(size).ok()?.parse().ok()?;
+    let mtime = parse_utc(date, time)?;
+    Some(DirEntry { name: name.to_vec(), is_dir, size: if is_dir { 0 } else { size }, mtime })
+}
+
+/// `YYYY-MM-DD` and `HH:MM:SS` in UTC to unix seconds.
+pub(crate) fn parse_utc(date: &[u8], time: &[u8]) -> Option<i64> {
+    let num = |s: &[u8]| -> Option<i64> { std::str::from_utf8(s).ok()?.parse().ok() };
+    let mut d = date.split(|&b| b == b'-');
+    let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    let mut t = time.split(|&b| b == b':');
+    let (hh, mm) = (num(t.next()?)?, num(t.next()?)?);
+    // seconds may carry a fraction (gfal's full-iso style)
+    let ss = t.next().map_or(Some(0), |s| num(s.split(|&b| b == b'.').next()?))?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, m, day) * 86400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_server::{checks, have, have_xrootd};
+
+    #[test]
+    fn parses_entries_with_spaces_and_errors() {
+        let mut p = Parser::new(b"/store/a b");
+        p.line(b"[127.0.0.1:1094] / > ls -l \"/store/a b\"");
+        p.line(b"drwxr-xr-x root root 4096 2024-01-31 12:00:01 /store/a b/c");
+        p.line(b"-rw-r--r-- root root    3 1970-01-02 00:00:00 /store/a b/ f 1 ");
+        let e = p.finish().unwrap();
+        assert_eq!(e[0], DirEntry { name: b"c".to_vec(), is_dir: true, size: 0, mtime: 1706702401 });
+        assert_eq!(e[1], DirEntry { name: b" f 1 ".to_vec(), is_dir: false, size: 3, mtime: 86400 });
+
+        let mut p = Parser::new(b"/x");
+        p.line(b"[ERROR] Server responded with an error: [3010] Unable to open directory /x; permission denied");
+        assert!(!p.finish().unwrap_err().retryable);
+        let mut p = Parser::new(b"/x");
+        p.line(b"[ERROR] Operation expired");
+        assert!(p.finish().unwrap_err().retryable);
+        // a line for another directory, or garbage, is never taken as an entry
+        let mut p = Parser::new(b"/x");
+        p.line(b"-rw-r--r-- root root 3 2024-01-31 12:00:01 /y/f");
+        assert!(p.finish().is_err());
+        let mut p = Parser::new(b"/");
+        p.line(b"-rw-r--r-- root root 3 2024-01-31 12:00:01 /f");
+        assert_eq!(p.finish().unwrap()[0].name, b"f");
+    }
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(parse_utc(b"1970-01-01", b"00:00:00"), Some(0));
+        assert_eq!(parse_utc(b"2000-03-01", b"00:00:00"), Some(951868800));
+        assert_eq!(parse_utc(b"2024-02-29", b"23:59:59.000000"), Some(1709251199));
+        assert_eq!(parse_utc(b"2024-13-01", b"00:00:00"), None);
+    }
+
+    fn ready() -> bool {
+        have_xrootd() && have("xrdfs", "xrootd-client")
+    }
+
+    fn make(server: &str, threads: usize) -> Box<dyn DirLister> {
+        Box::new(XrdfsLister::new(server, threads))
+    }
+
+    #[test]
+    fn tree_equals_the_local_walk() {
+        if ready() {
+            checks::same_as_local(&make, 3, true);
+        }
+    }
+
+    #[test]
+    fn unreadable_directory_is_unlisted() {
+        if ready() {
+            checks::unreadable_dir_is_unlisted(&make);
+        }
+    }
+
+    #[test]
+    fn silent_server_times_out() {
+        if have("xrdfs", "xrootd-client") {
+            checks::silent_server_times_out(&make);
+        }
+    }
+
+    #[test]
+    fn server_restart_loses_nothing() {
+        if ready() {
+            checks::server_restart_loses_nothing(&make, 4);
+        }
+    }
+}

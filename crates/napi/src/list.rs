@@ -1,0 +1,198 @@
+//! Listing storage: a local directory or a storage URL, through the shared
+//! listing engine.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dc_core::Tree as CoreTree;
+use dc_listing::{DirLister, EngineError, EngineOptions, LocalLister};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::errors::{failure, invalid};
+use crate::progress::{self, ProgressCallback};
+use crate::tree::Tree;
+
+#[napi(object)]
+#[derive(Default)]
+pub struct ListOptions {
+    /// Parallel workers (for a server: connections).
+    /// @default 8 for a local directory, 4 for a server
+    pub threads: Option<u32>,
+    /// Further attempts for a directory whose listing failed in a way that may pass.
+    /// @default 2
+    pub retries: Option<u32>,
+    /// Seconds one directory listing may take (network listers).
+    /// @default 300
+    pub timeout: Option<f64>,
+    /// `native`, `xrdfs` or `gfal` for URLs; ignored for local paths.
+    /// @default "native"
+    pub method: Option<String>,
+    /// Directories (absolute, below the target) to list instead of the whole target.
+    pub roots: Option<Vec<String>>,
+    /// Where to keep a checkpoint of the listing while it runs.
+    pub checkpoint: Option<String>,
+    /// Go on from the checkpoint if there is one.
+    /// @default false
+    pub resume: Option<bool>,
+    /// Milliseconds between progress events.
+    /// @default 200
+    pub progress_interval_ms: Option<u32>,
+}
+
+/// Where a listing comes from: a path or URL, or a lister written in JavaScript.
+pub(crate) enum Source {
+    Target(String),
+    Js(Option<crate::js_lister::JsLister>),
+}
+
+pub struct ListTask {
+    source: Source,
+    opts: ListOptions,
+    cancel: Arc<AtomicBool>,
+    on_progress: Option<ProgressCallback>,
+}
+
+fn is_url(target: &str) -> bool {
+    target.contains("://")
+}
+
+fn lister_for(target: &str, opts: &ListOptions, threads: usize) -> Result<(Box<dyn DirLister>, Vec<u8>)> {
+    if is_url(target) {
+        let method = opts.method.as_deref().unwrap_or("native");
+        return dc_listing::remote::lister_for_url(target, method, threads).map_err(|e| failure("E_LISTER", e));
+    }
+    let meta = std::fs::metadata(target).map_err(|e| failure("E_NOT_FOUND", format!("{target}: {e}")))?;
+    if !meta.is_dir() {
+        return Err(failure("E_NOT_FOUND", format!("{target}: not a directory")));
+    }
+    Ok((Box::new(LocalLister::new(PathBuf::from(target))), b"/".to_vec()))
+}
+
+impl Task for ListTask {
+    type Output = CoreTree;
+    type JsValue = Tree;
+
+    fn compute(&mut self) -> Result<CoreTree> {
+        let o = &self.opts;
+        let local = matches!(&self.source, Source::Target(t) if !is_url(t));
+        let threads = o.threads.map_or(if local { 8 } else { 4 }, |t| t as usize);
+        if threads == 0 || threads > 1024 {
+            return Err(invalid(format!("threads must be between 1 and 1024, not {threads}")));
+        }
+        let (lister, base): (Box<dyn DirLister>, Vec<u8>) = match &mut self.source {
+            Source::Target(target) => lister_for(target, o, threads)?,
+            Source::Js(js) => (Box::new(js.take().ok_or_else(|| invalid("a listing task runs once"))?), b"/".to_vec()),
+        };
+        let roots: Vec<Vec<u8>> = match &o.roots {
+            Some(r) if !r.is_empty() => {
+                r.iter().map(|r| dc_core::tree::join_lfn(&base, r.trim_start_matches('/').as_bytes())).collect()
+            }
+            _ => vec![base],
+        };
+        let checkpoint = o.checkpoint.as_ref().map(PathBuf::from);
+        let start = match &checkpoint {
+            // a checkpoint that does not load (truncated by a crash) is started afresh
+            Some(p) if o.resume.unwrap_or(false) && p.exists() => {
+                dc_core::load_tree(p).unwrap_or_else(|_| CoreTree::new(dc_core::now()))
+            }
+            _ => CoreTree::new(dc_core::now()),
+        };
+        let engine_opts = EngineOptions {
+            threads,
+            retries: o.retries.unwrap_or(2),
+            timeout: Duration::from_secs_f64(o.timeout.unwrap_or(300.0).max(0.001)),
+            progress_every: Duration::from_millis(o.progress_interval_ms.unwrap_or(200).max(10) as u64),
+            checkpoint: checkpoint.clone(),
+            cancel: self.cancel.clone(),
+            ..EngineOptions::default()
+        };
+        let root_refs: Vec<&[u8]> = roots.iter().map(Vec::as_slice).collect();
+        let cb = &self.on_progress;
+        let result = dc_listing::run(lister.as_ref(), start, &root_refs, &engine_opts, &mut |p| progress::send(cb, p));
+        match result {
+            Ok(tree) => {
+                if let Some(p) = &checkpoint {
+                    let _ = std::fs::remove_file(p);
+                }
+                Ok(tree)
+            }
+            Err(e @ EngineError::Cancelled(_)) => Err(failure("E_CANCELLED", e)),
+            Err(e @ EngineError::Halted(_)) => Err(failure("E_HALTED", e)),
+            Err(e) => Err(failure("E_IO", e)),
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, output: CoreTree) -> Result<Tree> {
+        Ok(Tree::wrap(output))
+    }
+}
+
+/// List a local directory (its files named by their path below it, with a
+/// leading `/`) or a storage URL (`root://host:port//path`, gfal URLs).
+#[napi(
+    ts_args_type = "target: string, options?: ListOptions, onProgress?: (event: ListProgress) => void, signal?: AbortSignal",
+    ts_return_type = "Promise<Tree>"
+)]
+pub fn list_remote(
+    target: String,
+    options: Option<ListOptions>,
+    on_progress: Option<ProgressCallback>,
+    signal: Option<AbortSignal>,
+) -> AsyncTask<ListTask> {
+    task(Source::Target(target), options, on_progress, signal)
+}
+
+pub(crate) fn task(
+    source: Source,
+    options: Option<ListOptions>,
+    on_progress: Option<ProgressCallback>,
+    signal: Option<AbortSignal>,
+) -> AsyncTask<ListTask> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    if let Some(s) = &signal {
+        let flag = cancel.clone();
+        // a running listing cannot be dropped by N-API: it stops at its next check of this flag
+        s.on_abort(move || flag.store(true, Ordering::Relaxed));
+    }
+    AsyncTask::with_optional_signal(ListTask { source, opts: options.unwrap_or_default(), cancel, on_progress }, signal)
+}
+
+/// One server behind an XRootD redirector.
+#[napi(object)]
+pub struct ServerLocation {
+    /// `host:port`.
+    pub address: String,
+    /// A further redirector rather than a data server.
+    pub manager: bool,
+}
+
+pub struct LocateTask {
+    url: String,
+    timeout: Duration,
+}
+
+impl Task for LocateTask {
+    type Output = Vec<ServerLocation>;
+    type JsValue = Vec<ServerLocation>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let parsed = dc_listing::remote::StorageUrl::parse(&self.url).map_err(invalid)?;
+        let lister = dc_listing::xrootd::XrootdLister::new(&parsed.server, 1).map_err(|e| failure("E_LISTER", e))?;
+        let found = lister.locate(&parsed.lfn, self.timeout).map_err(|e| failure("E_LOCATE", e.message))?;
+        Ok(found.into_iter().map(|l| ServerLocation { address: l.address, manager: l.manager }).collect())
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+/// The servers a redirector sends `root://host:port//path` to (XRootD `locate`).
+#[napi(ts_return_type = "Promise<ServerLocation[]>")]
+pub fn locate(url: String, timeout_seconds: Option<f64>) -> AsyncTask<LocateTask> {
+    let timeout = Duration::from_secs_f64(timeout_seconds.unwrap_or(30.0).clamp(0.001, 86_400.0));
+    AsyncTask::new(LocateTask { url, timeout })
+}

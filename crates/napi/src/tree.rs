@@ -1,0 +1,420 @@
+//! The tree class: a listing held in Rust, reached from JavaScript through
+//! counts, lookups and batches.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use dc_core::{DirState, ListingFormat, Tree as CoreTree, UNKNOWN_SIZE};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::errors::{invalid, io_error, listing_error, tree_file_error};
+
+/// A directory tree: a storage listing or an inventory.
+#[napi]
+pub struct Tree {
+    // shared with async tasks that read or fill it off the JS thread
+    pub(crate) inner: Arc<RwLock<CoreTree>>,
+}
+
+/// Figures of a tree.
+#[napi(object)]
+pub struct TreeCounts {
+    pub files: f64,
+    pub nodes: f64,
+    pub empty_nodes: f64,
+    pub unlisted: f64,
+    pub pending: f64,
+    pub total_size: f64,
+}
+
+/// One directory of a tree.
+#[napi(object)]
+pub struct NodeInfo {
+    pub path: String,
+    pub name: String,
+    /// Unix seconds; 0 when unknown.
+    pub mtime: f64,
+    pub listed_at: f64,
+    /// `listed`, `pending`, `unlisted` or `traversed` (above the listing's
+    /// starting directories: only the way down is known).
+    pub state: String,
+    pub reason: Option<String>,
+    /// Files directly in the directory.
+    pub files: Vec<FileInfo>,
+    /// Names of its subdirectories, sorted.
+    pub subdirs: Vec<String>,
+    /// Files at any depth below it, and their total size.
+    pub total_files: f64,
+    pub total_size: f64,
+    /// Hex hash of its whole content.
+    pub hash: String,
+}
+
+#[napi(object)]
+pub struct FileInfo {
+    pub name: String,
+    /// Bytes; -1 when the listing gave no size.
+    pub size: f64,
+    pub mtime: f64,
+}
+
+#[napi(object)]
+pub struct UnlistedDir {
+    pub path: String,
+    pub reason: String,
+}
+
+pub(crate) fn size_to_js(size: u64) -> f64 {
+    if size == UNKNOWN_SIZE {
+        -1.0
+    } else {
+        size as f64
+    }
+}
+
+fn size_from_js(size: f64) -> Result<u64> {
+    if size == -1.0 {
+        Ok(UNKNOWN_SIZE)
+    } else if size >= 0.0 && size.fract() == 0.0 && size < 9.007_199_254_740_992e15 {
+        Ok(size as u64)
+    } else {
+        Err(invalid(format!("a size must be a whole number of bytes or -1 (unknown), not {size}")))
+    }
+}
+
+pub(crate) fn parse_format(format: Option<String>) -> Result<ListingFormat> {
+    match format.as_deref() {
+        None | Some("auto") => Ok(ListingFormat::Auto),
+        Some("ral") => Ok(ListingFormat::Ral),
+        Some(other) => Err(invalid(format!("unknown listing format `{other}` (auto or ral)"))),
+    }
+}
+
+/// The names of a NUL-separated buffer (a last NUL is optional).
+pub(crate) fn split_nul(bytes: &[u8]) -> Vec<&[u8]> {
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes.strip_suffix(b"\0").unwrap_or(bytes).split(|&b| b == 0).collect()
+}
+
+pub(crate) fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl Tree {
+    pub(crate) fn wrap(tree: CoreTree) -> Tree {
+        Tree { inner: Arc::new(RwLock::new(tree)) }
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, CoreTree> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, CoreTree> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[napi]
+impl Tree {
+    /// An empty tree; directories created by file paths count as listed at
+    /// `listedAt` (unix seconds, default now).
+    #[napi(constructor)]
+    pub fn new(listed_at: Option<f64>) -> Tree {
+        Tree::wrap(CoreTree::new(listed_at.map_or_else(dc_core::now, |t| t as i64)))
+    }
+
+    /// Load a tree file written by `save`.
+    #[napi(factory)]
+    pub fn load(path: String) -> Result<Tree> {
+        dc_core::load_tree(&PathBuf::from(path)).map(Tree::wrap).map_err(tree_file_error)
+    }
+
+    /// Read a listing file (`auto` or `ral` format).
+    #[napi(factory)]
+    pub fn read_listing(path: String, format: Option<String>) -> Result<Tree> {
+        let format = parse_format(format)?;
+        dc_core::read_listing(&PathBuf::from(path), format).map(Tree::wrap).map_err(listing_error)
+    }
+
+    /// Whether `path` is a tree file (by its first bytes).
+    #[napi]
+    pub fn is_tree_file(path: String) -> bool {
+        dc_core::is_tree_file(&PathBuf::from(path))
+    }
+
+    /// Save in the versioned, checksummed binary format.
+    #[napi]
+    pub fn save(&self, path: String) -> Result<()> {
+        dc_core::save_tree(&self.read(), &PathBuf::from(path)).map_err(tree_file_error)
+    }
+
+    /// Add a batch of files: `lfns` holds absolute paths separated by NUL
+    /// bytes; `sizes` (bytes, -1 unknown) and `mtimes` (unix seconds) hold one
+    /// number per path.
+    #[napi]
+    pub fn add_files(&self, lfns: Buffer, sizes: Float64Array, mtimes: Float64Array) -> Result<u32> {
+        let names = split_nul(&lfns);
+        if names.len() != sizes.len() || names.len() != mtimes.len() {
+            return Err(invalid(format!(
+                "addFiles: {} paths, {} sizes and {} mtimes: one of each per file",
+                names.len(),
+                sizes.len(),
+                mtimes.len()
+            )));
+        }
+        for lfn in &names {
+            if lfn.first() != Some(&b'/') || lfn.ends_with(b"/") {
+                return Err(invalid(format!("addFiles: `{}` is not an absolute file path", lossy(lfn))));
+            }
+        }
+        let sizes: Vec<u64> = sizes.iter().map(|&s| size_from_js(s)).collect::<Result<_>>()?;
+        if let Some(bad) = mtimes.iter().find(|m| !m.is_finite()) {
+            return Err(invalid(format!("addFiles: an mtime must be a number of seconds, not {bad}")));
+        }
+        let mut tree = self.write();
+        let mut last: Option<(&[u8], dc_core::DirId)> = None;
+        for (i, lfn) in names.iter().enumerate() {
+            let (dir, name) = dc_core::tree::split_lfn(lfn);
+            let d = match last {
+                Some((p, d)) if p == dir => d,
+                _ => {
+                    let d = tree.ensure_dir(dir);
+                    last = Some((dir, d));
+                    d
+                }
+            };
+            tree.add_file(d, name, sizes[i], mtimes[i] as i64);
+        }
+        Ok(names.len() as u32)
+    }
+
+    /// Add files from a listing file to this tree.
+    #[napi]
+    pub fn add_listing(&self, path: String, format: Option<String>) -> Result<f64> {
+        let format = parse_format(format)?;
+        let file = std::fs::File::open(&path).map_err(|e| io_error(path.as_ref(), e))?;
+        let n = dc_core::listfile::read_into(&mut self.write(), file, &path, format).map_err(listing_error)?;
+        Ok(n as f64)
+    }
+
+    /// Make sure the directory `path` exists (an empty directory stays in the tree).
+    #[napi]
+    pub fn add_directory(&self, path: String, mtime: Option<f64>) -> Result<()> {
+        if !path.starts_with('/') {
+            return Err(invalid(format!("addDirectory: `{path}` is not an absolute path")));
+        }
+        let mut tree = self.write();
+        let d = tree.ensure_dir(path.as_bytes());
+        if let Some(m) = mtime {
+            tree.set_dir_mtime(d, m as i64);
+        }
+        Ok(())
+    }
+
+    /// Record the directory `path` as unlisted, with the reason.
+    #[napi]
+    pub fn set_unlisted(&self, path: String, reason: String) -> Result<()> {
+        if !path.starts_with('/') {
+            return Err(invalid(format!("setUnlisted: `{path}` is not an absolute path")));
+        }
+        let mut tree = self.write();
+        let d = tree.ensure_dir(path.as_bytes());
+        let at = tree.listed_at(d);
+        tree.set_unlisted(d, at, &reason);
+        Ok(())
+    }
+
+    /// Set when every directory of the tree counts as listed (unix seconds).
+    #[napi]
+    pub fn set_listed_at(&self, listed_at: f64) {
+        let mut tree = self.write();
+        tree.set_default_listed_at(listed_at as i64);
+        for d in 0..tree.dir_count() as u32 {
+            if tree.state(d) == DirState::Listed {
+                tree.set_listed(d, listed_at as i64);
+            }
+        }
+    }
+
+    /// Copy another tree below `at` in this one.
+    #[napi]
+    pub fn graft(&self, at: String, other: &Tree) -> Result<()> {
+        if !at.starts_with('/') {
+            return Err(invalid(format!("graft: `{at}` is not an absolute path")));
+        }
+        if Arc::ptr_eq(&self.inner, &other.inner) {
+            return Err(invalid("graft: a tree cannot be grafted into itself"));
+        }
+        let other = other.read();
+        self.write().graft(at.as_bytes(), &other);
+        Ok(())
+    }
+
+    #[napi(getter)]
+    pub fn file_count(&self) -> f64 {
+        self.read().file_count() as f64
+    }
+
+    #[napi(getter)]
+    pub fn node_count(&self) -> f64 {
+        self.read().dir_count() as f64
+    }
+
+    #[napi(getter)]
+    pub fn total_size(&self) -> f64 {
+        self.read().total_size() as f64
+    }
+
+    /// Hex hash of the whole tree: the same content gives the same hash in
+    /// any order.
+    #[napi(getter)]
+    pub fn hash(&self) -> String {
+        format!("{:016x}", self.read().hash())
+    }
+
+    /// Counts; empty directories are those older than `ignoreAge` seconds.
+    #[napi]
+    pub fn counts(&self, ignore_age: Option<f64>) -> TreeCounts {
+        let c = self.read().counts(ignore_age.unwrap_or(0.0) as i64);
+        TreeCounts {
+            files: c.files as f64,
+            nodes: c.nodes as f64,
+            empty_nodes: c.empty_nodes as f64,
+            unlisted: c.unlisted as f64,
+            pending: c.pending as f64,
+            total_size: c.total_size as f64,
+        }
+    }
+
+    /// The directory at `path`, or null.
+    #[napi]
+    pub fn get_node(&self, path: String) -> Option<NodeInfo> {
+        let tree = self.read();
+        let d = tree.find_dir(path.as_bytes())?;
+        let mut files: Vec<FileInfo> = tree
+            .files_in(d)
+            .iter()
+            .map(|&i| {
+                let f = tree.file(i as usize);
+                FileInfo { name: lossy(f.name), size: size_to_js(f.size), mtime: f.mtime as f64 }
+            })
+            .collect();
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut subdirs: Vec<String> = tree.subdirs(d).iter().map(|&s| lossy(tree.dir_name(s))).collect();
+        subdirs.sort();
+        let totals = tree.subtree_totals()[d as usize];
+        let hash = tree.dir_hashes(None)[d as usize];
+        Some(NodeInfo {
+            path: lossy(&tree.dir_path(d)),
+            name: lossy(tree.dir_name(d)),
+            mtime: tree.dir_mtime(d) as f64,
+            listed_at: tree.listed_at(d) as f64,
+            state: match tree.state(d) {
+                DirState::Listed => "listed",
+                DirState::Pending => "pending",
+                DirState::Unlisted => "unlisted",
+                DirState::Traversed => "traversed",
+            }
+            .to_string(),
+            reason: tree.unlisted_reason(d).map(str::to_string),
+            files,
+            subdirs,
+            total_files: totals.0 as f64,
+            total_size: totals.1 as f64,
+            hash: format!("{hash:016x}"),
+        })
+    }
+
+    /// LFNs of the files at least `minAge` seconds old at their listing
+    /// time (all without it), sorted by bytes. For big trees prefer
+    /// `writeListing`.
+    #[napi]
+    pub fn get_files(&self, min_age: Option<f64>) -> Vec<String> {
+        self.read().files_sorted(min_age.map(|a| a as i64)).into_iter().map(|f| lossy(&f.0)).collect()
+    }
+
+    /// Empty directories older than `ignoreAge` seconds, deepest first.
+    #[napi]
+    pub fn empty_nodes_list(&self, ignore_age: Option<f64>) -> Vec<String> {
+        let tree = self.read();
+        tree.empty_dirs(ignore_age.unwrap_or(0.0) as i64).into_iter().map(|d| lossy(&tree.dir_path(d))).collect()
+    }
+
+    /// Unlisted directories and why, sorted by path.
+    #[napi]
+    pub fn get_unlisted(&self) -> Vec<UnlistedDir> {
+        self.read().unlisted().into_iter().map(|(p, reason)| UnlistedDir { path: lossy(&p), reason }).collect()
+    }
+
+    /// A text picture of the tree, `maxDepth` levels deep (default 3).
+    #[napi]
+    pub fn displays(&self, max_depth: Option<u32>) -> String {
+        self.read().display(max_depth.unwrap_or(3) as usize)
+    }
+
+    /// Write the files as a listing file (`LFN|size|mtime`, sorted by bytes).
+    #[napi]
+    pub fn write_listing(&self, path: String) -> Result<()> {
+        let p = PathBuf::from(&path);
+        let file = std::fs::File::create(&p).map_err(|e| io_error(&p, e))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        dc_core::write_listing(&mut w, &self.read())
+            .and_then(|_| std::io::Write::flush(&mut w))
+            .map_err(|e| io_error(&p, e))
+    }
+}
+
+#[napi]
+impl Tree {
+    /// Write the files as a listing to standard output.
+    #[napi]
+    pub fn write_listing_to_stdout(&self) -> Result<()> {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+        dc_core::write_listing(&mut w, &self.read())
+            .and_then(|_| std::io::Write::flush(&mut w))
+            .map_err(|e| crate::errors::failure("E_IO", format!("standard output: {e}")))
+    }
+}
+
+/// Load a tree file off the JS thread.
+pub struct LoadTask {
+    path: PathBuf,
+    format: Option<ListingFormat>,
+}
+
+impl Task for LoadTask {
+    type Output = CoreTree;
+    type JsValue = Tree;
+
+    fn compute(&mut self) -> Result<CoreTree> {
+        match self.format {
+            None => dc_core::load_tree(&self.path).map_err(tree_file_error),
+            Some(f) => dc_core::read_listing(&self.path, f).map_err(listing_error),
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, output: CoreTree) -> Result<Tree> {
+        Ok(Tree::wrap(output))
+    }
+}
+
+/// Load a tree file without blocking the event loop.
+#[napi(ts_return_type = "Promise<Tree>")]
+pub fn load_tree_async(path: String, signal: Option<AbortSignal>) -> AsyncTask<LoadTask> {
+    AsyncTask::with_optional_signal(LoadTask { path: path.into(), format: None }, signal)
+}
+
+/// Read a listing file without blocking the event loop.
+#[napi(ts_return_type = "Promise<Tree>")]
+pub fn read_listing_async(
+    path: String,
+    format: Option<String>,
+    signal: Option<AbortSignal>,
+) -> Result<AsyncTask<LoadTask>> {
+    let format = parse_format(format)?;
+    Ok(AsyncTask::with_optional_signal(LoadTask { path: path.into(), format: Some(format) }, signal))
+}

@@ -1,0 +1,443 @@
+//! FFI to the XRootD client library (XrdCl) through a small C++ shim, and a
+//! safe wrapper over it.
+//!
+//! A [`FileSystem`] is one client handle on one server. XrdCl keys its TCP
+//! channels by `user@host:port`, so handles opened with distinct user names
+//! (see [`connection_url`]) use distinct connections and one server works on
+//! several requests at once.
+//!
+//! The calls are XrdCl's synchronous ones: each blocks its calling thread
+//! until the answer or the timeout, which suits a lister that gives every
+//! connection its own worker thread.
+//!
+//! Built without the library (no `libxrootd-client-dev` at build time), the
+//! crate still compiles; [`available`] is false and every call returns
+//! [`Error::not_built`], which says how to get XRootD support.
+
+use std::fmt;
+use std::time::Duration;
+
+/// XrdCl's code for "the server answered with an error" ([`Error::server_errno`] holds its kXR_ number).
+pub const ERR_ERROR_RESPONSE: u16 = 400;
+/// XrdCl's code for a request whose timeout passed.
+pub const ERR_OPERATION_EXPIRED: u16 = 206;
+
+/// The server's error numbers (XProtocol's `kXR_*`) the listers tell apart.
+pub mod kxr {
+    pub const ARG_INVALID: u32 = 3000;
+    pub const FS_ERROR: u32 = 3005;
+    pub const IO_ERROR: u32 = 3007;
+    pub const NOT_AUTHORIZED: u32 = 3010;
+    pub const NOT_FOUND: u32 = 3011;
+    pub const SERVER_ERROR: u32 = 3012;
+    pub const NO_SERVER: u32 = 3014;
+    pub const NOT_FILE: u32 = 3015;
+    pub const IS_DIRECTORY: u32 = 3016;
+    pub const OVERLOADED: u32 = 3024;
+}
+
+/// StatInfo flag: the entry is a directory.
+pub const FLAG_IS_DIR: u32 = 2;
+/// StatInfo flag: neither a file nor a directory.
+pub const FLAG_OTHER: u32 = 4;
+
+/// A failed request: XrdCl's status and the server's error, if it sent one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    /// XrdCl's error code (for example [`ERR_ERROR_RESPONSE`], [`ERR_OPERATION_EXPIRED`]).
+    pub code: u16,
+    /// The server's `kXR_*` error number when `code` is [`ERR_ERROR_RESPONSE`], otherwise an errno or 0.
+    pub server_errno: u32,
+    /// XrdCl marked the error fatal (retrying the same request cannot help).
+    pub fatal: bool,
+    pub message: String,
+}
+
+impl Error {
+    /// The error every call returns when the crate was built without XrdCl.
+    pub fn not_built() -> Error {
+        Error { code: 0, server_errno: 0, fatal: true, message: NOT_BUILT_MESSAGE.to_string() }
+    }
+
+    /// Whether the server itself answered no (as opposed to a network or client failure).
+    pub fn is_server_error(&self) -> bool {
+        self.code == ERR_ERROR_RESPONSE
+    }
+
+    /// Whether another attempt, perhaps on a new connection, may succeed: a
+    /// timeout, a lost connection, a busy server; not a refusal such as
+    /// permission denied or no such directory.
+    pub fn is_retryable(&self) -> bool {
+        if self.is_server_error() {
+            return matches!(
+                self.server_errno,
+                kxr::SERVER_ERROR | kxr::NO_SERVER | kxr::OVERLOADED | kxr::IO_ERROR | kxr::FS_ERROR
+            );
+        }
+        // client-side: invalid arguments and addresses are final, the rest is the network
+        !matches!(self.code, 0..=99 | 101) || self.code == ERR_OPERATION_EXPIRED
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// What a build without XRootD support says.
+pub const NOT_BUILT_MESSAGE: &str = "this build has no XRootD support (the XRootD client library was absent when it was built): install libxrootd-client-dev (Debian/Ubuntu) or xrootd-client-devel (RHEL) and rebuild, or use --method xrdfs";
+
+/// Whether the crate was built with the XRootD client library.
+pub const fn available() -> bool {
+    cfg!(xrootd)
+}
+
+/// Stat information of one entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatInfo {
+    pub size: u64,
+    /// Unix seconds.
+    pub mtime: u64,
+    /// XrdCl StatInfo flags ([`FLAG_IS_DIR`], [`FLAG_OTHER`], ...).
+    pub flags: u32,
+}
+
+impl StatInfo {
+    pub fn is_dir(&self) -> bool {
+        self.flags & FLAG_IS_DIR != 0
+    }
+}
+
+/// One server location found by [`FileSystem::locate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// `host:port`.
+    pub address: String,
+    /// A manager (redirector) rather than a data server.
+    pub manager: bool,
+}
+
+/// The URL of connection number `n` to `host:port`: a distinct user name per
+/// connection, so XrdCl opens a distinct TCP channel for each.
+pub fn connection_url(host_port: &str, user_prefix: &str, n: usize) -> String {
+    format!("root://{user_prefix}{n}@{host_port}//")
+}
+
+/// XrdCl takes whole seconds (0 = its default); round up and keep at least one.
+pub fn timeout_secs(timeout: Duration) -> u16 {
+    let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+    secs.clamp(1, u16::MAX as u64) as u16
+}
+
+#[cfg(xrootd)]
+mod ffi {
+    use std::os::raw::{c_char, c_int};
+
+    #[repr(C)]
+    pub struct Status {
+        pub status: u16,
+        pub code: u16,
+        pub err_no: u32,
+        pub message: *mut c_char,
+    }
+
+    #[repr(C)]
+    pub struct Entry {
+        pub name: *const c_char,
+        pub name_len: usize,
+        pub size: u64,
+        pub mtime: u64,
+        pub flags: u32,
+        pub has_stat: c_int,
+    }
+
+    #[repr(C)]
+    pub struct Fs {
+        _private: [u8; 0],
+    }
+
+    #[repr(C)]
+    pub struct DirList {
+        _private: [u8; 0],
+    }
+
+    extern "C" {
+        pub fn dcx_fs_new(url: *const c_char, st: *mut Status) -> *mut Fs;
+        pub fn dcx_fs_free(fs: *mut Fs);
+        pub fn dcx_dirlist(
+            fs: *mut Fs,
+            path: *const c_char,
+            path_len: usize,
+            timeout: u16,
+            with_stat: c_int,
+            out: *mut *mut DirList,
+            st: *mut Status,
+        ) -> c_int;
+        pub fn dcx_dirlist_len(list: *const DirList) -> usize;
+        pub fn dcx_dirlist_entry(list: *const DirList, i: usize, out: *mut Entry);
+        pub fn dcx_dirlist_free(list: *mut DirList);
+        pub fn dcx_stat(
+            fs: *mut Fs,
+            path: *const c_char,
+            path_len: usize,
+            timeout: u16,
+            out: *mut Entry,
+            st: *mut Status,
+        ) -> c_int;
+        pub fn dcx_locate(
+            fs: *mut Fs,
+            path: *const c_char,
+            path_len: usize,
+            timeout: u16,
+            out: *mut *mut c_char,
+            st: *mut Status,
+        ) -> c_int;
+        pub fn dcx_string_free(s: *mut c_char);
+    }
+
+    impl Status {
+        pub fn new() -> Status {
+            Status { status: 0, code: 0, err_no: 0, message: std::ptr::null_mut() }
+        }
+
+        /// Take the message out (freeing the C string) and turn a failure into an error.
+        pub fn into_result(mut self) -> Result<(), super::Error> {
+            let message = if self.message.is_null() {
+                None
+            } else {
+                // SAFETY: the shim wrote a NUL-terminated malloc'd string, freed here once
+                let m = unsafe { std::ffi::CStr::from_ptr(self.message) }.to_string_lossy().into_owned();
+                // SAFETY: allocated by the shim's dup_string
+                unsafe { dcx_string_free(self.message) };
+                self.message = std::ptr::null_mut();
+                Some(m)
+            };
+            if self.status == 0 {
+                return Ok(());
+            }
+            Err(super::Error {
+                code: self.code,
+                server_errno: self.err_no,
+                fatal: self.status & 2 != 0,
+                message: message.unwrap_or_else(|| format!("XRootD error {}", self.code)),
+            })
+        }
+    }
+
+    impl Entry {
+        pub fn new() -> Entry {
+            Entry { name: std::ptr::null(), name_len: 0, size: 0, mtime: 0, flags: 0, has_stat: 0 }
+        }
+    }
+}
+
+/// One client handle on one server (one TCP channel per distinct `user@host:port`).
+pub struct FileSystem {
+    #[cfg(xrootd)]
+    fs: *mut ffi::Fs,
+    url: String,
+}
+
+// SAFETY: XrdCl::FileSystem is safe to use from any thread (its requests go
+// through the thread-safe PostMaster); the handle is only freed in Drop.
+unsafe impl Send for FileSystem {}
+// SAFETY: as above: concurrent requests on one FileSystem are allowed by XrdCl.
+unsafe impl Sync for FileSystem {}
+
+/// A directory listing: entry names with their stat information when the
+/// server gave it.
+#[derive(Clone, Debug, Default)]
+pub struct DirectoryList {
+    pub entries: Vec<(Vec<u8>, Option<StatInfo>)>,
+}
+
+impl FileSystem {
+    /// A handle on the server named by `url` (`root://[user@]host[:port]//`).
+    /// No connection is made until the first request.
+    pub fn new(url: &str) -> Result<FileSystem, Error> {
+        #[cfg(xrootd)]
+        {
+            let c = std::ffi::CString::new(url).map_err(|_| Error {
+                code: 0,
+                server_errno: 0,
+                fatal: true,
+                message: format!("{url}: a URL with a NUL byte"),
+            })?;
+            let mut st = ffi::Status::new();
+            // SAFETY: `c` is NUL-terminated; `st` is a valid out parameter
+            let fs = unsafe { ffi::dcx_fs_new(c.as_ptr(), &mut st) };
+            st.into_result()?;
+            if fs.is_null() {
+                return Err(Error { code: 0, server_errno: 0, fatal: true, message: format!("{url}: no handle") });
+            }
+            Ok(FileSystem { fs, url: url.to_string() })
+        }
+        #[cfg(not(xrootd))]
+        {
+            let _ = url;
+            Err(Error::not_built())
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// List the directory `path` (with stat information of each entry when
+    /// `with_stat`), giving up after `timeout`.
+    pub fn dir_list(&self, path: &[u8], with_stat: bool, timeout: Duration) -> Result<DirectoryList, Error> {
+        #[cfg(xrootd)]
+        {
+            let mut st = ffi::Status::new();
+            let mut list: *mut ffi::DirList = std::ptr::null_mut();
+            // SAFETY: `self.fs` is a live handle; `path` is valid for its length; out parameters are valid
+            unsafe {
+                ffi::dcx_dirlist(
+                    self.fs,
+                    path.as_ptr().cast(),
+                    path.len(),
+                    timeout_secs(timeout),
+                    i32::from(with_stat),
+                    &mut list,
+                    &mut st,
+                )
+            };
+            st.into_result()?;
+            if list.is_null() {
+                return Err(Error {
+                    code: 0,
+                    server_errno: 0,
+                    fatal: false,
+                    message: "the server sent no directory listing".into(),
+                });
+            }
+            // SAFETY: `list` is a live listing until dcx_dirlist_free below
+            let n = unsafe { ffi::dcx_dirlist_len(list) };
+            let mut entries = Vec::with_capacity(n);
+            for i in 0..n {
+                let mut e = ffi::Entry::new();
+                // SAFETY: i < n; `e` is a valid out parameter
+                unsafe { ffi::dcx_dirlist_entry(list, i, &mut e) };
+                // SAFETY: the name points into the live listing, `name_len` bytes long
+                let name = unsafe { std::slice::from_raw_parts(e.name.cast::<u8>(), e.name_len) }.to_vec();
+                let stat = (e.has_stat != 0).then_some(StatInfo { size: e.size, mtime: e.mtime, flags: e.flags });
+                entries.push((name, stat));
+            }
+            // SAFETY: allocated by dcx_dirlist, freed once; no borrow of it is left
+            unsafe { ffi::dcx_dirlist_free(list) };
+            Ok(DirectoryList { entries })
+        }
+        #[cfg(not(xrootd))]
+        {
+            let _ = (path, with_stat, timeout);
+            Err(Error::not_built())
+        }
+    }
+
+    /// Stat information of `path`.
+    pub fn stat(&self, path: &[u8], timeout: Duration) -> Result<StatInfo, Error> {
+        #[cfg(xrootd)]
+        {
+            let mut st = ffi::Status::new();
+            let mut e = ffi::Entry::new();
+            // SAFETY: live handle, valid path slice and out parameters
+            unsafe { ffi::dcx_stat(self.fs, path.as_ptr().cast(), path.len(), timeout_secs(timeout), &mut e, &mut st) };
+            st.into_result()?;
+            Ok(StatInfo { size: e.size, mtime: e.mtime, flags: e.flags })
+        }
+        #[cfg(not(xrootd))]
+        {
+            let _ = (path, timeout);
+            Err(Error::not_built())
+        }
+    }
+
+    /// The servers that hold `path` (behind a redirector: its data servers).
+    pub fn locate(&self, path: &[u8], timeout: Duration) -> Result<Vec<Location>, Error> {
+        #[cfg(xrootd)]
+        {
+            let mut st = ffi::Status::new();
+            let mut out: *mut std::os::raw::c_char = std::ptr::null_mut();
+            // SAFETY: live handle, valid path slice and out parameters
+            unsafe {
+                ffi::dcx_locate(self.fs, path.as_ptr().cast(), path.len(), timeout_secs(timeout), &mut out, &mut st)
+            };
+            let text = if out.is_null() {
+                String::new()
+            } else {
+                // SAFETY: NUL-terminated string from the shim, freed once right after
+                let t = unsafe { std::ffi::CStr::from_ptr(out) }.to_string_lossy().into_owned();
+                // SAFETY: allocated by the shim's dup_string
+                unsafe { ffi::dcx_string_free(out) };
+                t
+            };
+            st.into_result()?;
+            Ok(text
+                .lines()
+                .filter_map(|l| {
+                    let (kind, address) = l.split_once(' ')?;
+                    Some(Location { address: address.to_string(), manager: kind == "M" })
+                })
+                .collect())
+        }
+        #[cfg(not(xrootd))]
+        {
+            let _ = (path, timeout);
+            Err(Error::not_built())
+        }
+    }
+}
+
+impl Drop for FileSystem {
+    fn drop(&mut self) {
+        #[cfg(xrootd)]
+        // SAFETY: the handle came from dcx_fs_new and is freed once
+        unsafe {
+            ffi::dcx_fs_free(self.fs)
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_round_up_to_whole_seconds() {
+        assert_eq!(timeout_secs(Duration::from_millis(1)), 1);
+        assert_eq!(timeout_secs(Duration::from_millis(1500)), 2);
+        assert_eq!(timeout_secs(Duration::from_secs(3)), 3);
+        assert_eq!(timeout_secs(Duration::from_secs(1 << 20)), u16::MAX);
+    }
+
+    #[test]
+    fn refusals_are_final_and_network_failures_retryable() {
+        let server =
+            |errno| Error { code: ERR_ERROR_RESPONSE, server_errno: errno, fatal: true, message: String::new() };
+        assert!(!server(kxr::NOT_AUTHORIZED).is_retryable());
+        assert!(!server(kxr::NOT_FOUND).is_retryable());
+        assert!(server(kxr::OVERLOADED).is_retryable());
+        let client = |code| Error { code, server_errno: 0, fatal: false, message: String::new() };
+        assert!(client(ERR_OPERATION_EXPIRED).is_retryable());
+        assert!(client(108).is_retryable()); // connection error
+        assert!(!client(101).is_retryable()); // invalid address
+    }
+
+    #[test]
+    fn connection_urls_differ_by_user() {
+        assert_eq!(connection_url("localhost:1094", "dc", 3), "root://dc3@localhost:1094//");
+    }
+
+    #[cfg(xrootd)]
+    #[test]
+    fn a_refused_connection_is_a_retryable_error() {
+        // a port nothing listens on (bound, then closed)
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let fs = FileSystem::new(&format!("root://t@127.0.0.1:{port}//")).unwrap();
+        let err = fs.dir_list(b"/", true, Duration::from_secs(3)).unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+    }
+}

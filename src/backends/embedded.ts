@@ -1,0 +1,295 @@
+/**
+ * The embedded inventory and registry: one SQLite file (by default
+ * `VarLocation/inventory.db`) with this schema.
+ *
+ * | table | holds |
+ * |---|---|
+ * | `sites(name, storage_type, status)` | every site; `storage_type` disk, mss (tape), buffer or unknown; `status` ready, waitroom, morgue or unknown |
+ * | `replicas(site, lfn, size, block, grp, complete)` | one row per file per site; `block` is `/Primary/Era-Proc-v1/TIER#uuid` ('' unknown), `grp` the owning group ('' unowned), `complete` 1 when the block replica is complete |
+ * | `protected_datasets(site, dataset)` | datasets whose files at the site (`*`: every site) are never orphans |
+ * | `deletion_queue(reqid, file, site, status, created)` | deletion requests, as Dynamo's registry (`status` new, inbatch, done, failed) |
+ * | `transfer_queue(reqid, file, site_from, site_to, status, created)` | transfer requests, likewise |
+ * | `local_invalidations(id, site, lfn, created)` | files declared lost at a site |
+ *
+ * Files of complete replicas owned by a group are old (mtime 0); the
+ * others get the listing time. `importListing` fills a site's replicas
+ * from a listing file.
+ */
+import * as path from 'node:path'
+import { config } from '../config'
+import { DirectoryInfo } from '../datatypes'
+import { ConfigError, nativeAsync } from '../errors'
+import { datasetOf } from '../filters'
+import * as binding from '../native'
+import { insertRows, type Param, SqliteSql } from './sql'
+import type { Backend, Copies, Inventory, MissingBlock, Registry, SiteInfo, TransferRequest } from './types'
+
+export const EMBEDDED_SCHEMA = `
+CREATE TABLE IF NOT EXISTS sites (
+  name TEXT PRIMARY KEY,
+  storage_type TEXT NOT NULL DEFAULT 'disk' CHECK (storage_type IN ('disk', 'mss', 'buffer', 'unknown')),
+  status TEXT NOT NULL DEFAULT 'ready' CHECK (status IN ('ready', 'waitroom', 'morgue', 'unknown'))
+);
+CREATE TABLE IF NOT EXISTS replicas (
+  site TEXT NOT NULL,
+  lfn TEXT NOT NULL,
+  size INTEGER,
+  block TEXT NOT NULL DEFAULT '',
+  grp TEXT NOT NULL DEFAULT '',
+  complete INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (site, lfn)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS protected_datasets (
+  site TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  PRIMARY KEY (site, dataset)
+);
+CREATE TABLE IF NOT EXISTS deletion_queue (
+  reqid INTEGER PRIMARY KEY,
+  file TEXT NOT NULL,
+  site TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'done', 'failed', 'inbatch')),
+  created INTEGER NOT NULL,
+  UNIQUE (file, site)
+);
+CREATE TABLE IF NOT EXISTS transfer_queue (
+  reqid INTEGER PRIMARY KEY,
+  file TEXT NOT NULL,
+  site_from TEXT NOT NULL,
+  site_to TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'done', 'failed', 'inbatch')),
+  created INTEGER NOT NULL,
+  UNIQUE (site_from, site_to, file)
+);
+CREATE TABLE IF NOT EXISTS local_invalidations (
+  id INTEGER PRIMARY KEY,
+  site TEXT NOT NULL,
+  lfn TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  UNIQUE (site, lfn)
+);
+`
+
+const now = () => Math.floor(Date.now() / 1000)
+
+/** The embedded database file the configuration names. */
+export function embeddedInventoryPath(): string {
+  const configured = config.get<string>('InventoryDatabase')
+  if (configured) {
+    const base = config.LOCATION ? path.dirname(config.LOCATION) : process.cwd()
+    return path.resolve(base, configured)
+  }
+  return path.join(config.resolvePath('VarLocation'), 'inventory.db')
+}
+
+/** Open (creating when absent) the embedded inventory database. */
+export function openEmbeddedDatabase(file: string = embeddedInventoryPath()): SqliteSql {
+  require('node:fs').mkdirSync(path.dirname(file), { recursive: true })
+  const db = new SqliteSql(file)
+  db.native.exec(EMBEDDED_SCHEMA)
+  return db
+}
+
+function chunks<T>(list: readonly T[], size = 500): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size))
+  return out
+}
+
+const marks = (n: number) => Array(n).fill('?').join(', ')
+
+export class EmbeddedInventory implements Inventory {
+  constructor(private readonly db: SqliteSql) {}
+
+  async listFiles(site: string, options: { signal?: AbortSignal } = {}): Promise<DirectoryInfo> {
+    const t = now()
+    const tree = new binding.Tree(t)
+    const sql = `SELECT lfn, size, CASE WHEN complete = 1 AND grp <> '' THEN 0 ELSE ? END FROM replicas WHERE site = ?`
+    await this.db.withNative((db) => nativeAsync(db.fillTreeAsync(tree, sql, [t, site], options.signal)))
+    return new DirectoryInfo(tree)
+  }
+
+  async protectedDatasets(site: string): Promise<string[]> {
+    const named = await this.db.all<{ dataset: string }>(
+      `SELECT DISTINCT dataset FROM protected_datasets WHERE site IN (?, '*')`,
+      [site],
+    )
+    // datasets being replicated to the site: their new files may land before the inventory knows them
+    const growing = await this.db.all<{ dataset: string }>(
+      `SELECT DISTINCT substr(block, 1, instr(block, '#') - 1) AS dataset FROM replicas
+       WHERE site = ? AND complete = 0 AND instr(block, '#') > 0`,
+      [site],
+    )
+    return [...new Set([...named, ...growing].map((r) => r.dataset))]
+  }
+
+  async deletionRequests(site: string): Promise<string[]> {
+    const rows = await this.db.all<{ file: string }>(
+      `SELECT file FROM deletion_queue WHERE site = ? AND status IN ('new', 'inbatch')`,
+      [site],
+    )
+    return rows.map((r) => r.file)
+  }
+
+  async filelistToBlocklist(site: string, lfns: readonly string[]): Promise<MissingBlock[]> {
+    const blocks = new Map<string, MissingBlock>()
+    for (const part of chunks(lfns)) {
+      const rows = await this.db.all<{ lfn: string; block: string; grp: string }>(
+        `SELECT lfn, block, grp FROM replicas WHERE site = ? AND lfn IN (${marks(part.length)})`,
+        [site, ...part],
+      )
+      for (const r of rows) {
+        const block = r.block || `${datasetOf(r.lfn) ?? path.posix.dirname(r.lfn)}#`
+        const b = blocks.get(block) ?? { block, group: r.grp, count: 0 }
+        b.count++
+        blocks.set(block, b)
+      }
+    }
+    return [...blocks.values()].sort((a, b) => b.count - a.count || (a.block < b.block ? -1 : 1))
+  }
+
+  async copiesElsewhere(site: string, lfns: readonly string[]): Promise<Map<string, Copies>> {
+    const out = new Map<string, Copies>(lfns.map((l) => [l, { disk: [], tape: [] }]))
+    const sites = await this.db.all<{ name: string; storage_type: string }>(
+      `SELECT name, storage_type FROM sites WHERE name <> ? AND storage_type IN ('disk', 'mss') ORDER BY name`,
+      [site],
+    )
+    for (const other of sites) {
+      for (const part of chunks(lfns)) {
+        // the primary key (site, lfn) answers each of these without a scan
+        const rows = await this.db.all<{ lfn: string }>(
+          `SELECT lfn FROM replicas WHERE site = ? AND complete = 1 AND lfn IN (${marks(part.length)})`,
+          [other.name, ...part],
+        )
+        for (const r of rows) out.get(r.lfn)?.[other.storage_type === 'mss' ? 'tape' : 'disk'].push(other.name)
+      }
+    }
+    return out
+  }
+
+  /** LFNs being transferred to the site (not yet in its inventory, maybe already on its storage). */
+  async incomingFiles(site: string): Promise<string[]> {
+    const rows = await this.db.all<{ file: string }>(
+      `SELECT file FROM transfer_queue WHERE site_to = ? AND status IN ('new', 'inbatch')`,
+      [site],
+    )
+    return rows.map((r) => r.file)
+  }
+}
+
+class EmbeddedRegistry implements Registry {
+  constructor(private readonly db: SqliteSql) {}
+
+  delete(site: string, lfns: readonly string[]): Promise<number> {
+    const t = now()
+    return this.db.transaction((tx) =>
+      insertRows(
+        tx,
+        'INSERT OR IGNORE INTO deletion_queue (file, site, status, created)',
+        lfns.map((l): Param[] => [l, site, 'new', t]),
+      ),
+    )
+  }
+
+  transfer(site: string, requests: readonly TransferRequest[]): Promise<number> {
+    const t = now()
+    return this.db.transaction((tx) =>
+      insertRows(
+        tx,
+        'INSERT OR IGNORE INTO transfer_queue (file, site_from, site_to, status, created)',
+        requests.map((r): Param[] => [r.lfn, r.source, site, 'new', t]),
+      ),
+    )
+  }
+
+  invalidate(site: string, lfns: readonly string[]): Promise<number> {
+    const t = now()
+    return this.db.transaction((tx) =>
+      insertRows(
+        tx,
+        'INSERT OR IGNORE INTO local_invalidations (site, lfn, created)',
+        lfns.map((l): Param[] => [site, l, t]),
+      ),
+    )
+  }
+}
+
+class EmbeddedSiteInfo implements SiteInfo {
+  constructor(private readonly db: SqliteSql) {}
+
+  async siteList(): Promise<string[]> {
+    return (await this.db.all<{ name: string }>('SELECT name FROM sites ORDER BY name')).map((r) => r.name)
+  }
+
+  async readySites(): Promise<string[]> {
+    const rows = await this.db.all<{ name: string }>(`SELECT name FROM sites WHERE status = 'ready' ORDER BY name`)
+    return rows.map((r) => r.name)
+  }
+}
+
+/** The embedded SQLite back end (the default). */
+export class EmbeddedBackend implements Backend {
+  readonly name: string = 'sqlite'
+  readonly inventory: Inventory
+  readonly registry: Registry
+  readonly siteinfo: SiteInfo
+
+  constructor(
+    readonly db: SqliteSql = openEmbeddedDatabase(),
+    inventory?: Inventory,
+  ) {
+    this.inventory = inventory ?? new EmbeddedInventory(db)
+    this.registry = new EmbeddedRegistry(db)
+    this.siteinfo = new EmbeddedSiteInfo(db)
+  }
+
+  async checkSite(site: string): Promise<boolean> {
+    const rows = await this.db.all<{ n: number }>(
+      `SELECT count(*) AS n FROM sites WHERE name = ? AND status = 'ready' AND storage_type <> 'mss'`,
+      [site],
+    )
+    return (rows[0]?.n ?? 0) > 0
+  }
+
+  close(): Promise<void> {
+    return this.db.close()
+  }
+}
+
+export interface ImportOptions {
+  /** Remove the site's other replicas first. @default true */
+  replace?: boolean
+  /** The owning group of the imported replicas ('' makes them unowned, so never missing). @default 'local' */
+  group?: string
+  /** Whether the imported replicas are complete. @default true */
+  complete?: boolean
+  storageType?: 'disk' | 'mss' | 'buffer' | 'unknown'
+}
+
+/**
+ * Fill a site's replicas in the embedded inventory from a listing file
+ * (`LFN|size|mtime` and the other forms `compare` reads), in one
+ * transaction. Returns the number of files imported.
+ */
+export async function importListing(
+  db: SqliteSql,
+  site: string,
+  file: string,
+  options: ImportOptions = {},
+): Promise<number> {
+  if (!site || /\s/.test(site)) throw new ConfigError(`not a site name: ${JSON.stringify(site)}`)
+  const listing = await DirectoryInfo.fromListing(file)
+  return db.transaction(async (tx) => {
+    await tx.run(`INSERT INTO sites (name, storage_type) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, [
+      site,
+      options.storageType ?? 'disk',
+    ])
+    if (options.replace ?? true) await tx.run('DELETE FROM replicas WHERE site = ?', [site])
+    return db.native.insertTree(
+      listing.tree,
+      `INSERT INTO replicas (site, lfn, size, block, grp, complete) VALUES (?4, ?1, ?2, '', ?5, ?6)
+       ON CONFLICT (site, lfn) DO UPDATE SET size = excluded.size, grp = excluded.grp, complete = excluded.complete`,
+      [site, options.group ?? 'local', (options.complete ?? true) ? 1 : 0],
+    )
+  })
+}

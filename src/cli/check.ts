@@ -1,0 +1,88 @@
+/** `dynamo-consistency check --site PATTERN`: the full run on one site. */
+import { HaltedError, runCheck } from '../check'
+import { config } from '../config'
+import { UsageError } from '../errors'
+import { parseArgs } from './args'
+import type { Command } from './command'
+import { humanBytes } from './progress'
+
+const HELP = `Usage: dynamo-consistency check --site PATTERN [options]
+
+The full consistency check of one site: picks the ready site matching
+PATTERN (a name, or a regular expression matching whole names) that ran
+longest ago, locks it, lists its inventory, lists its storage (the top
+directories the inventory has), lists the inventory again, compares, and
+reports. A file is missing only when both inventory listings hold it, an
+orphan only when neither does.
+
+At sites marked \`act\` (see set-status) it requests deletion of orphans and
+empty directories and transfers of files missing in two runs in a row,
+unless missing files exceed MaxMissing or orphans exceed MaxOrphan.
+
+Writes WebDir/SITE_compare_{missing,orphan,empty,unlisted,missing_nosite,
+unrecoverable,missing_datasets}.txt, a log under VarLocation/logs/SITE/, and
+the run's figures and findings to the summary store.
+
+Options:
+  --site PATTERN   the site or sites to pick from (required)
+  --config FILE    the configuration file (default: $DYNAMO_CONSISTENCY_CONFIG)
+  --quiet          print only the summary line
+  -h, --help       show this help
+
+SIGINT or SIGTERM, or \`set-status SITE halt\` from anywhere, stop the run
+within seconds. Exit status: 0 when the run finished (differences are not
+failures) or no site was ready, 1 on failure or when stopped, 2 on bad usage.`
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'the full check of one site: inventory, storage, compare, report, act',
+  help: HELP,
+  async run(args, io) {
+    const { positional, options } = parseArgs(
+      args,
+      { site: { value: true }, config: { value: true }, quiet: { value: false } },
+      'check',
+    )
+    if (positional.length) throw new UsageError(`check: unexpected argument ${positional[0]} (see check --help)`)
+    if (typeof options.site !== 'string' || options.site === '') throw new UsageError('check needs --site PATTERN')
+    if (typeof options.config === 'string') config.setLocation(options.config)
+    const controller = new AbortController()
+    const stop = (sig: NodeJS.Signals) => controller.abort(new Error(`received ${sig}`))
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    try {
+      const report = await runCheck({
+        site: options.site,
+        signal: controller.signal,
+        ...(options.quiet ? {} : { onLog: (line: string) => io.err(line) }),
+      })
+      if (!report) {
+        io.out(`no ready site matches ${options.site}`)
+        return 0
+      }
+      const s = report.stats
+      io.out(
+        [
+          `${report.site} (${report.reporting}): ${s.files} files in ${s.nodes} directories, ${s.duration.toFixed(1)} s`,
+          `missing:       ${s.missing} files, ${humanBytes(s.missingSize)} -> ${report.outputs.missing}`,
+          `orphan:        ${s.orphan} files, ${humanBytes(s.orphanSize)} -> ${report.outputs.orphan}`,
+          `empty:         ${s.empty} directories`,
+          `unlisted:      ${s.unlisted} directories (${s.unlistedBad} with errors)`,
+          `no source:     ${s.nosource}, unrecoverable: ${s.unrecoverable}`,
+          `requests:      ${report.requested.deletions} deletions, ${report.requested.transfers} transfers${s.heldBack ? ` (held back: ${s.heldBack})` : ''}`,
+          `log:           ${report.log}`,
+        ].join('\n'),
+      )
+      return 0
+    } catch (err) {
+      if (err instanceof HaltedError) {
+        io.err(`dynamo-consistency: ${err.message}`)
+        return 1
+      }
+      throw err
+    } finally {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    }
+  },
+}

@@ -1,0 +1,105 @@
+/** `dynamo-consistency compare INVENTORY REMOTE`: compare two listings. */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { compare } from '../datatypes'
+import { native, UsageError } from '../errors'
+import { numberOption, parseArgs } from './args'
+import type { Command } from './command'
+import { humanBytes } from './progress'
+import { readSide } from './sides'
+
+const HELP = `Usage: dynamo-consistency compare INVENTORY REMOTE [options]
+
+Compare what an inventory says a site holds (INVENTORY) with what its storage
+holds (REMOTE). Each side is a local directory (its files named by their path
+below it, with a leading /), a listing file (one file a line: LFN, LFN|size,
+LFN|size|mtime or LFN size [mtime]; blank lines and # comments skipped) or a
+tree file saved by \`list\`.
+
+Writes, one LFN a line:
+  BASE_missing.txt    files in the inventory and not on storage (sorted by bytes)
+  BASE_orphan.txt     files on storage unknown to the inventory (sorted by bytes)
+  BASE_empty.txt      empty storage directories, deepest first
+  BASE_unlisted.txt   storage directories that could not be listed
+
+Options:
+  --output BASE        prefix of the output files (default: consistency)
+  --ignore-age DAYS    do not compare files younger than this (default: 0)
+  --format auto|ral    format of a REMOTE listing file (ral: storage dumps of
+                       LFN size days-since-epoch)
+  --threads N          workers for listing a directory side
+  --json               print the summary as one JSON object
+  -h, --help           show this help
+
+Exit status: 0 when the comparison ran (differences are not failures),
+1 on failure, 2 on bad usage.`
+
+export const compareCommand: Command = {
+  name: 'compare',
+  summary: 'compare two listings (directories, listing files or tree files)',
+  help: HELP,
+  async run(args, io) {
+    const { positional, options } = parseArgs(
+      args,
+      {
+        output: { value: true, short: 'o' },
+        'ignore-age': { value: true },
+        format: { value: true },
+        threads: { value: true },
+        json: { value: false },
+      },
+      'compare',
+    )
+    if (positional.length !== 2) throw new UsageError(`compare needs INVENTORY and REMOTE (see compare --help)`)
+    const [inventoryPath, remotePath] = positional as [string, string]
+    const ignoreAge = numberOption(options, 'ignore-age', 'compare', { min: 0 }) ?? 0
+    const threads = numberOption(options, 'threads', 'compare', { min: 1, integer: true })
+    const formatOption = options.format ?? 'auto'
+    if (formatOption !== 'auto' && formatOption !== 'ral') {
+      throw new UsageError(`compare: --format must be auto or ral, not ${String(formatOption)}`)
+    }
+    const format: 'auto' | 'ral' = formatOption
+    const base = typeof options.output === 'string' ? options.output : 'consistency'
+    const started = Date.now()
+    const sideOpts = threads === undefined ? { format } : { format, threads }
+    // both sides are read at once: listing files parse on separate threads
+    const [inventory, remote] = await Promise.all([
+      readSide(inventoryPath, 'inventory', io, { ...sideOpts, format: 'auto' }),
+      readSide(remotePath, 'remote', io, sideOpts),
+    ])
+    const result = await compare(inventory, remote, null, { ignoreAge })
+    const files = {
+      missing: `${base}_missing.txt`,
+      orphan: `${base}_orphan.txt`,
+      empty: `${base}_empty.txt`,
+      unlisted: `${base}_unlisted.txt`,
+    }
+    fs.mkdirSync(path.dirname(path.resolve(base)), { recursive: true })
+    for (const [kind, file] of Object.entries(files)) native(() => result.result.write(kind, file))
+    const summary = {
+      inventory: { files: inventory.fileCount, size: inventory.totalSize },
+      remote: { files: remote.fileCount, size: remote.totalSize, directories: remote.nodeCount },
+      missing: { count: result.result.missingCount, size: result.missingSize, file: files.missing },
+      orphan: { count: result.result.orphanCount, size: result.orphanSize, file: files.orphan },
+      empty: { count: result.result.emptyCount, file: files.empty },
+      unlisted: { count: result.result.unlistedCount, file: files.unlisted },
+      ignoreAgeDays: ignoreAge,
+      seconds: (Date.now() - started) / 1000,
+    }
+    if (options.json) {
+      io.out(JSON.stringify(summary))
+    } else {
+      io.out(
+        [
+          `inventory: ${summary.inventory.files} files, ${humanBytes(summary.inventory.size)}`,
+          `remote:    ${summary.remote.files} files, ${humanBytes(summary.remote.size)} in ${summary.remote.directories} directories`,
+          `missing:   ${summary.missing.count} files, ${humanBytes(summary.missing.size)} -> ${files.missing}`,
+          `orphan:    ${summary.orphan.count} files, ${humanBytes(summary.orphan.size)} -> ${files.orphan}`,
+          `empty:     ${summary.empty.count} directories -> ${files.empty}`,
+          `unlisted:  ${summary.unlisted.count} directories -> ${files.unlisted}`,
+        ].join('\n'),
+      )
+    }
+    return 0
+  },
+}

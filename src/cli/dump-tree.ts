@@ -1,0 +1,46 @@
+/** `dynamo-consistency dump-tree --site S [--remote] [NAME]`: save a site's inventory or storage listing. */
+import { openBackend } from '../backends'
+import { listSite } from '../check/remote'
+import { config } from '../config'
+import { UsageError } from '../errors'
+import { siteRoots } from '../remotelister'
+import { parseArgs } from './args'
+import type { Command } from './command'
+
+const HELP = `Usage: dynamo-consistency dump-tree --site SITE [--remote] [NAME] [--config FILE]
+
+Save the site's inventory listing (or, with --remote, its storage listing)
+as a tree file NAME (default SITE_inventory.tree or SITE_remote.tree), which
+\`compare\` reads.`
+
+export const dumpTreeCommand: Command = {
+  name: 'dump-tree',
+  summary: "save a site's inventory or storage listing as a tree file",
+  help: HELP,
+  async run(args, io) {
+    const { positional, options } = parseArgs(
+      args,
+      { site: { value: true }, remote: { value: false }, config: { value: true } },
+      'dump-tree',
+    )
+    if (typeof options.site !== 'string' || options.site === '') throw new UsageError('dump-tree needs --site SITE')
+    if (positional.length > 1) throw new UsageError(`dump-tree: unexpected argument ${positional[1]}`)
+    if (typeof options.config === 'string') config.setLocation(options.config)
+    const site = options.site
+    const file = positional[0] ?? `${site}_${options.remote ? 'remote' : 'inventory'}.tree`
+    let tree
+    if (options.remote) {
+      tree = await listSite(site, siteRoots())
+    } else {
+      const backend = openBackend()
+      try {
+        tree = await backend.inventory.listFiles(site)
+      } finally {
+        await backend.close()
+      }
+    }
+    tree.save(file)
+    io.out(`${site}: ${tree.fileCount} files in ${tree.nodeCount} directories -> ${file}`)
+    return 0
+  },
+}

@@ -1,0 +1,92 @@
+/** `dynamo-consistency list URL-or-PATH`: list storage into a tree or text file. */
+import { native, nativeAsync, UsageError } from '../errors'
+import type { ListOptions } from '../native'
+import * as binding from '../native'
+import { numberOption, parseArgs } from './args'
+import type { Command } from './command'
+import { progressReporter } from './progress'
+
+const HELP = `Usage: dynamo-consistency list URL-or-PATH [options]
+
+List storage: a local directory (its files named by their path below it, with
+a leading /) or a server (root://host:port//path). Directories that cannot be
+listed after their retries are recorded as unlisted, with the reason.
+
+Options:
+  --output FILE               where to write (default: text on standard output)
+  --format tree|text          tree: the binary tree file (default with --output);
+                              text: LFN|size|mtime a line, sorted by bytes, which
+                              \`compare\` reads back (default without --output)
+  --threads N                 parallel workers or connections (default 8 local, 4 remote)
+  --method native|xrdfs|gfal  how to reach a server (default native)
+  --retries N                 further attempts per failed directory (default 2)
+  --timeout SECONDS           limit for one directory listing (default 300)
+  --resume                    go on from FILE.checkpoint left by an interrupted run
+  -h, --help                  show this help
+
+A listing with --output keeps a checkpoint in FILE.checkpoint while it runs;
+it is removed when the listing ends.`
+
+export const listCommand: Command = {
+  name: 'list',
+  summary: 'list storage into a tree file or a text listing',
+  help: HELP,
+  async run(args, io) {
+    const { positional, options } = parseArgs(
+      args,
+      {
+        output: { value: true, short: 'o' },
+        format: { value: true },
+        threads: { value: true },
+        method: { value: true },
+        retries: { value: true },
+        timeout: { value: true },
+        resume: { value: false },
+      },
+      'list',
+    )
+    if (positional.length !== 1) throw new UsageError('list needs one URL or PATH (see list --help)')
+    const target = positional[0] as string
+    const output = typeof options.output === 'string' ? options.output : undefined
+    const format = options.format ?? (output ? 'tree' : 'text')
+    if (format !== 'tree' && format !== 'text')
+      throw new UsageError(`list: --format must be tree or text, not ${String(format)}`)
+    if (format === 'tree' && !output) throw new UsageError('list: --format tree needs --output FILE')
+    if (options.resume && !output)
+      throw new UsageError('list: --resume needs --output FILE (its checkpoint is FILE.checkpoint)')
+    const method = options.method
+    if (method !== undefined && !['native', 'xrdfs', 'gfal'].includes(String(method))) {
+      throw new UsageError(`list: --method must be native, xrdfs or gfal, not ${String(method)}`)
+    }
+    const listOptions: ListOptions = {}
+    const threads = numberOption(options, 'threads', 'list', { min: 1, integer: true })
+    const retries = numberOption(options, 'retries', 'list', { min: 0, integer: true })
+    const timeout = numberOption(options, 'timeout', 'list', { min: 0.001 })
+    if (threads !== undefined) listOptions.threads = threads
+    if (retries !== undefined) listOptions.retries = retries
+    if (timeout !== undefined) listOptions.timeout = timeout
+    if (typeof method === 'string') listOptions.method = method
+    if (output) {
+      listOptions.checkpoint = `${output}.checkpoint`
+      listOptions.resume = Boolean(options.resume)
+    }
+    const controller = new AbortController()
+    const stop = () => controller.abort()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    try {
+      const tree = await nativeAsync(
+        binding.listRemote(target, listOptions, progressReporter(io, 'list'), controller.signal),
+      )
+      if (!output) native(() => tree.writeListingToStdout())
+      else native(() => (format === 'tree' ? tree.save(output) : tree.writeListing(output)))
+      const unlisted = tree.getUnlisted()
+      for (const u of unlisted.slice(0, 20)) io.err(`unlisted: ${u.path}: ${u.reason}`)
+      if (unlisted.length > 20) io.err(`... and ${unlisted.length - 20} more unlisted directories`)
+      return 0
+    } finally {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    }
+  },
+}

@@ -1,0 +1,35 @@
+/** Reading one side of a comparison: a directory, a tree file or a listing file. */
+import * as fs from 'node:fs'
+import { DirectoryInfo } from '../datatypes'
+import { ConsistencyError, nativeAsync } from '../errors'
+import * as binding from '../native'
+import type { Output } from './command'
+import { progressReporter } from './progress'
+
+export async function readSide(
+  where: string,
+  label: string,
+  io: Output,
+  options: { format?: 'auto' | 'ral'; threads?: number } = {},
+): Promise<DirectoryInfo> {
+  if (where.includes('://')) {
+    const tree = await nativeAsync(binding.listRemote(where, { threads: options.threads }, progressReporter(io, label)))
+    return new DirectoryInfo(tree)
+  }
+  let stat: fs.Stats
+  try {
+    stat = fs.statSync(where)
+  } catch (err) {
+    throw new ConsistencyError(
+      'E_NOT_FOUND',
+      `${label} ${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+    )
+  }
+  if (stat.isDirectory()) {
+    const opts = options.threads === undefined ? {} : { threads: options.threads }
+    const tree = await nativeAsync(binding.listRemote(where, opts, progressReporter(io, label)))
+    return new DirectoryInfo(tree)
+  }
+  if (binding.Tree.isTreeFile(where)) return DirectoryInfo.load(where)
+  return DirectoryInfo.fromListing(where, options.format ?? 'auto')
+}

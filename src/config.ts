@@ -1,0 +1,260 @@
+/**
+ * The configuration: a JSON or YAML file whose keys keep the meaning they
+ * had in the original tool, checked against a schema. An environment
+ * variable named as a key overrides it (its value read as JSON when it
+ * parses, as a string otherwise). A bad file or key is an error naming the
+ * key and the file.
+ */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { ConfigError } from './errors'
+
+type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'string[]' | 'record'
+
+export interface KeySpec {
+  kind: Kind
+  default: unknown
+  doc: string
+  /** For `record`: the kind of each value. */
+  values?: Exclude<Kind, 'record'>
+  /** Allowed values, for strings. */
+  oneOf?: readonly string[]
+  min?: number
+}
+
+/** Every key the tool reads, with its default. */
+export const SCHEMA: Record<string, KeySpec> = {
+  RootPath: { kind: 'string', default: '/store', doc: 'the LFN below which every listing starts' },
+  DirectoryList: {
+    kind: 'string[]',
+    default: ['mc', 'data', 'hidata'],
+    doc: 'directories under RootPath to list',
+  },
+  IgnoreDirectories: {
+    kind: 'string[]',
+    default: [],
+    doc: 'substrings: matching orphans and empty directories are not reported',
+  },
+  IgnoreAge: { kind: 'number', default: 2, min: 0, doc: 'days: younger files are not compared' },
+  NumThreads: { kind: 'integer', default: 4, min: 1, doc: 'listing connections per site' },
+  GFALThreads: { kind: 'integer', default: 4, min: 1, doc: 'listing processes for gfal sites' },
+  Retries: { kind: 'integer', default: 2, min: 0, doc: 'further attempts per failed directory' },
+  Timeout: { kind: 'number', default: 300, min: 0.001, doc: 'seconds one directory listing may take' },
+  ListAge: { kind: 'number', default: 0, min: 0, doc: 'days a cached site listing is reused' },
+  InventoryAge: { kind: 'number', default: 0, min: 0, doc: 'days a cached inventory listing is reused' },
+  VarLocation: { kind: 'string', default: 'var', doc: 'directory for caches, logs and the embedded databases' },
+  WebDir: { kind: 'string', default: 'www', doc: 'directory for the result lists and the web page' },
+  Redirectors: { kind: 'record', values: 'string', default: {}, doc: 'site: XRootD door (host[:port])' },
+  GlobalRedirectors: { kind: 'string[]', default: [], doc: 'redirectors asked to locate a site door' },
+  PathPrefix: { kind: 'record', values: 'string', default: {}, doc: 'site: path prepended to LFNs on storage' },
+  AccessMethod: {
+    kind: 'record',
+    values: 'string',
+    default: {},
+    doc: 'site: XRootD (native), directx (xrdfs), SRM (gfal), local:DIR or dump:FILE',
+  },
+  UseLoadBalancer: { kind: 'string[]', default: [], doc: 'sites listed through their redirector, not a data server' },
+  MaxMissing: { kind: 'integer', default: 1000, min: 0, doc: 'more missing files than this: nothing is acted on' },
+  MaxOrphan: { kind: 'integer', default: 5000, min: 0, doc: 'more orphans than this: nothing is acted on' },
+  DeleteOrphans: { kind: 'boolean', default: true, doc: 'request deletion of orphans at act sites' },
+  UseTransferQueue: { kind: 'boolean', default: true, doc: 'request transfers of missing files at act sites' },
+  Unmerged: { kind: 'string[]', default: [], doc: 'sites whose /store/unmerged is cleaned' },
+  UnmergedLogsAge: { kind: 'number', default: 7, min: 0, doc: 'days after which unmerged logs are deleted' },
+  ListDeletable: { kind: 'string', default: '', doc: 'file or URL of protected unmerged LFNs' },
+  AdditionalLogDeletions: { kind: 'record', values: 'string[]', default: {}, doc: 'site: further log directories' },
+  FreeMem: { kind: 'boolean', default: false, doc: 'drop trees as soon as they are compared' },
+  InventoryListing: {
+    kind: 'record',
+    values: 'string',
+    default: {},
+    doc: 'site: listing file used as its inventory',
+  },
+  SaveCache: { kind: 'boolean', default: false, doc: 'keep the site listing in VarLocation/cache' },
+  InventoryBackend: {
+    kind: 'string',
+    default: 'sqlite',
+    oneOf: ['sqlite', 'dynamo', 'listing'],
+    doc: 'inventory and registry: the embedded SQLite store, Dynamo over MySQL, or InventoryListing files',
+  },
+  InventoryDatabase: {
+    kind: 'string',
+    default: '',
+    doc: 'embedded inventory and registry database file (default VarLocation/inventory.db)',
+  },
+  DynamoDatabase: { kind: 'string', default: '', doc: "Dynamo's inventory: mysql://user:password@host:port/dynamo" },
+  DynamoRegistry: {
+    kind: 'string',
+    default: '',
+    doc: "Dynamo's registry (default: database dynamoregister on the DynamoDatabase server)",
+  },
+  SummaryDatabase: {
+    kind: 'string',
+    default: '',
+    doc: 'summary, history and site status: a SQLite file (default VarLocation/summary.db) or mysql://... shared by hosts',
+  },
+  UnmergedMinAge: {
+    kind: 'number',
+    default: 14,
+    min: 0,
+    doc: 'days after which unprotected unmerged files are deleted',
+  },
+  UnmergedDirsToAvoid: {
+    kind: 'string[]',
+    default: ['/store/unmerged/SAM'],
+    doc: 'unmerged directories never cleaned',
+  },
+}
+
+export type ConfigValues = Record<string, unknown>
+
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'a list'
+  if (v === null) return 'null'
+  return typeof v === 'object' ? 'a mapping' : `the ${typeof v} ${JSON.stringify(v)}`
+}
+
+function checkScalar(kind: Exclude<Kind, 'record'>, v: unknown, spec: KeySpec, where: string, file: string): unknown {
+  const bad = (want: string) => new ConfigError(`${file}: ${where} must be ${want}, not ${kindOf(v)}`, { file })
+  switch (kind) {
+    case 'string':
+      if (typeof v !== 'string') throw bad('a string')
+      if (spec.oneOf && !spec.oneOf.includes(v)) throw bad(`one of ${spec.oneOf.join(', ')}`)
+      return v
+    case 'number':
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(kind === 'integer' ? 'a whole number' : 'a number')
+      if (kind === 'integer' && !Number.isInteger(v)) throw bad('a whole number')
+      if (spec.min !== undefined && v < spec.min) throw bad(`at least ${spec.min}`)
+      return v
+    case 'boolean':
+      if (typeof v !== 'boolean') throw bad('true or false')
+      return v
+    case 'string[]':
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad('a list of strings')
+      return v
+  }
+}
+
+/** Edit distance, for suggesting the key a typo meant. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const sub = (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      cur.push(Math.min(sub, (prev[j] as number) + 1, (cur[j - 1] as number) + 1))
+    }
+    prev = cur
+  }
+  return prev[b.length] as number
+}
+
+/** Check one key's value against the schema; the error names key and file. */
+export function checkKey(key: string, v: unknown, file: string): unknown {
+  const spec = SCHEMA[key]
+  if (!spec) {
+    const near = Object.keys(SCHEMA).find((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2)
+    throw new ConfigError(`${file}: unknown key ${key}${near ? ` (did you mean ${near}?)` : ''}`, { file })
+  }
+  if (spec.kind !== 'record') return checkScalar(spec.kind, v, spec, key, file)
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ConfigError(`${file}: ${key} must be a mapping of site to value, not ${kindOf(v)}`, { file })
+  }
+  const out: Record<string, unknown> = {}
+  for (const [site, val] of Object.entries(v)) {
+    out[site] = checkScalar(spec.values ?? 'string', val, spec, `${key}.${site}`, file)
+  }
+  return out
+}
+
+/** Parse a configuration file's text (JSON or YAML) and check every key. */
+export function parseConfig(text: string, file: string): ConfigValues {
+  let raw: unknown
+  try {
+    // the YAML parser is loaded only for YAML files: it costs startup time
+    raw = file.endsWith('.json') ? JSON.parse(text) : require('yaml').parse(text)
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, {
+      file,
+    })
+  }
+  if (raw === null || raw === undefined) raw = {}
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`${file}: the configuration must be a mapping of keys to values`, { file })
+  }
+  const out: ConfigValues = {}
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) out[k] = checkKey(k, v, file)
+  return out
+}
+
+function envOverrides(env: NodeJS.ProcessEnv): ConfigValues {
+  const out: ConfigValues = {}
+  for (const key of Object.keys(SCHEMA)) {
+    const text = env[key]
+    if (text === undefined) continue
+    let v: unknown = text
+    try {
+      v = JSON.parse(text)
+    } catch {
+      // a plain string
+    }
+    out[key] = checkKey(key, v, `environment variable ${key}`)
+  }
+  return out
+}
+
+/** The configuration in force: defaults, the file, then the environment. */
+export class Config {
+  /** The configuration file; `null` for the defaults alone. */
+  LOCATION: string | null = process.env.DYNAMO_CONSISTENCY_CONFIG ?? null
+  private cache: { location: string | null; mtimeMs: number; values: ConfigValues } | null = null
+
+  setLocation(location: string | null): void {
+    this.LOCATION = location
+    this.cache = null
+  }
+
+  /** Every key with its value, read afresh when the file changed. */
+  configDict(): ConfigValues {
+    const location = this.LOCATION
+    let mtimeMs = 0
+    if (location !== null) {
+      try {
+        mtimeMs = fs.statSync(location).mtimeMs
+      } catch (err) {
+        throw new ConfigError(`${location}: cannot read the configuration: ${(err as Error).message}`, {
+          file: location,
+        })
+      }
+    }
+    if (this.cache && this.cache.location === location && this.cache.mtimeMs === mtimeMs) {
+      return { ...this.cache.values, ...envOverrides(process.env) }
+    }
+    const values: ConfigValues = {}
+    for (const [k, spec] of Object.entries(SCHEMA)) values[k] = structuredClone(spec.default)
+    if (location !== null) Object.assign(values, parseConfig(fs.readFileSync(location, 'utf8'), location))
+    this.cache = { location, mtimeMs, values }
+    return { ...values, ...envOverrides(process.env) }
+  }
+
+  get<T = unknown>(key: string): T {
+    if (!SCHEMA[key]) throw new ConfigError(`unknown key ${key}`)
+    return this.configDict()[key] as T
+  }
+
+  /** A per-site value of a mapping key, or `fallback`. */
+  site<T>(key: string, site: string, fallback: T): T {
+    const map = this.get<Record<string, T>>(key)
+    return Object.hasOwn(map, site) ? (map[site] as T) : fallback
+  }
+
+  /** A path key resolved against the configuration file's directory. */
+  resolvePath(key: string): string {
+    const p = this.get<string>(key)
+    const base = this.LOCATION ? path.dirname(this.LOCATION) : process.cwd()
+    return path.resolve(base, p)
+  }
+}
+
+/** The process-wide configuration, as the original's `config` module. */
+export const config = new Config()

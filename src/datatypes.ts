@@ -1,0 +1,149 @@
+/**
+ * The tree of a listing and the comparison, as the original's `datatypes`
+ * module: `DirectoryInfo` wraps the native tree, `compare` writes
+ * `BASE_missing.txt` and `BASE_orphan.txt`.
+ */
+import { config } from './config'
+import { native, nativeAsync } from './errors'
+import type { CompareResult, NodeInfo, Tree, TreeCounts, UnlistedDir } from './native'
+import * as binding from './native'
+
+const DAY = 86_400
+
+/** A directory tree: a storage listing or an inventory. */
+export class DirectoryInfo {
+  constructor(readonly tree: Tree) {}
+
+  /** An empty tree whose directories count as listed at `listedAt` (unix seconds, default now). */
+  static empty(listedAt?: number): DirectoryInfo {
+    return new DirectoryInfo(new binding.Tree(listedAt))
+  }
+
+  /** Load a tree file. */
+  static async load(file: string): Promise<DirectoryInfo> {
+    return new DirectoryInfo(await nativeAsync(binding.loadTreeAsync(file)))
+  }
+
+  /** Read a listing file (`auto`: `LFN|size|mtime` and friends; `ral`: RAL dumps). */
+  static async fromListing(file: string, format: 'auto' | 'ral' = 'auto'): Promise<DirectoryInfo> {
+    return new DirectoryInfo(await nativeAsync(binding.readListingAsync(file, format)))
+  }
+
+  /** Add files: parallel arrays of LFNs, sizes (bytes, -1 unknown) and mtimes (unix seconds). */
+  addFiles(lfns: readonly string[], sizes: readonly number[], mtimes: readonly number[]): void {
+    const buf = Buffer.from(lfns.length ? `${lfns.join('\0')}\0` : '', 'utf8')
+    native(() => this.tree.addFiles(buf, Float64Array.from(sizes), Float64Array.from(mtimes)))
+  }
+
+  save(file: string): void {
+    native(() => this.tree.save(file))
+  }
+
+  get fileCount(): number {
+    return this.tree.fileCount
+  }
+
+  get nodeCount(): number {
+    return this.tree.nodeCount
+  }
+
+  get totalSize(): number {
+    return this.tree.totalSize
+  }
+
+  get hash(): string {
+    return this.tree.hash
+  }
+
+  counts(ignoreAgeDays = 0): TreeCounts {
+    return this.tree.counts(ignoreAgeDays * DAY)
+  }
+
+  getNode(path: string): NodeInfo | null {
+    return this.tree.getNode(path)
+  }
+
+  /** LFNs of files at least `minAgeDays` old at their listing time, sorted by bytes. */
+  getFiles(minAgeDays?: number): string[] {
+    return this.tree.getFiles(minAgeDays === undefined ? undefined : minAgeDays * DAY)
+  }
+
+  /** Empty directories older than `ignoreAgeDays`, deepest first. */
+  emptyNodesList(ignoreAgeDays = 0): string[] {
+    return this.tree.emptyNodesList(ignoreAgeDays * DAY)
+  }
+
+  getUnlisted(): UnlistedDir[] {
+    return this.tree.getUnlisted()
+  }
+
+  displays(maxDepth = 3): string {
+    return this.tree.displays(maxDepth)
+  }
+}
+
+/** A veto: `true` leaves the file out of the list. */
+export type Veto = (lfn: string) => boolean
+
+export interface CompareOptions {
+  /** Vetoes orphans (protected datasets, deletion requests, ignored directories). */
+  orphanCheck?: Veto
+  /** Vetoes missing files (deletion requests). */
+  missingCheck?: Veto
+  /** Days; defaults to the configuration's IgnoreAge. */
+  ignoreAge?: number
+}
+
+export interface Comparison {
+  missing: string[]
+  missingSize: number
+  orphan: string[]
+  orphanSize: number
+  /** The native result, for the empty and unlisted directories and further writes. */
+  result: CompareResult
+}
+
+function applyVeto(result: CompareResult, kind: 'missing' | 'orphan', veto: Veto | undefined): void {
+  if (!veto) return
+  const files = result.files(kind)
+  const mask = new Uint8Array(files.length)
+  for (let i = 0; i < files.length; i++) mask[i] = veto((files[i] as { lfn: string }).lfn) ? 0 : 1
+  result.keep(kind, mask)
+}
+
+/**
+ * Compare an inventory with a remote listing. With `outputBase`, writes
+ * `BASE_missing.txt` and `BASE_orphan.txt` (one LFN a line, sorted by bytes).
+ */
+export async function compare(
+  inventory: DirectoryInfo,
+  remote: DirectoryInfo,
+  outputBase?: string | null,
+  options: CompareOptions = {},
+): Promise<Comparison> {
+  const ignoreAge = options.ignoreAge ?? config.get<number>('IgnoreAge')
+  const result = await nativeAsync(binding.compareAsync(inventory.tree, remote.tree, { ignoreAge: ignoreAge * DAY }))
+  applyVeto(result, 'missing', options.missingCheck)
+  applyVeto(result, 'orphan', options.orphanCheck)
+  if (outputBase) {
+    native(() => result.write('missing', `${outputBase}_missing.txt`))
+    native(() => result.write('orphan', `${outputBase}_orphan.txt`))
+  }
+  return {
+    missing: result.files('missing').map((f) => f.lfn),
+    missingSize: result.missingSize,
+    orphan: result.files('orphan').map((f) => f.lfn),
+    orphanSize: result.orphanSize,
+    result,
+  }
+}
+
+export interface TreeInfo extends TreeCounts {
+  hash: string
+}
+
+/** The figures of a saved tree or listing file. */
+export async function getInfo(file: string): Promise<TreeInfo> {
+  const info = binding.Tree.isTreeFile(file) ? await DirectoryInfo.load(file) : await DirectoryInfo.fromListing(file)
+  return { ...info.counts(config.get<number>('IgnoreAge')), hash: info.hash }
+}

@@ -1,0 +1,17 @@
+/**
+ * dynamo-consistency: compare what an inventory says a storage site holds
+ * with what the site really holds.
+ */
+
+export * as backends from './backends'
+export * as check from './check'
+export { Config, config, SCHEMA } from './config'
+export * as datatypes from './datatypes'
+export * from './errors'
+export * as inventorylister from './inventorylister'
+export type { CompareResult, ListOptions, ListProgress, NodeInfo } from './native'
+export { compare, compareAsync, listRemote, Tree } from './native'
+export * as remotelister from './remotelister'
+export * as summary from './summary/store'
+export type { RunStats, SiteSummary, SummaryReader } from './summary/types'
+export * as web from './web'

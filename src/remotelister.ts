@@ -1,0 +1,206 @@
+/**
+ * Listing a site's storage, as the original's `remotelister` module. The
+ * access method comes from the configuration's `AccessMethod` for the site:
+ *
+ * - `local:DIR`: a mounted file system whose `DIR/store/...` holds the LFNs;
+ * - `dump:FILE` (or `dump-ral:FILE`): a storage dump;
+ * - `XRootD` (default), `directx` (xrdfs) or `SRM` (gfal): the site's door
+ *   from `Redirectors`.
+ *
+ * Only `RootPath` + each of `DirectoryList` is listed. A listing is cached as
+ * a tree file under `VarLocation/cache/SITE/` and reused for `ListAge` days.
+ */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { config } from './config'
+import { DirectoryInfo } from './datatypes'
+import { CancelledError, ConfigError, nativeAsync } from './errors'
+import type { ListOptions, ListProgress } from './native'
+import * as binding from './native'
+
+export interface ListingOptions {
+  onProgress?: (event: ListProgress) => void
+  signal?: AbortSignal
+  /** Go on from the checkpoint of an interrupted listing. */
+  resume?: boolean
+}
+
+/** The LFN directories a site listing covers. */
+export function siteRoots(): string[] {
+  const root = config.get<string>('RootPath').replace(/\/+$/, '')
+  return config.get<string[]>('DirectoryList').map((d) => `${root}/${d.replace(/^\/+/, '')}`)
+}
+
+const METHODS: Record<string, string> = {
+  xrootd: 'native',
+  native: 'native',
+  directx: 'xrdfs',
+  xrdfs: 'xrdfs',
+  srm: 'gfal',
+  gfal: 'gfal',
+}
+
+/** Where the site's storage is and how to reach it. */
+export function siteTarget(
+  site: string,
+  doorOverride?: string,
+): { target: string; method: string } | { dump: string; format: 'auto' | 'ral' } {
+  const access = config.site<string>('AccessMethod', site, 'XRootD')
+  const where = `AccessMethod.${site} in ${config.LOCATION ?? 'the configuration'}`
+  const colon = access.indexOf(':')
+  const kind = (colon < 0 ? access : access.slice(0, colon)).toLowerCase()
+  const arg = colon < 0 ? '' : access.slice(colon + 1)
+  if (kind === 'local') {
+    if (!arg) throw new ConfigError(`${where}: local needs a directory (local:/path/to/storage)`)
+    return { target: arg, method: 'local' }
+  }
+  if (kind === 'dump' || kind === 'dump-ral') {
+    if (!arg) throw new ConfigError(`${where}: ${kind} needs a file (${kind}:/path/to/dump)`)
+    return { dump: arg, format: kind === 'dump-ral' ? 'ral' : 'auto' }
+  }
+  const method = METHODS[kind]
+  if (!method) throw new ConfigError(`${where}: unknown access method ${access}`)
+  const door = doorOverride ?? config.site<string>('Redirectors', site, '')
+  if (!door) {
+    throw new ConfigError(
+      `${where}: ${access} needs the site's door in Redirectors.${site} (or GlobalRedirectors that can locate it)`,
+    )
+  }
+  const prefix = config.site<string>('PathPrefix', site, '')
+  const url = door.includes('://') ? door : `root://${door}`
+  return { target: `${url.replace(/\/+$/, '')}/${prefix.replace(/^\/+/, '')}`, method }
+}
+
+/**
+ * A site with no door in `Redirectors` is looked for through the
+ * `GlobalRedirectors`, which send `/store/test/xrootd/SITE/` to the site's
+ * own redirector (the CMS convention).
+ */
+export async function locateDoor(site: string): Promise<string | undefined> {
+  if (config.site<string>('Redirectors', site, '')) return undefined
+  const access = config.site<string>('AccessMethod', site, 'XRootD').toLowerCase()
+  if (access.startsWith('local') || access.startsWith('dump')) return undefined
+  for (const global of config.get<string[]>('GlobalRedirectors')) {
+    const url = `${global.includes('://') ? global : `root://${global}`}//store/test/xrootd/${site}/`
+    try {
+      const found = await binding.locate(url, config.get<number>('Timeout'))
+      // XRootD reports IPv4 servers as IPv4-mapped IPv6: [::1.2.3.4]:port
+      if (found[0]) return found[0].address.replace(/^\[::(?:ffff:)?(\d+\.\d+\.\d+\.\d+)\]/i, '$1')
+    } catch {
+      // this redirector does not know the site: ask the next
+    }
+  }
+  return undefined
+}
+
+function cacheFile(site: string): string {
+  return path.join(config.resolvePath('VarLocation'), 'cache', site, 'remote.tree')
+}
+
+/** List the site's storage (or reuse a fresh cached listing). */
+export async function listing(site: string, options: ListingOptions = {}): Promise<DirectoryInfo> {
+  const cache = cacheFile(site)
+  const listAge = config.get<number>('ListAge')
+  if (listAge > 0 && fs.existsSync(cache)) {
+    const ageDays = (Date.now() - fs.statSync(cache).mtimeMs) / 86_400_000
+    if (ageDays < listAge) {
+      try {
+        return await DirectoryInfo.load(cache)
+      } catch {
+        // a corrupt cache is listed again
+      }
+    }
+  }
+  const where = siteTarget(site, await locateDoor(site))
+  let info: DirectoryInfo
+  if ('dump' in where) {
+    info = await DirectoryInfo.fromListing(where.dump, where.format)
+  } else {
+    fs.mkdirSync(path.dirname(cache), { recursive: true })
+    const opts: ListOptions = {
+      threads: config.get<number>(where.method === 'gfal' ? 'GFALThreads' : 'NumThreads'),
+      retries: config.get<number>('Retries'),
+      timeout: config.get<number>('Timeout'),
+      roots: siteRoots(),
+      checkpoint: `${cache}.checkpoint`,
+      resume: options.resume ?? false,
+    }
+    if (where.method !== 'local') opts.method = where.method
+    info = new DirectoryInfo(await nativeListing(where.target, opts, options))
+  }
+  if (listAge > 0 || config.get<boolean>('SaveCache')) {
+    fs.mkdirSync(path.dirname(cache), { recursive: true })
+    info.save(cache)
+  }
+  return info
+}
+
+/**
+ * The native listing, with an abort signal that may already have fired
+ * (N-API only hears of aborts that come after the call).
+ */
+export async function nativeListing(
+  target: string,
+  options: ListOptions,
+  extra: ListingOptions = {},
+): Promise<binding.Tree> {
+  if (extra.signal?.aborted)
+    throw new CancelledError('E_CANCELLED', `listing ${target} was cancelled before it started`)
+  return nativeAsync(binding.listRemote(target, options, extra.onProgress, extra.signal))
+}
+
+/** List any local directory or storage URL (`root://host:port//path`). */
+export async function listRemote(
+  target: string,
+  options: ListOptions = {},
+  extra: ListingOptions = {},
+): Promise<DirectoryInfo> {
+  return new DirectoryInfo(await nativeListing(target, options, extra))
+}
+
+/** One entry of a directory, as a lister written in TypeScript gives it. */
+export interface ListerEntry {
+  name: string
+  isDir: boolean
+  /** Bytes; unknown when absent. */
+  size?: number
+  /** Unix seconds; 0 (unknown) when absent. */
+  mtime?: number
+}
+
+/**
+ * A lister written in TypeScript (the original's "extend Lister and
+ * implement ls_directory"): implement `lsDirectory`, then `list()` runs it on
+ * the native engine's workers, with its retries, unlisted directories,
+ * progress, checkpoints and cancellation. An error thrown by `lsDirectory`
+ * makes the directory unlisted (after retries when the error has
+ * `retryable: true`).
+ */
+export abstract class Lister {
+  abstract lsDirectory(lfn: string, worker: number): Promise<ListerEntry[]> | ListerEntry[]
+
+  async list(options: ListOptions = {}, extra: ListingOptions = {}): Promise<DirectoryInfo> {
+    if (extra.signal?.aborted) throw new CancelledError('E_CANCELLED', 'the listing was cancelled before it started')
+    const answer = async (req: binding.ListRequest) => {
+      try {
+        const entries = await this.lsDirectory(req.lfn, req.worker)
+        const names = Buffer.from(entries.map((e) => `${e.name}\0`).join(''), 'utf8')
+        binding.replyListing(
+          req.id,
+          names,
+          Uint8Array.from(entries, (e) => (e.isDir ? 1 : 0)),
+          Float64Array.from(entries, (e) => e.size ?? -1),
+          Float64Array.from(entries, (e) => e.mtime ?? 0),
+        )
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err)
+        const retryable = (err as { retryable?: unknown } | null)?.retryable === true
+        binding.replyListing(req.id, null, null, null, null, message || 'listing failed', retryable)
+      }
+    }
+    const tree = await nativeAsync(
+      binding.listWithJs((req) => void answer(req), options, extra.onProgress, extra.signal),
+    )
+    return new DirectoryInfo(tree)
+  }
+}

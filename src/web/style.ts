@@ -1,0 +1,96 @@
+/** The page's stylesheet, served as `assets/style.css`. */
+export const STYLESHEET = `
+:root {
+  --fg: #1d2330; --muted: #5d6677; --line: #dde1e8; --bg: #f6f7f9; --card: #fff; --link: #1558b0;
+  --green: #1e8e3e; --green-bg: #e7f5eb; --blue: #1a6fd1; --blue-bg: #e5effc; --yellow: #b88700; --yellow-bg: #fff5d1;
+  --grey: #7a808a; --grey-bg: #eceef1; --red: #c5221f; --red-bg: #fde8e7;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 14px; color: var(--fg); background: var(--bg);
+}
+* { box-sizing: border-box; }
+body { margin: 0; }
+a { color: var(--link); text-decoration: none; }
+a:hover { text-decoration: underline; }
+header.top { background: #1f2a3c; color: #fff; padding: 12px 24px; display: flex; flex-wrap: wrap; align-items: baseline; gap: 8px 20px; }
+header.top h1 { font-size: 20px; margin: 0; font-weight: 600; }
+header.top .meta { margin: 0; color: #c4cad6; font-size: 13px; }
+header.top a { color: #9cc4ff; }
+main { padding: 16px 24px 32px; }
+footer { padding: 0 24px 24px; color: var(--muted); font-size: 12px; }
+.overview { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 12px; }
+.chip { display: inline-flex; align-items: center; gap: 6px; padding: 4px 10px; border-radius: 14px; background: var(--card); border: 1px solid var(--line); font-size: 13px; }
+.chip.zero { opacity: 0.55; }
+.chip b { font-variant-numeric: tabular-nums; }
+.dot { width: 10px; height: 10px; border-radius: 50%; display: inline-block; background: #c8ccd3; }
+.dot.green { background: var(--green); } .dot.blue { background: var(--blue); } .dot.yellow { background: #e6ac00; }
+.dot.grey { background: var(--grey); } .dot.red { background: var(--red); } .dot.none { background: #fff; border: 1px solid #aab; }
+.controls { display: flex; flex-wrap: wrap; align-items: center; gap: 12px; margin-bottom: 10px; }
+.tabs { display: inline-flex; border: 1px solid var(--line); border-radius: 6px; overflow: hidden; background: var(--card); }
+.tabs button { border: 0; background: none; padding: 6px 14px; font: inherit; cursor: pointer; color: var(--fg); }
+.tabs button + button { border-left: 1px solid var(--line); }
+.tabs button[aria-selected="true"] { background: #1f2a3c; color: #fff; }
+.tabs .n { color: var(--muted); font-variant-numeric: tabular-nums; margin-left: 4px; }
+.tabs button[aria-selected="true"] .n { color: #c4cad6; }
+input[type="search"] { font: inherit; padding: 5px 10px; border: 1px solid var(--line); border-radius: 6px; min-width: 220px; }
+.status-line { color: var(--muted); font-size: 12px; margin-left: auto; }
+.table-wrap { overflow-x: auto; background: var(--card); border: 1px solid var(--line); border-radius: 6px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th { white-space: normal; min-width: 52px; position: sticky; top: 0; background: #f0f2f5; font-weight: 600; font-size: 12px; text-align: right; vertical-align: bottom; z-index: 1; }
+th.text, td.text { text-align: left; }
+td { text-align: right; font-variant-numeric: tabular-nums; }
+/* fixed layout: the widths come from the header, not from measuring every row (500 sites lay out in a fraction of the time) */
+table.sites { table-layout: fixed; min-width: 1380px; }
+table.sites th { width: 76px; }
+table.sites th[data-key="site"] { width: auto; }
+table.sites th[data-key="status"] { width: 118px; }
+table.sites th[data-key="time"], table.sites th[data-key="files"], table.sites th[data-key="nodes"] { width: 88px; }
+table.sites th[data-key="unrecoverable"] { width: 114px; }
+table.sites th[data-key="lists"] { width: 92px; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th:hover { background: #e4e8ee; }
+th[aria-sort="ascending"]::after { content: " \\25B2"; font-size: 9px; }
+th[aria-sort="descending"]::after { content: " \\25BC"; font-size: 9px; }
+tbody.site > tr:first-child > td:first-child { border-left: 5px solid transparent; }
+tbody.site.green > tr > td { background: var(--green-bg); } tbody.site.green > tr:first-child > td:first-child { border-left-color: var(--green); }
+tbody.site.blue > tr > td { background: var(--blue-bg); } tbody.site.blue > tr:first-child > td:first-child { border-left-color: var(--blue); }
+tbody.site.yellow > tr > td { background: var(--yellow-bg); } tbody.site.yellow > tr:first-child > td:first-child { border-left-color: #e6ac00; }
+tbody.site.grey > tr > td { background: var(--grey-bg); color: var(--grey); } tbody.site.grey > tr:first-child > td:first-child { border-left-color: var(--grey); }
+tbody.site.red > tr > td { background: var(--red-bg); } tbody.site.red > tr:first-child > td:first-child { border-left-color: var(--red); }
+tbody.site:hover > tr > td { filter: brightness(0.97); }
+td.zero, td.zero a { color: #a0a6b1; }
+td.bad, td.bad a { color: var(--red); font-weight: 700; }
+td.site { max-width: 24em; overflow: hidden; text-overflow: ellipsis; }
+td.site a { font-weight: 600; }
+.tag { display: inline-block; font-size: 11px; padding: 0 6px; border-radius: 8px; margin-left: 6px; border: 1px solid var(--line); color: var(--muted); background: #fff; font-weight: 500; }
+.tag.act { border-color: #9bc59f; color: var(--green); }
+td.status { color: var(--muted); text-align: left; }
+td.lists { text-align: left; font-size: 12px; }
+td.lists a + a::before { content: "\\00B7"; color: var(--muted); padding: 0 4px; display: inline-block; }
+tr.held td { text-align: left; white-space: normal; font-size: 12px; color: #7a5200; padding-top: 0; }
+tr.held td::before { content: "\\26A0  Gate held back actions: "; font-weight: 600; }
+tbody.site.has-held > tr:first-child > td { border-bottom: 0; }
+.none-yet { color: var(--muted); }
+.empty-tab { padding: 24px; text-align: center; color: var(--muted); }
+.legend { display: flex; flex-wrap: wrap; gap: 6px 16px; margin-top: 8px; }
+.legend span { display: inline-flex; align-items: center; gap: 6px; }
+/* the site page */
+.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 8px; margin-bottom: 12px; }
+.fact { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; }
+.fact .k { color: var(--muted); font-size: 12px; }
+.fact .v { font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.fact.bad .v { color: var(--red); }
+.badge { display: inline-block; padding: 2px 10px; border-radius: 10px; font-size: 13px; background: #fff; color: var(--fg); }
+.badge.green { background: var(--green-bg); color: var(--green); } .badge.blue { background: var(--blue-bg); color: var(--blue); }
+.badge.yellow { background: var(--yellow-bg); color: var(--yellow); } .badge.grey { background: var(--grey-bg); color: var(--grey); }
+.badge.red { background: var(--red-bg); color: var(--red); }
+.notice { background: #fff8e1; border: 1px solid #f0d58c; border-radius: 6px; padding: 8px 12px; margin: 0 0 12px; }
+.notice.red { background: var(--red-bg); border-color: #f3b6b3; }
+.links { margin: 0 0 16px; }
+.links a { margin-right: 12px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 12px; margin-bottom: 20px; }
+.chart { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 8px 8px 4px; min-width: 0; }
+.chart figcaption { font-weight: 600; margin: 0 0 4px 4px; }
+.chart .plot { min-height: 220px; }
+h2 { font-size: 16px; margin: 20px 0 8px; }
+`

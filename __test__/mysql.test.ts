@@ -32,8 +32,9 @@ function setUp(extraSites: string[] = []): void {
   loadDynamo(server, extraSites)
   site = makeSite('mysql', {
     InventoryBackend: 'dynamo',
-    DynamoDatabase: `${server.url}/dynamo`,
-    SummaryDatabase: `${server.url}/consistency`,
+    DynamoDatabase: `${server.url}/${server.db('dynamo')}`,
+    DynamoRegistry: `${server.url}/${server.db('dynamoregister')}`,
+    SummaryDatabase: `${server.url}/${server.db('consistency')}`,
   })
   const text = JSON.parse(fs.readFileSync(site.config, 'utf8'))
   for (const s of extraSites) text.AccessMethod[s] = text.AccessMethod[SITE]
@@ -181,7 +182,7 @@ describe('stopping a running check', () => {
   /** Start `check` in a child process whose inventory query waits on a table lock we hold. */
   async function blockedCheck() {
     const mysql = require('mysql2/promise') as typeof import('mysql2/promise')
-    const locker = await mysql.createConnection(`${server.url}/dynamo`)
+    const locker = await mysql.createConnection(`${server.url}/${server.db('dynamo')}`)
     await locker.query('LOCK TABLES files WRITE')
     const child = spawn(process.execPath, [CLI, 'check', '--site', SITE, '--config', site.config, '--quiet'])
     let stdout = ''
@@ -266,10 +267,56 @@ describe('workers sharing one MariaDB', () => {
     })
   }
 
+  /**
+   * Start `n` workers while we hold a lock on Dynamo's `files` table, so that
+   * a worker that picked a site waits in its inventory listing: every pick
+   * happens while the other workers hold theirs. Once `running` sites are
+   * running and the other workers have ended, the lock goes.
+   */
+  async function heldRound(n: number, running: number) {
+    const mysql = require('mysql2/promise') as typeof import('mysql2/promise')
+    const locker = await mysql.createConnection(`${server.url}/${server.db('dynamo')}`)
+    let locked = true
+    const unlock = async () => {
+      if (locked) await locker.end()
+      locked = false
+    }
+    try {
+      await locker.query('LOCK TABLES files WRITE')
+      let ended = 0
+      const workers = Array.from({ length: n }, () =>
+        worker().then((r) => {
+          ended++
+          return r
+        }),
+      )
+      // the store's tables appear with the first worker
+      const busy = () => {
+        try {
+          const out = server.sql(
+            `SELECT COUNT(*) FROM site_status WHERE status IN ('locked', 'running')`,
+            'consistency',
+          )
+          return Number(out.split('\n')[1])
+        } catch {
+          return 0
+        }
+      }
+      for (let i = 0; i < 600 && !(busy() === running && ended === n - running); i++) {
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      expect({ busy: busy(), ended }).toEqual({ busy: running, ended: n - running })
+      await unlock()
+      return await Promise.all(workers)
+    } finally {
+      await unlock()
+    }
+  }
+
   it('three concurrent workers never pick the same site', async () => {
     setUp(EXTRA)
     for (let round = 0; round < 2; round++) {
-      const results = await Promise.all([worker(), worker(), worker()])
+      const results = await heldRound(3, 3)
       for (const r of results) {
         expect(r.stderr).toBe('')
         expect(r.code).toBe(0)
@@ -287,9 +334,43 @@ describe('workers sharing one MariaDB', () => {
     expect(stuck).toMatch(/\n0\n/)
   })
 
+  it('runs a transaction again when the server ends it for a deadlock, and applies it once', async () => {
+    server.sql(`CREATE DATABASE IF NOT EXISTS \`${server.db('deadlock')}\``)
+    server.sql('CREATE OR REPLACE TABLE t (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB', 'deadlock')
+    server.sql('INSERT INTO t VALUES (1, 0), (2, 0)', 'deadlock')
+    const db = new MysqlSql(`${server.url}/${server.db('deadlock')}`)
+    try {
+      // each side locks its first row, waits for the other to do the same, then wants the other's row
+      const gate = () => {
+        let open = () => {}
+        const opened = new Promise<void>((r) => {
+          open = r
+        })
+        return { open, opened }
+      }
+      const a = gate()
+      const b = gate()
+      const side = (add: number, first: number, second: number, mine: typeof a, theirs: typeof a) =>
+        db.transaction(async (tx) => {
+          await tx.run('UPDATE t SET v = v + ? WHERE id = ?', [add, first])
+          mine.open()
+          await theirs.opened
+          await tx.run('UPDATE t SET v = v + ? WHERE id = ?', [add, second])
+        })
+      await Promise.all([side(1, 1, 2, a, b), side(100, 2, 1, b, a)])
+      expect(db.retries).toBeGreaterThanOrEqual(1)
+      expect(await db.all('SELECT id, v FROM t ORDER BY id')).toEqual([
+        { id: 1, v: 101 },
+        { id: 2, v: 101 },
+      ])
+    } finally {
+      await db.close()
+    }
+  })
+
   it('with one site, one worker runs and the others find nothing to do', async () => {
     setUp()
-    const results = await Promise.all([worker(), worker(), worker()])
+    const results = await heldRound(3, 1)
     const ran = results.filter((r) => r.stdout.startsWith(`${SITE} (`))
     expect(ran).toHaveLength(1)
     expect(results.filter((r) => /no ready site/.test(r.stdout))).toHaveLength(2)

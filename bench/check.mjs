@@ -35,7 +35,8 @@ async function startServer() {
     const u = new URL(process.env.MYSQL_URL)
     const args = [`--host=${u.hostname}`, `--port=${u.port || 3306}`, `--user=${u.username || 'root'}`]
     if (u.password) args.push(`--password=${decodeURIComponent(u.password)}`)
-    return { url: process.env.MYSQL_URL.replace(/\/+$/, ''), args, stop: async () => {} }
+    // databases of its own there: a real `dynamo` on that server is never touched
+    return { url: process.env.MYSQL_URL.replace(/\/+$/, ''), args, db: (n) => `dc_bench_${n}`, stop: async () => {} }
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-mariadb-'))
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : []
@@ -68,6 +69,7 @@ async function startServer() {
   return {
     url: `mysql://root@127.0.0.1:${port}`,
     args: ['--protocol=tcp', '--host=127.0.0.1', `--port=${port}`, '--user=root'],
+    db: (n) => n,
     stop: async () => {
       child.kill('SIGTERM')
       await new Promise((r) => child.once('exit', r))
@@ -90,9 +92,14 @@ function loadSite(server, files) {
   const datasets = Math.ceil(blocks / 100)
   mysql(
     server,
-    `DROP DATABASE IF EXISTS dynamo; DROP DATABASE IF EXISTS dynamoregister;
-     ${fs.readFileSync(SCHEMA, 'utf8')}
-     USE dynamo;
+    `DROP DATABASE IF EXISTS \`${server.db('dynamo')}\`; DROP DATABASE IF EXISTS \`${server.db('dynamoregister')}\`;
+     ${fs
+       .readFileSync(SCHEMA, 'utf8')
+       .replace(
+         /\b(CREATE DATABASE IF NOT EXISTS|USE) (dynamo|dynamoregister);/g,
+         (_, v, n) => `${v} \`${server.db(n)}\`;`,
+       )}
+     USE \`${server.db('dynamo')}\`;
      INSERT INTO sites (name) VALUES ('${SITE}'), ('T1_US_FNAL_Disk');
      INSERT INTO \`groups\` (id, name) VALUES (1, 'DataOps');
      INSERT INTO datasets (id, name) SELECT seq, CONCAT('/Primary', seq, '/RunIISummer20UL18-106X-v', seq MOD 3, '/AODSIM')
@@ -123,14 +130,16 @@ export async function inventoryBench({ quick = false, big = false } = {}) {
     fs.writeFileSync(
       script,
       `const { DynamoBackend } = require(${JSON.stringify(path.join(ROOT, 'dist', 'backends'))})
-       const b = new DynamoBackend(${JSON.stringify(`${server.url}/dynamo`)}, ${JSON.stringify(`${server.url}/dynamoregister`)})
+       const b = new DynamoBackend(${JSON.stringify(`${server.url}/${server.db('dynamo')}`)}, ${JSON.stringify(`${server.url}/${server.db('dynamoregister')}`)})
        b.inventory.listFiles(${JSON.stringify(SITE)}).then(async (t) => { console.log(t.fileCount); await b.close() })`,
     )
     // warm the buffer pool
-    measure(`mysql ${server.args.map(q).join(' ')} --batch --quick -e ${q(query)} dynamo > /dev/null`)
+    measure(`mysql ${server.args.map(q).join(' ')} --batch --quick -e ${q(query)} ${server.db('dynamo')} > /dev/null`)
     const rows = []
     for (let i = 0; i < 3; i++) {
-      const client = measure(`mysql ${server.args.map(q).join(' ')} --batch --quick -e ${q(query)} dynamo > ${q(out)}`)
+      const client = measure(
+        `mysql ${server.args.map(q).join(' ')} --batch --quick -e ${q(query)} ${server.db('dynamo')} > ${q(out)}`,
+      )
       const ours = measure(`node ${q(script)}`)
       // rows and the header line
       const lines = Number(execFileSync('wc', ['-l', out], { encoding: 'utf8' }).trim().split(/\s+/)[0]) - 1

@@ -103,9 +103,20 @@ export function fixtureSql(extraSites: string[] = []): string {
   return out.join('\n')
 }
 
-/** Drop and create Dynamo's databases and load the fixture. */
-export function loadDynamo(db: MariaDb, extraSites: string[] = []): void {
-  db.sql(
-    `DROP DATABASE IF EXISTS dynamo; DROP DATABASE IF EXISTS dynamoregister; DROP DATABASE IF EXISTS consistency; CREATE DATABASE consistency;\n${fs.readFileSync(SCHEMA_FILE, 'utf8')}\n${fixtureSql(extraSites)}`,
+/** SQL with the databases `dynamo`, `dynamoregister` and `consistency` named as `db` names them. */
+export function renameDatabases(sql: string, db: (name: string) => string): string {
+  return sql.replace(
+    /\b(CREATE DATABASE IF NOT EXISTS|DROP DATABASE IF EXISTS|CREATE DATABASE|USE) (dynamo|dynamoregister|consistency);/g,
+    (_, verb: string, name: string) => `${verb} \`${db(name)}\`;`,
+  )
+}
+
+/** Drop and create Dynamo's databases and the summary store's, and load the fixture. */
+export function loadDynamo(server: MariaDb, extraSites: string[] = []): void {
+  server.sql(
+    renameDatabases(
+      `DROP DATABASE IF EXISTS dynamo; DROP DATABASE IF EXISTS dynamoregister; DROP DATABASE IF EXISTS consistency; CREATE DATABASE consistency;\n${fs.readFileSync(SCHEMA_FILE, 'utf8')}\n${fixtureSql(extraSites)}`,
+      (name) => server.db(name),
+    ),
   )
 }

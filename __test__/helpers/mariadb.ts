@@ -1,8 +1,9 @@
 /**
  * A throwaway MariaDB server for tests: Debian's `mariadbd` in a temporary
  * data directory on a free loopback port, without grant tables (any user
- * connects). With `MYSQL_URL` set, that server is used instead (each test
- * file then works in databases of its own name prefix).
+ * connects). With `MYSQL_URL` set, that server is used instead, and every
+ * database the tests create or drop carries the prefix `dc_test_` there, so
+ * that a real `dynamo` or `consistency` on that server is never touched.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -17,7 +18,9 @@ export interface MariaDb {
   host: string
   /** Options for the `mysql` command-line client. */
   clientArgs: string[]
-  /** Run SQL through the `mysql` client (schema files, fixtures). */
+  /** The name the tests use on this server for database `name`. */
+  db(name: string): string
+  /** Run SQL through the `mysql` client (schema files, fixtures), in database `db(database)`. */
   sql(text: string, database?: string): string
   /** Kill the server at once (SIGKILL), as a crash would. */
   kill(): Promise<void>
@@ -78,15 +81,21 @@ export async function startMariaDb(): Promise<MariaDb> {
     const none = async () => {
       throw new Error('cannot kill a server given by MYSQL_URL')
     }
+    const db = (name: string) => `dc_test_${name}`
     return {
       url: `mysql://${u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : ''}${host}:${port}`,
       port,
       host,
       clientArgs,
-      sql: (text, database) => client(clientArgs, text, database),
+      db,
+      sql: (text, database) => client(clientArgs, text, database === undefined ? undefined : db(database)),
       kill: none,
       restart: none,
-      stop: async () => undefined,
+      async stop() {
+        // drop what the tests made there, and nothing else
+        const names = client(clientArgs, "SHOW DATABASES LIKE 'dc\\_test\\_%'").split('\n').slice(1)
+        for (const name of names.filter((n) => n !== '')) client(clientArgs, `DROP DATABASE \`${name}\``)
+      },
     }
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-mariadb-'))
@@ -133,6 +142,7 @@ export async function startMariaDb(): Promise<MariaDb> {
     port,
     host: '127.0.0.1',
     clientArgs,
+    db: (name) => name,
     sql: (text, database) => client(clientArgs, text, database),
     async kill() {
       child.kill('SIGKILL')

@@ -15,10 +15,23 @@ export type Row = Record<string, unknown>
 
 /** A database error; the message names the database and the statement. */
 export class DatabaseError extends ConsistencyError {
-  constructor(message: string) {
+  /** The server's own error code (`ER_LOCK_DEADLOCK`, ...) when there is one. */
+  readonly serverCode?: string
+
+  constructor(message: string, serverCode?: string) {
     super('E_DATABASE', message)
+    if (serverCode !== undefined) this.serverCode = serverCode
   }
 }
+
+/**
+ * Server errors after which InnoDB has rolled the transaction back (or
+ * would have to): the whole transaction is run again.
+ */
+const RETRY_TRANSACTION = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
+
+/** How many times a transaction is tried before a deadlock is the caller's error. */
+export const TRANSACTION_ATTEMPTS = 8
 
 export interface RunResult {
   changes: number
@@ -235,7 +248,10 @@ type Queryable = Pool | PoolConnection
 function mysqlError(where: string, sql: string, err: unknown): DatabaseError {
   const e = err as { message?: string; code?: string }
   const short = sql.length > 200 ? `${sql.slice(0, 200)}...` : sql
-  return new DatabaseError(`${where}: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)} (in \`${short}\`)`)
+  return new DatabaseError(
+    `${where}: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)} (in \`${short}\`)`,
+    e.code,
+  )
 }
 
 async function mysqlAll<T>(q: Queryable, where: string, sql: string, params: readonly Param[]): Promise<T[]> {
@@ -262,6 +278,8 @@ export class MysqlSql implements Sql {
   readonly dialect = 'mysql'
   readonly pool: Pool
   readonly target: MysqlTarget
+  /** Transactions run again after a deadlock or a lock wait timeout, since this pool opened. */
+  retries = 0
 
   constructor(
     url: string,
@@ -291,7 +309,28 @@ export class MysqlSql implements Sql {
     return mysqlRun(this.pool, this.where, sql, params)
   }
 
+  /**
+   * Run `fn` in one transaction. Read committed, so that deleting one
+   * site's rows takes no gap locks that other sites' inserts wait on; a
+   * transaction the server ends for a deadlock or a lock wait is rolled
+   * back and run again from the start (`fn` must touch nothing but the
+   * database), up to TRANSACTION_ATTEMPTS times.
+   */
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(fn)
+      } catch (err) {
+        const code = err instanceof DatabaseError ? err.serverCode : undefined
+        if (code === undefined || !RETRY_TRANSACTION.has(code) || attempt >= TRANSACTION_ATTEMPTS) throw err
+        this.retries++
+        // back off with jitter so that the two sides of a deadlock do not meet again
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** Math.min(attempt, 6)))
+      }
+    }
+  }
+
+  private async once<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     let conn: PoolConnection
     try {
       conn = await this.pool.getConnection()
@@ -300,7 +339,7 @@ export class MysqlSql implements Sql {
     }
     const tx = new MysqlTx(conn, this.where)
     // errors of BEGIN and COMMIT become database errors; those of `fn` pass unchanged
-    const step = async (sql: string, p: () => Promise<void>) => {
+    const step = async (sql: string, p: () => Promise<unknown>) => {
       try {
         await p()
       } catch (err) {
@@ -308,6 +347,8 @@ export class MysqlSql implements Sql {
       }
     }
     try {
+      const isolation = 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED'
+      await step(isolation, () => conn.query(isolation))
       await step('BEGIN', () => conn.beginTransaction())
       const out = await fn(tx)
       await step('COMMIT', () => conn.commit())

@@ -5,7 +5,8 @@
 // against `xrdfs HOST ls -R -l` on the same tree, and (a) against `find`
 // over the exported directory.
 //
-// Standalone: node bench/xrootd.mjs [--quick]
+// Standalone: node bench/xrootd.mjs [--quick] [--loopback] (--loopback: only
+// the loopback condition, for quick comparisons)
 import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
@@ -161,7 +162,7 @@ function rate(files, seconds) {
   return Math.round(files / seconds).toLocaleString('en')
 }
 
-export async function run({ quick = false } = {}) {
+export async function run({ quick = false, loopbackOnly = false } = {}) {
   const dirs = quick ? 2_000 : 20_000
   const perDir = 10
   const files = dirs * perDir
@@ -188,10 +189,10 @@ export async function run({ quick = false } = {}) {
       return fastest
     }
     // every run must see every file: a fast wrong answer is no answer
-    const ours = (port, threads, method) => {
+    const ours = (port, threads, method, depth) => {
       const url = `root://127.0.0.1:${port}//store`
       const r = measureCpu(
-        `node ${q(CLI)} list ${q(url)} --threads ${threads} --method ${method} --format text`,
+        `node ${q(CLI)} list ${q(url)} --threads ${threads} --method ${method}${depth === undefined ? '' : ` --depth ${depth}`} --format text`,
         server.pid,
         { env },
       )
@@ -214,7 +215,7 @@ export async function run({ quick = false } = {}) {
     const conditions = [
       { name: 'loopback', port: server.port, find: true },
       { name: `slow (+${DELAY_MS} ms/request)`, port: proxy.port, find: false },
-    ]
+    ].slice(0, loopbackOnly ? 1 : 2)
     let memory = null
     for (const c of conditions) {
       const times = c.find ? 3 : 1
@@ -243,6 +244,11 @@ export async function run({ quick = false } = {}) {
         row(`native, ${threads} connection${threads > 1 ? 's' : ''}`, r)
         if (c.find && threads === 4) memory = r
       }
+      // one synchronous request per connection at a time, as before the requests were pipelined
+      row(
+        'native, 16 connections, --depth 0',
+        best(times, () => ours(c.port, 16, 'native', 0)),
+      )
       row(
         'xrdfs lister, 16 shells',
         best(times, () => ours(c.port, 16, 'xrdfs')),
@@ -269,6 +275,9 @@ function xrootdVersion() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const result = await run({ quick: process.argv.includes('--quick') })
+  const result = await run({
+    quick: process.argv.includes('--quick'),
+    loopbackOnly: process.argv.includes('--loopback'),
+  })
   console.log(result.markdown)
 }

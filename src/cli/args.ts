@@ -51,7 +51,7 @@ export function numberOption(
   options: Record<string, string | true>,
   name: string,
   command: string,
-  check: { min?: number; integer?: boolean } = {},
+  check: { min?: number; max?: number; integer?: boolean } = {},
 ): number | undefined {
   const raw = options[name]
   if (raw === undefined) return undefined
@@ -61,12 +61,19 @@ export function numberOption(
     raw.trim() !== '' &&
     Number.isFinite(n) &&
     (!check.integer || Number.isInteger(n)) &&
-    (check.min === undefined || n >= check.min)
+    (check.min === undefined || n >= check.min) &&
+    (check.max === undefined || n <= check.max)
   if (!ok) {
     const want = check.integer ? 'a whole number' : 'a number'
-    throw new UsageError(
-      `${command}: --${name} must be ${want}${check.min !== undefined ? ` of at least ${check.min}` : ''}, not ${String(raw)}`,
-    )
+    const range =
+      check.min !== undefined && check.max !== undefined
+        ? ` from ${check.min} to ${check.max}`
+        : check.min !== undefined
+          ? ` of at least ${check.min}`
+          : check.max !== undefined
+            ? ` of at most ${check.max}`
+            : ''
+    throw new UsageError(`${command}: --${name} must be ${want}${range}, not ${String(raw)}`)
   }
   return n
 }

@@ -19,6 +19,8 @@ Options:
                               \`compare\` reads back (default without --output)
   --threads N                 parallel workers or connections (default 8 local, 4 remote)
   --method native|xrdfs|gfal  how to reach a server (default native)
+  --depth N                   native: requests in flight on each connection
+                              (default 4; 0: one synchronous request at a time)
   --retries N                 further attempts per failed directory (default 2)
   --timeout SECONDS           limit for one directory listing (default 300)
   --resume                    go on from FILE.checkpoint left by an interrupted run
@@ -39,6 +41,7 @@ export const listCommand: Command = {
         format: { value: true },
         threads: { value: true },
         method: { value: true },
+        depth: { value: true },
         retries: { value: true },
         timeout: { value: true },
         resume: { value: false },
@@ -60,9 +63,11 @@ export const listCommand: Command = {
     }
     const listOptions: ListOptions = {}
     const threads = numberOption(options, 'threads', 'list', { min: 1, integer: true })
+    const depth = numberOption(options, 'depth', 'list', { min: 0, max: 1024, integer: true })
     const retries = numberOption(options, 'retries', 'list', { min: 0, integer: true })
     const timeout = numberOption(options, 'timeout', 'list', { min: 0.001 })
     if (threads !== undefined) listOptions.threads = threads
+    if (depth !== undefined) listOptions.depth = depth
     if (retries !== undefined) listOptions.retries = retries
     if (timeout !== undefined) listOptions.timeout = timeout
     if (typeof method === 'string') listOptions.method = method

@@ -7,6 +7,11 @@
 //! nothing under it is ever reported missing. The tree content does not
 //! depend on the number of workers or the order results come back in.
 //!
+//! A lister that can keep several requests in flight ([`AsyncDirLister`],
+//! the native XRootD one) needs no worker threads: the coordinator itself
+//! starts up to `depth` listings on each of its connections and the answers
+//! come back to it through the same channel.
+//!
 //! Directories known but not yet listed are `Pending` in the tree; a
 //! checkpoint is the tree saved with them, and resuming lists the pending
 //! directories of a loaded checkpoint.
@@ -68,6 +73,34 @@ pub trait DirLister: Send + Sync {
 
     /// Called on a worker before it retries a failed directory.
     fn reconnect(&self, _worker: usize) {}
+
+    /// The lister's asynchronous face, if it has one: the engine then uses
+    /// it instead of `list_dir` and runs no worker threads.
+    fn as_async(&self) -> Option<&dyn AsyncDirLister> {
+        None
+    }
+}
+
+/// What an asynchronous listing calls, exactly once, with its result.
+pub type ListingDone = Box<dyn FnOnce(Result<DirListing, ListError>) + Send>;
+
+/// A lister that sends requests and is told of their answers later, so that
+/// one thread keeps many requests in flight.
+pub trait AsyncDirLister: Send + Sync {
+    /// How many connections the lister has.
+    fn connections(&self) -> usize;
+
+    /// How many requests the engine may have in flight on one connection.
+    fn depth(&self) -> usize;
+
+    /// Start listing `lfn` on connection `conn`; `done` gets the result
+    /// (after `timeout` at the latest), from any thread, or from this one
+    /// when the request could not be sent.
+    fn start(&self, conn: usize, lfn: &[u8], timeout: Duration, done: ListingDone);
+
+    /// Replace connection `conn` by a new one (requests in flight on the
+    /// old one end as they will).
+    fn reconnect(&self, conn: usize);
 }
 
 /// Figures reported while a listing runs.
@@ -175,6 +208,9 @@ pub fn run(
             tree.set_state(ROOT, DirState::Pending);
         }
     }
+    if let Some(lister) = lister.as_async() {
+        return run_async(lister, tree, opts, on_progress);
+    }
     let threads = opts.threads.max(1);
     let queue = Mutex::new(Queue { jobs: VecDeque::new(), closed: false });
     let wake = Condvar::new();
@@ -186,8 +222,7 @@ pub fn run(
             in_flight += 1;
         }
     }
-    let start = Instant::now();
-    let mut progress = Progress { files: tree.file_count() as u64, ..Progress::default() };
+    let mut coord = Coordinator::new(opts, &tree, on_progress);
     let (tx, rx) = mpsc::channel::<Outcome>();
 
     // Listing waits on disks and networks, not on the CPU: plain threads, one
@@ -203,12 +238,81 @@ pub fn run(
             queue.lock().expect("queue lock").closed = true;
             wake.notify_all();
         };
-        let mut last_progress = Instant::now();
-        let mut last_halt_check = Instant::now();
-        let mut last_checkpoint = Instant::now();
-        let mut checkpoint_cost = Duration::ZERO;
-        let stop = |tree: &Tree, halted: bool| -> EngineError {
-            close();
+        while in_flight > 0 {
+            match rx.recv_timeout(coord.wait()) {
+                Ok(outcome) => {
+                    in_flight -= 1;
+                    let new_jobs = coord.apply(&mut tree, outcome);
+                    if !new_jobs.is_empty() {
+                        in_flight += new_jobs.len() as u64;
+                        let n = new_jobs.len();
+                        queue.lock().expect("queue lock").jobs.extend(new_jobs);
+                        // wake as many workers as there is work for, not all of them
+                        for _ in 0..n.min(threads) {
+                            wake.notify_one();
+                        }
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if let Err(e) = coord.tick(&tree, in_flight) {
+                close();
+                return Err(e);
+            }
+        }
+        close();
+        coord.finish();
+        Ok(tree)
+    })
+}
+
+/// What the coordinator does besides adding results to the tree, shared by
+/// both ways of running listers: cancel, halt, progress, checkpoints.
+struct Coordinator<'a> {
+    opts: &'a EngineOptions,
+    on_progress: &'a mut dyn FnMut(&Progress),
+    progress: Progress,
+    start: Instant,
+    last_progress: Instant,
+    last_halt_check: Instant,
+    last_checkpoint: Instant,
+    checkpoint_cost: Duration,
+}
+
+impl<'a> Coordinator<'a> {
+    fn new(opts: &'a EngineOptions, tree: &Tree, on_progress: &'a mut dyn FnMut(&Progress)) -> Coordinator<'a> {
+        let now = Instant::now();
+        Coordinator {
+            opts,
+            on_progress,
+            progress: Progress { files: tree.file_count() as u64, ..Progress::default() },
+            start: now,
+            last_progress: now,
+            last_halt_check: now,
+            last_checkpoint: now,
+            checkpoint_cost: Duration::ZERO,
+        }
+    }
+
+    /// How long to wait for the next result before looking at the clock.
+    fn wait(&self) -> Duration {
+        self.opts.progress_every.min(Duration::from_millis(250))
+    }
+
+    /// Add a finished directory to the tree; return the subdirectories to list.
+    fn apply(&mut self, tree: &mut Tree, outcome: Outcome) -> Vec<Job> {
+        self.progress.dirs_done += 1;
+        self.progress.retries += outcome.attempts.saturating_sub(1) as u64;
+        apply(tree, outcome, &mut self.progress)
+    }
+
+    /// Called after each result and each wait: an error when the listing
+    /// was cancelled or halted (with the checkpoint saved), and progress and
+    /// checkpoints when they are due.
+    fn tick(&mut self, tree: &Tree, in_flight: u64) -> Result<(), EngineError> {
+        let opts = self.opts;
+        let stop = |halted: bool| -> EngineError {
             let saved = opts.checkpoint.as_ref().and_then(|p| save_tree(tree, p).ok().map(|_| p.clone()));
             if halted {
                 EngineError::Halted(saved)
@@ -216,56 +320,129 @@ pub fn run(
                 EngineError::Cancelled(saved)
             }
         };
-        while in_flight > 0 {
-            match rx.recv_timeout(opts.progress_every.min(Duration::from_millis(250))) {
-                Ok(outcome) => {
-                    in_flight -= 1;
-                    progress.dirs_done += 1;
-                    progress.retries += outcome.attempts.saturating_sub(1) as u64;
-                    let new_jobs = apply(&mut tree, outcome, &mut progress);
-                    if !new_jobs.is_empty() {
-                        in_flight += new_jobs.len() as u64;
-                        queue.lock().expect("queue lock").jobs.extend(new_jobs);
-                        wake.notify_all();
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            if opts.cancel.load(Ordering::Relaxed) {
-                return Err(stop(&tree, false));
-            }
-            if let Some(halt) = &opts.halt {
-                if last_halt_check.elapsed() >= Duration::from_secs(1) {
-                    last_halt_check = Instant::now();
-                    if halt() {
-                        return Err(stop(&tree, true));
-                    }
-                }
-            }
-            if last_progress.elapsed() >= opts.progress_every {
-                last_progress = Instant::now();
-                progress.dirs_queued = in_flight;
-                fill_rates(&mut progress, start);
-                on_progress(&progress);
-            }
-            if let Some(path) = &opts.checkpoint {
-                // a checkpoint of a big tree takes a while: keep it under a tenth of the time
-                if last_checkpoint.elapsed() >= opts.checkpoint_every.max(checkpoint_cost * 10) {
-                    let t0 = Instant::now();
-                    save_tree(&tree, path)?;
-                    checkpoint_cost = t0.elapsed();
-                    last_checkpoint = Instant::now();
+        if opts.cancel.load(Ordering::Relaxed) {
+            return Err(stop(false));
+        }
+        if let Some(halt) = &opts.halt {
+            if self.last_halt_check.elapsed() >= Duration::from_secs(1) {
+                self.last_halt_check = Instant::now();
+                if halt() {
+                    return Err(stop(true));
                 }
             }
         }
-        close();
-        progress.dirs_queued = 0;
-        progress.done = true;
-        fill_rates(&mut progress, start);
-        on_progress(&progress);
-        Ok(tree)
-    })
+        if self.last_progress.elapsed() >= opts.progress_every {
+            self.last_progress = Instant::now();
+            self.progress.dirs_queued = in_flight;
+            fill_rates(&mut self.progress, self.start);
+            (self.on_progress)(&self.progress);
+        }
+        if let Some(path) = &opts.checkpoint {
+            // a checkpoint of a big tree takes a while: keep it under a tenth of the time
+            if self.last_checkpoint.elapsed() >= opts.checkpoint_every.max(self.checkpoint_cost * 10) {
+                let t0 = Instant::now();
+                save_tree(tree, path)?;
+                self.checkpoint_cost = t0.elapsed();
+                self.last_checkpoint = Instant::now();
+            }
+        }
+        Ok(())
+    }
+
+    /// The last progress event, with the totals.
+    fn finish(&mut self) {
+        self.progress.dirs_queued = 0;
+        self.progress.done = true;
+        fill_rates(&mut self.progress, self.start);
+        (self.on_progress)(&self.progress);
+    }
+}
+
+/// A request of the asynchronous mode that came back.
+struct AsyncOutcome {
+    conn: usize,
+    /// The connection's generation when the request was sent.
+    generation: u32,
+    job: Job,
+    attempts: u32,
+    listed_at: i64,
+    result: Result<DirListing, ListError>,
+}
+
+/// The engine for an [`AsyncDirLister`]: the coordinator keeps up to
+/// `depth` requests in flight on each connection, fills free slots from a
+/// FIFO of directories (the same breadth-first order as the workers), and
+/// retries a failed directory on a new connection.
+fn run_async(
+    lister: &dyn AsyncDirLister,
+    mut tree: Tree,
+    opts: &EngineOptions,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<Tree, EngineError> {
+    let conns = lister.connections().max(1);
+    let depth = lister.depth().max(1);
+    let mut waiting: VecDeque<(Job, u32)> =
+        tree.pending().into_iter().map(|d| (Job { dir: d, lfn: tree.dir_path(d) }, 0)).collect();
+    let mut busy = vec![0usize; conns];
+    // a failure reconnects its connection once: requests of an older generation do not again
+    let mut generations = vec![0u32; conns];
+    let mut coord = Coordinator::new(opts, &tree, on_progress);
+    let (tx, rx) = mpsc::channel::<AsyncOutcome>();
+    let dispatch = |waiting: &mut VecDeque<(Job, u32)>, busy: &mut [usize], generations: &[u32]| {
+        while !waiting.is_empty() {
+            // the least busy connection, the lowest-numbered among equals
+            let (conn, &load) = busy.iter().enumerate().min_by_key(|&(_, &b)| b).expect("connections");
+            if load >= depth {
+                break;
+            }
+            let (job, attempts) = waiting.pop_front().expect("a waiting directory");
+            busy[conn] += 1;
+            let tx = tx.clone();
+            let generation = generations[conn];
+            let listed_at = dc_core::now();
+            let lfn = job.lfn.clone();
+            lister.start(
+                conn,
+                &lfn,
+                opts.timeout,
+                Box::new(move |result| {
+                    // the coordinator may be gone (cancelled): then nobody wants the answer
+                    let _ = tx.send(AsyncOutcome { conn, generation, job, attempts: attempts + 1, listed_at, result });
+                }),
+            );
+        }
+    };
+    dispatch(&mut waiting, &mut busy, &generations);
+    let in_flight =
+        |waiting: &VecDeque<(Job, u32)>, busy: &[usize]| waiting.len() as u64 + busy.iter().sum::<usize>() as u64;
+    while in_flight(&waiting, &busy) > 0 {
+        match rx.recv_timeout(coord.wait()) {
+            Ok(o) => {
+                busy[o.conn] -= 1;
+                match o.result {
+                    Err(e) if e.retryable && o.attempts <= opts.retries && !opts.cancel.load(Ordering::Relaxed) => {
+                        if o.generation == generations[o.conn] {
+                            generations[o.conn] += 1;
+                            lister.reconnect(o.conn);
+                        }
+                        waiting.push_front((o.job, o.attempts));
+                    }
+                    result => {
+                        let outcome = Outcome { dir: o.job.dir, listed_at: o.listed_at, attempts: o.attempts, result };
+                        let jobs = coord.apply(&mut tree, outcome);
+                        waiting.extend(jobs.into_iter().map(|j| (j, 0)));
+                    }
+                }
+                dispatch(&mut waiting, &mut busy, &generations);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // every request holds a sender clone until it answers: never while any is in flight
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        coord.tick(&tree, in_flight(&waiting, &busy))?;
+    }
+    coord.finish();
+    Ok(tree)
 }
 
 fn fill_rates(p: &mut Progress, start: Instant) {

@@ -10,5 +10,7 @@ pub mod xrootd;
 #[cfg(test)]
 mod test_server;
 
-pub use engine::{run, DirEntry, DirLister, DirListing, EngineError, EngineOptions, ListError, Progress};
+pub use engine::{
+    run, AsyncDirLister, DirEntry, DirLister, DirListing, EngineError, EngineOptions, ListError, Progress,
+};
 pub use local::LocalLister;

@@ -1,5 +1,7 @@
 //! The native XRootD lister: `DirList` with stat information through our
-//! own binding to the XRootD client library, one connection per worker.
+//! own binding to the XRootD client library, over several connections with
+//! several requests in flight on each (asynchronous DirList), or one
+//! synchronous request per connection and worker when the depth is 0.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -7,17 +9,23 @@ use std::time::Duration;
 
 use xrootd_sys::FileSystem;
 
-use crate::engine::{DirEntry, DirLister, DirListing, ListError};
+use crate::engine::{AsyncDirLister, DirEntry, DirLister, DirListing, ListError, ListingDone};
+
+/// Requests in flight on one connection by default: enough to keep the
+/// server busy between answers, few enough that a slow directory does not
+/// hold many others back.
+pub const DEFAULT_DEPTH: usize = 4;
 
 /// Lists a server over `threads` independent connections, so that the
 /// server works on that many directories at once.
 pub struct XrootdLister {
     host_port: String,
-    /// One handle per worker; replaced (a new connection) on reconnect.
-    // XrdCl's synchronous calls block only the engine worker that made them, and the engine runs one
-    // worker thread per connection, so one handle per worker keeps one request in flight per connection.
+    /// One handle per connection (and per engine worker in the synchronous
+    /// mode); replaced by a new connection on reconnect.
     conns: Vec<Mutex<Arc<FileSystem>>>,
     generations: Vec<AtomicU32>,
+    /// Requests in flight per connection; 0 for synchronous requests from the engine's workers.
+    depth: usize,
 }
 
 /// The error a build without the XRootD client library gives.
@@ -46,7 +54,15 @@ impl XrootdLister {
             host_port: host_port.to_string(),
             conns,
             generations: (0..threads).map(|_| AtomicU32::new(0)).collect(),
+            depth: DEFAULT_DEPTH,
         })
+    }
+
+    /// The same lister with `depth` requests in flight per connection (0:
+    /// synchronous requests, one per engine worker and connection).
+    pub fn with_depth(mut self, depth: usize) -> XrootdLister {
+        self.depth = depth;
+        self
     }
 
     fn handle(&self, worker: usize) -> Arc<FileSystem> {
@@ -76,32 +92,84 @@ fn to_list_error(lfn: &[u8], e: &xrootd_sys::Error) -> ListError {
     }
 }
 
+/// A directory's listing from the server's answer: entries the server gave
+/// no stat information for (one that vanished meanwhile, or a server without
+/// `dstat`) are asked for one by one, and those gone by then are left out.
+fn listing_from(
+    fs: &FileSystem,
+    lfn: &[u8],
+    list: xrootd_sys::DirectoryList,
+    timeout: Duration,
+) -> Result<DirListing, ListError> {
+    let mut entries = Vec::with_capacity(list.entries.len());
+    for (name, stat) in list.entries {
+        let stat = match stat {
+            Some(s) => s,
+            None => {
+                let path = dc_core::tree::join_lfn(lfn, &name);
+                match fs.stat(&path, timeout) {
+                    Ok(s) => s,
+                    Err(e) if e.is_server_error() && e.server_errno == xrootd_sys::kxr::NOT_FOUND => continue,
+                    Err(e) => return Err(to_list_error(&path, &e)),
+                }
+            }
+        };
+        let is_dir = stat.is_dir();
+        entries.push(DirEntry { name, is_dir, size: if is_dir { 0 } else { stat.size }, mtime: stat.mtime as i64 });
+    }
+    Ok(DirListing { mtime: None, entries })
+}
+
 impl DirLister for XrootdLister {
     fn list_dir(&self, worker: usize, lfn: &[u8], timeout: Duration) -> Result<DirListing, ListError> {
         let fs = self.handle(worker);
         let list = fs.dir_list(lfn, true, timeout).map_err(|e| to_list_error(lfn, &e))?;
-        let mut entries = Vec::with_capacity(list.entries.len());
-        for (name, stat) in list.entries {
-            let stat = match stat {
-                Some(s) => s,
-                // the server gave no stat for this entry (it vanished, or dstat is unsupported): ask for it
-                None => {
-                    let path = dc_core::tree::join_lfn(lfn, &name);
-                    match fs.stat(&path, timeout) {
-                        Ok(s) => s,
-                        Err(e) if e.is_server_error() && e.server_errno == xrootd_sys::kxr::NOT_FOUND => continue,
-                        Err(e) => return Err(to_list_error(&path, &e)),
-                    }
-                }
-            };
-            let is_dir = stat.is_dir();
-            entries.push(DirEntry { name, is_dir, size: if is_dir { 0 } else { stat.size }, mtime: stat.mtime as i64 });
-        }
-        Ok(DirListing { mtime: None, entries })
+        listing_from(&fs, lfn, list, timeout)
     }
 
     fn reconnect(&self, worker: usize) {
-        let w = worker % self.conns.len();
+        AsyncDirLister::reconnect(self, worker)
+    }
+
+    fn as_async(&self) -> Option<&dyn AsyncDirLister> {
+        (self.depth > 0).then_some(self as &dyn AsyncDirLister)
+    }
+}
+
+impl AsyncDirLister for XrootdLister {
+    fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    fn depth(&self) -> usize {
+        self.depth.max(1)
+    }
+
+    fn start(&self, conn: usize, lfn: &[u8], timeout: Duration, done: ListingDone) {
+        let fs = self.handle(conn);
+        let dir = lfn.to_vec();
+        // the closure keeps the handle alive until the answer, even if the connection is replaced meanwhile
+        let keep = fs.clone();
+        fs.dir_list_async(
+            lfn,
+            true,
+            timeout,
+            Box::new(move |answer| match answer {
+                Err(e) => done(Err(to_list_error(&dir, &e))),
+                Ok(list) if list.entries.iter().all(|(_, stat)| stat.is_some()) => {
+                    done(listing_from(&keep, &dir, list, timeout))
+                }
+                // entries without stat information need synchronous stats, which must not run on
+                // XrdCl's own thread: a thread of their own (rare: a vanished entry, an old server)
+                Ok(list) => {
+                    std::thread::spawn(move || done(listing_from(&keep, &dir, list, timeout)));
+                }
+            }),
+        );
+    }
+
+    fn reconnect(&self, conn: usize) {
+        let w = conn % self.conns.len();
         let generation = self.generations[w].fetch_add(1, Ordering::Relaxed) + 1;
         if let Ok(fs) = connection(&self.host_port, w, generation) {
             *self.conns[w].lock().expect("connection lock") = Arc::new(fs);
@@ -126,11 +194,16 @@ mod tests {
         Box::new(XrootdLister::new(host_port, threads).unwrap())
     }
 
+    fn make_sync(host_port: &str, threads: usize) -> Box<dyn DirLister> {
+        Box::new(XrootdLister::new(host_port, threads).unwrap().with_depth(0))
+    }
+
     #[test]
     fn tree_equals_the_local_walk() {
         if ready() {
             checks::same_as_local(&make, 1, true);
             checks::same_as_local(&make, 8, true);
+            checks::same_as_local(&make_sync, 3, true);
         }
     }
 
@@ -138,6 +211,7 @@ mod tests {
     fn unreadable_directory_is_unlisted() {
         if ready() {
             checks::unreadable_dir_is_unlisted(&make);
+            checks::unreadable_dir_is_unlisted(&make_sync);
         }
     }
 
@@ -145,6 +219,7 @@ mod tests {
     fn silent_server_times_out() {
         if xrootd_sys::available() {
             checks::silent_server_times_out(&make);
+            checks::silent_server_times_out(&make_sync);
         }
     }
 

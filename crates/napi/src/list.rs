@@ -27,6 +27,10 @@ pub struct ListOptions {
     /// Seconds one directory listing may take (network listers).
     /// @default 300
     pub timeout: Option<f64>,
+    /// Requests in flight on each connection of the native XRootD lister; 0
+    /// sends one synchronous request per connection at a time.
+    /// @default 4
+    pub depth: Option<u32>,
     /// `native`, `xrdfs` or `gfal` for URLs; ignored for local paths.
     /// @default "native"
     pub method: Option<String>,
@@ -62,7 +66,8 @@ fn is_url(target: &str) -> bool {
 fn lister_for(target: &str, opts: &ListOptions, threads: usize) -> Result<(Box<dyn DirLister>, Vec<u8>)> {
     if is_url(target) {
         let method = opts.method.as_deref().unwrap_or("native");
-        return dc_listing::remote::lister_for_url(target, method, threads).map_err(|e| failure("E_LISTER", e));
+        let depth = opts.depth.map_or(dc_listing::xrootd::DEFAULT_DEPTH, |d| d as usize);
+        return dc_listing::remote::lister_for_url(target, method, threads, depth).map_err(|e| failure("E_LISTER", e));
     }
     let meta = std::fs::metadata(target).map_err(|e| failure("E_NOT_FOUND", format!("{target}: {e}")))?;
     if !meta.is_dir() {
@@ -81,6 +86,9 @@ impl Task for ListTask {
         let threads = o.threads.map_or(if local { 8 } else { 4 }, |t| t as usize);
         if threads == 0 || threads > 1024 {
             return Err(invalid(format!("threads must be between 1 and 1024, not {threads}")));
+        }
+        if o.depth.is_some_and(|d| d > 1024) {
+            return Err(invalid(format!("depth must be between 0 and 1024, not {}", o.depth.unwrap_or(0))));
         }
         let (lister, base): (Box<dyn DirLister>, Vec<u8>) = match &mut self.source {
             Source::Target(target) => lister_for(target, o, threads)?,

@@ -1,6 +1,7 @@
 // A C interface over the parts of XrdCl the listers use: one FileSystem per
-// connection, DirList with stat information, Stat and Locate, each with a
-// timeout and the full status (client code, server error number, message).
+// connection, DirList with stat information (synchronous, and asynchronous
+// with a completion callback), Stat and Locate, each with a timeout and the
+// full status (client code, server error number, message).
 //
 // Every function catches C++ exceptions: none may cross into Rust.
 
@@ -49,6 +50,13 @@ void dcx_dirlist_free(dcx_listing *list);
 int dcx_stat(dcx_fs *fs, const char *path, size_t path_len, uint16_t timeout, dcx_entry *out, dcx_status *st);
 int dcx_locate(dcx_fs *fs, const char *path, size_t path_len, uint16_t timeout, char **out, dcx_status *st);
 void dcx_string_free(char *s);
+
+// Called once per asynchronous DirList, on one of XrdCl's threads: `list` is
+// the listing (null on failure; the callee frees it with dcx_dirlist_free)
+// and `st` its status (the callee frees st->message with dcx_string_free).
+typedef void (*dcx_dirlist_done)(void *ctx, dcx_listing *list, dcx_status *st);
+int dcx_dirlist_async(dcx_fs *fs, const char *path, size_t path_len, uint16_t timeout, int with_stat,
+                      dcx_dirlist_done done, void *ctx, dcx_status *st);
 }
 
 struct dcx_fs {
@@ -146,6 +154,75 @@ int dcx_dirlist(dcx_fs *fs, const char *path, size_t path_len, uint16_t timeout,
   } catch (const std::exception &e) {
     return fail(st, e.what());
   } catch (...) {
+    return fail(st, "unknown C++ exception");
+  }
+}
+
+namespace {
+
+// Hands an asynchronous DirList's answer to the caller's callback, then deletes itself.
+class DirListHandler : public XrdCl::ResponseHandler {
+ public:
+  DirListHandler(dcx_dirlist_done done, void *ctx) : done_(done), ctx_(ctx) {}
+
+  void HandleResponse(XrdCl::XRootDStatus *status, XrdCl::AnyObject *response) override {
+    dcx_status st{};
+    dcx_listing *out = nullptr;
+    try {
+      if (status && status->IsOK()) {
+        XrdCl::DirectoryList *list = nullptr;
+        if (response) {
+          response->Get(list);
+          // the listing is ours now: the AnyObject must not delete it
+          response->Set(static_cast<char *>(nullptr));
+        }
+        if (list) {
+          out = new dcx_listing{list};
+          fill_status(*status, &st);
+        } else {
+          fail(&st, "the server sent no directory listing");
+        }
+      } else if (status) {
+        fill_status(*status, &st);
+      } else {
+        fail(&st, "no status for the request");
+      }
+    } catch (const std::exception &e) {
+      fail(&st, e.what());
+    } catch (...) {
+      fail(&st, "unknown C++ exception");
+    }
+    delete status;
+    delete response;
+    done_(ctx_, out, &st);
+    delete this;
+  }
+
+ private:
+  dcx_dirlist_done done_;
+  void *ctx_;
+};
+
+}  // namespace
+
+int dcx_dirlist_async(dcx_fs *fs, const char *path, size_t path_len, uint16_t timeout, int with_stat,
+                      dcx_dirlist_done done, void *ctx, dcx_status *st) {
+  DirListHandler *handler = nullptr;
+  try {
+    handler = new DirListHandler(done, ctx);
+    XrdCl::DirListFlags::Flags flags = with_stat ? XrdCl::DirListFlags::Stat : XrdCl::DirListFlags::None;
+    XrdCl::XRootDStatus s = fs->fs.DirList(std::string(path, path_len), flags, handler, timeout);
+    if (!s.IsOK()) {
+      // not sent: the handler will never be called
+      delete handler;
+      return fill_status(s, st);
+    }
+    return fill_status(s, st);
+  } catch (const std::exception &e) {
+    delete handler;
+    return fail(st, e.what());
+  } catch (...) {
+    delete handler;
     return fail(st, "unknown C++ exception");
   }
 }

@@ -6,9 +6,11 @@
 //! (see [`connection_url`]) use distinct connections and one server works on
 //! several requests at once.
 //!
-//! The calls are XrdCl's synchronous ones: each blocks its calling thread
-//! until the answer or the timeout, which suits a lister that gives every
-//! connection its own worker thread.
+//! [`FileSystem::dir_list_async`] sends a DirList and returns at once; its
+//! callback runs on one of XrdCl's threads when the answer (or the timeout)
+//! comes, so that one thread keeps many requests in flight on several
+//! connections. The other calls are XrdCl's synchronous ones: each blocks
+//! its calling thread until the answer or the timeout.
 //!
 //! Built without the library (no `libxrootd-client-dev` at build time), the
 //! crate still compiles; [`available`] is false and every call returns
@@ -196,7 +198,19 @@ mod ffi {
             st: *mut Status,
         ) -> c_int;
         pub fn dcx_string_free(s: *mut c_char);
+        pub fn dcx_dirlist_async(
+            fs: *mut Fs,
+            path: *const c_char,
+            path_len: usize,
+            timeout: u16,
+            with_stat: c_int,
+            done: DirListDone,
+            ctx: *mut std::ffi::c_void,
+            st: *mut Status,
+        ) -> c_int;
     }
+
+    pub type DirListDone = unsafe extern "C" fn(ctx: *mut std::ffi::c_void, list: *mut DirList, st: *mut Status);
 
     impl Status {
         pub fn new() -> Status {
@@ -231,6 +245,64 @@ mod ffi {
         pub fn new() -> Entry {
             Entry { name: std::ptr::null(), name_len: 0, size: 0, mtime: 0, flags: 0, has_stat: 0 }
         }
+    }
+}
+
+/// Copy a listing out of the shim and free it.
+///
+/// # Safety
+/// `list` is null or a listing made by the shim that nothing else uses or frees.
+#[cfg(xrootd)]
+unsafe fn take_listing(list: *mut ffi::DirList) -> Result<DirectoryList, Error> {
+    if list.is_null() {
+        return Err(Error {
+            code: 0,
+            server_errno: 0,
+            fatal: false,
+            message: "the server sent no directory listing".into(),
+        });
+    }
+    // SAFETY: `list` is a live listing until dcx_dirlist_free below
+    let n = unsafe { ffi::dcx_dirlist_len(list) };
+    let mut entries = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut e = ffi::Entry::new();
+        // SAFETY: i < n; `e` is a valid out parameter
+        unsafe { ffi::dcx_dirlist_entry(list, i, &mut e) };
+        // SAFETY: the name points into the live listing, `name_len` bytes long
+        let name = unsafe { std::slice::from_raw_parts(e.name.cast::<u8>(), e.name_len) }.to_vec();
+        let stat = (e.has_stat != 0).then_some(StatInfo { size: e.size, mtime: e.mtime, flags: e.flags });
+        entries.push((name, stat));
+    }
+    // SAFETY: allocated by the shim, freed once; no borrow of it is left
+    unsafe { ffi::dcx_dirlist_free(list) };
+    Ok(DirectoryList { entries })
+}
+
+/// What an asynchronous DirList calls with its answer.
+pub type DirListCallback = Box<dyn FnOnce(Result<DirectoryList, Error>) + Send>;
+
+/// The shim's completion callback: turns the answer into a Rust result and calls the boxed closure.
+#[cfg(xrootd)]
+unsafe extern "C" fn dir_list_done(ctx: *mut std::ffi::c_void, list: *mut ffi::DirList, st: *mut ffi::Status) {
+    // SAFETY: `ctx` is the Box<DirListCallback> leaked by dir_list_async, given back exactly once
+    let done = unsafe { Box::from_raw(ctx.cast::<DirListCallback>()) };
+    // SAFETY: `st` points to the shim's status for this call; its message is ours to free
+    let status = unsafe { std::ptr::replace(st, ffi::Status::new()) };
+    let result = match status.into_result() {
+        // SAFETY: the listing of this call, handed over to us
+        Ok(()) => unsafe { take_listing(list) },
+        Err(e) => {
+            if !list.is_null() {
+                // SAFETY: as above; not used after
+                unsafe { ffi::dcx_dirlist_free(list) };
+            }
+            Err(e)
+        }
+    };
+    // a panic must not unwind into XrdCl's thread
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(result))).is_err() {
+        std::process::abort();
     }
 }
 
@@ -306,34 +378,56 @@ impl FileSystem {
                 )
             };
             st.into_result()?;
-            if list.is_null() {
-                return Err(Error {
-                    code: 0,
-                    server_errno: 0,
-                    fatal: false,
-                    message: "the server sent no directory listing".into(),
-                });
-            }
-            // SAFETY: `list` is a live listing until dcx_dirlist_free below
-            let n = unsafe { ffi::dcx_dirlist_len(list) };
-            let mut entries = Vec::with_capacity(n);
-            for i in 0..n {
-                let mut e = ffi::Entry::new();
-                // SAFETY: i < n; `e` is a valid out parameter
-                unsafe { ffi::dcx_dirlist_entry(list, i, &mut e) };
-                // SAFETY: the name points into the live listing, `name_len` bytes long
-                let name = unsafe { std::slice::from_raw_parts(e.name.cast::<u8>(), e.name_len) }.to_vec();
-                let stat = (e.has_stat != 0).then_some(StatInfo { size: e.size, mtime: e.mtime, flags: e.flags });
-                entries.push((name, stat));
-            }
-            // SAFETY: allocated by dcx_dirlist, freed once; no borrow of it is left
-            unsafe { ffi::dcx_dirlist_free(list) };
-            Ok(DirectoryList { entries })
+            // SAFETY: a listing from dcx_dirlist (or null), not used after this
+            unsafe { take_listing(list) }
         }
         #[cfg(not(xrootd))]
         {
             let _ = (path, with_stat, timeout);
             Err(Error::not_built())
+        }
+    }
+
+    /// Send a DirList of `path` and return at once; `done` is called exactly
+    /// once with the answer, the error or the timeout: from one of XrdCl's
+    /// threads, or from this one when the request could not be sent. `done`
+    /// must not make synchronous XrdCl calls (they would wait for the
+    /// threads that run it).
+    pub fn dir_list_async(&self, path: &[u8], with_stat: bool, timeout: Duration, done: DirListCallback) {
+        #[cfg(xrootd)]
+        {
+            let ctx = Box::into_raw(Box::new(done));
+            let mut st = ffi::Status::new();
+            // SAFETY: live handle and path slice; `ctx` is given back to dir_list_done exactly once when
+            // the shim accepted the request (return 0), and is ours again when it did not
+            let rc = unsafe {
+                ffi::dcx_dirlist_async(
+                    self.fs,
+                    path.as_ptr().cast(),
+                    path.len(),
+                    timeout_secs(timeout),
+                    i32::from(with_stat),
+                    dir_list_done,
+                    ctx.cast(),
+                    &mut st,
+                )
+            };
+            if rc != 0 {
+                // SAFETY: not sent: the shim will never call back, so the box is still ours
+                let done = unsafe { Box::from_raw(ctx) };
+                let err = st.into_result().err().unwrap_or_else(|| Error {
+                    code: 0,
+                    server_errno: 0,
+                    fatal: false,
+                    message: "the request could not be sent".into(),
+                });
+                done(Err(err));
+            }
+        }
+        #[cfg(not(xrootd))]
+        {
+            let _ = (path, with_stat, timeout);
+            done(Err(Error::not_built()));
         }
     }
 

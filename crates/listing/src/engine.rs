@@ -254,7 +254,12 @@ pub fn run(
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                // every worker has ended, which only a cancel does while work is left: the tick says so
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    coord.tick(&tree, in_flight)?;
+                    close();
+                    return Err(EngineError::Cancelled(None));
+                }
             }
             if let Err(e) = coord.tick(&tree, in_flight) {
                 close();
@@ -389,7 +394,7 @@ fn run_async(
     let mut coord = Coordinator::new(opts, &tree, on_progress);
     let (tx, rx) = mpsc::channel::<AsyncOutcome>();
     let dispatch = |waiting: &mut VecDeque<(Job, u32)>, busy: &mut [usize], generations: &[u32]| {
-        while !waiting.is_empty() {
+        while !waiting.is_empty() && !opts.cancel.load(Ordering::Relaxed) {
             // the least busy connection, the lowest-numbered among equals
             let (conn, &load) = busy.iter().enumerate().min_by_key(|&(_, &b)| b).expect("connections");
             if load >= depth {
@@ -420,7 +425,11 @@ fn run_async(
             Ok(o) => {
                 busy[o.conn] -= 1;
                 match o.result {
-                    Err(e) if e.retryable && o.attempts <= opts.retries && !opts.cancel.load(Ordering::Relaxed) => {
+                    // cancelled: the directory stays pending for a resumed listing, not unlisted
+                    Err(e) if e.retryable && opts.cancel.load(Ordering::Relaxed) => {
+                        waiting.push_front((o.job, o.attempts - 1));
+                    }
+                    Err(e) if e.retryable && o.attempts <= opts.retries => {
                         if o.generation == generations[o.conn] {
                             generations[o.conn] += 1;
                             lister.reconnect(o.conn);
@@ -521,9 +530,9 @@ fn worker_loop(
             let listed_at = dc_core::now();
             match lister.list_dir(worker, &job.lfn, opts.timeout) {
                 Ok(listing) => break (listed_at, Ok(listing)),
-                Err(e) if e.retryable && attempts <= opts.retries && !opts.cancel.load(Ordering::Relaxed) => {
-                    lister.reconnect(worker);
-                }
+                // cancelled: the directory stays pending for a resumed listing, not unlisted
+                Err(e) if e.retryable && opts.cancel.load(Ordering::Relaxed) => return,
+                Err(e) if e.retryable && attempts <= opts.retries => lister.reconnect(worker),
                 Err(e) => break (listed_at, Err(e)),
             }
         };
@@ -546,6 +555,8 @@ mod tests {
         fail_always: Vec<Vec<u8>>,
         fail_once: Mutex<Vec<Vec<u8>>>,
         calls: AtomicU32,
+        /// Set when a listing fails in a way that may pass (a cancel arriving during a failure).
+        cancel_on_failure: Option<Arc<AtomicBool>>,
     }
 
     fn file(name: &str, size: u64) -> DirEntry {
@@ -566,6 +577,11 @@ mod tests {
                 let mut once = self.fail_once.lock().unwrap();
                 if let Some(p) = once.iter().position(|f| f == lfn) {
                     once.remove(p);
+                    if let Some(cancel) = &self.cancel_on_failure {
+                        // let the coordinator catch up and wait for this answer first
+                        std::thread::sleep(Duration::from_millis(50));
+                        cancel.store(true, Ordering::Relaxed);
+                    }
                     return Err(ListError::retryable("socket error"));
                 }
             }
@@ -593,6 +609,7 @@ mod tests {
             fail_always: vec![b"/store/bad".to_vec()],
             fail_once: Mutex::new(vec![b"/store/mc/d7".to_vec(), b"/store/mc/d9".to_vec()]),
             calls: AtomicU32::new(0),
+            cancel_on_failure: None,
         }
     }
 
@@ -663,5 +680,146 @@ mod tests {
         let resumed = run(&site(), partial, &[b"/store"], &opts(2), &mut |_| {}).unwrap();
         assert_eq!(resumed.hash(), clean.hash());
         assert_eq!(resumed.files_sorted(None), clean.files_sorted(None));
+    }
+
+    /// The map lister behind an asynchronous face: each answer comes from a
+    /// thread of its own after a pseudo-random pause, so answers overtake
+    /// each other; it records the most requests ever in flight on a connection.
+    struct AsyncMap {
+        inner: Arc<MapLister>,
+        conns: usize,
+        depth: usize,
+        in_flight: Arc<Vec<AtomicU32>>,
+        most: Arc<AtomicU32>,
+        reconnects: AtomicU32,
+        cancel_after: Option<(u32, Arc<AtomicBool>)>,
+    }
+
+    impl AsyncMap {
+        fn new(conns: usize, depth: usize) -> AsyncMap {
+            AsyncMap {
+                inner: Arc::new(site()),
+                conns,
+                depth,
+                in_flight: Arc::new((0..conns).map(|_| AtomicU32::new(0)).collect()),
+                most: Arc::new(AtomicU32::new(0)),
+                reconnects: AtomicU32::new(0),
+                cancel_after: None,
+            }
+        }
+    }
+
+    impl DirLister for AsyncMap {
+        fn list_dir(&self, _w: usize, _lfn: &[u8], _t: Duration) -> Result<DirListing, ListError> {
+            panic!("the engine must use the asynchronous face")
+        }
+
+        fn as_async(&self) -> Option<&dyn AsyncDirLister> {
+            Some(self)
+        }
+    }
+
+    impl AsyncDirLister for AsyncMap {
+        fn connections(&self) -> usize {
+            self.conns
+        }
+
+        fn depth(&self) -> usize {
+            self.depth
+        }
+
+        fn start(&self, conn: usize, lfn: &[u8], t: Duration, done: ListingDone) {
+            let now = self.in_flight[conn].fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            if let Some((after, cancel)) = &self.cancel_after {
+                if self.inner.calls.load(Ordering::Relaxed) >= *after {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            let (inner, in_flight, lfn) = (self.inner.clone(), self.in_flight.clone(), lfn.to_vec());
+            let pause = (lfn.iter().map(|&b| b as u64).sum::<u64>() * 7919) % 1500;
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_micros(pause));
+                let result = inner.list_dir(conn, &lfn, t);
+                in_flight[conn].fetch_sub(1, Ordering::SeqCst);
+                done(result);
+            });
+        }
+
+        fn reconnect(&self, _conn: usize) {
+            self.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn asynchronous_listers_give_the_same_tree_within_their_depth() {
+        let want = run(&site(), Tree::new(0), &[b"/store"], &opts(1), &mut |_| {}).unwrap();
+        for (conns, depth) in [(1, 1), (1, 8), (3, 4), (16, 2)] {
+            let lister = AsyncMap::new(conns, depth);
+            let mut last = Progress::default();
+            let t = run(&lister, Tree::new(0), &[b"/store"], &opts(conns), &mut |p| last = p.clone()).unwrap();
+            assert_eq!(t.hash(), want.hash(), "{conns} connections, depth {depth}");
+            assert_eq!(t.files_sorted(None), want.files_sorted(None));
+            assert!(t.pending().is_empty());
+            assert!(lister.most.load(Ordering::SeqCst) as usize <= depth, "more than {depth} in flight");
+            assert!(last.done);
+            assert_eq!((last.files, last.unlisted, last.dirs_done), (1002, 1, 1 + 3 + 50 + 1));
+        }
+    }
+
+    #[test]
+    fn asynchronous_failures_retry_on_a_new_connection_then_unlisted() {
+        let lister = AsyncMap::new(2, 4);
+        let t = run(&lister, Tree::new(0), &[b"/store"], &opts(2), &mut |_| {}).unwrap();
+        let unlisted = t.unlisted();
+        assert_eq!(unlisted.len(), 1);
+        assert_eq!(unlisted[0].0, b"/store/bad");
+        assert!(unlisted[0].1.contains("after 3 attempts"), "{}", unlisted[0].1);
+        assert_eq!(t.files_in(t.find_dir(b"/store/mc/d7").unwrap()).len(), 20);
+        assert_eq!(t.files_in(t.find_dir(b"/store/mc/d9").unwrap()).len(), 20);
+        // four failed attempts (two of /store/bad, one each of d7 and d9), at most one reconnect each
+        let reconnects = lister.reconnects.load(Ordering::Relaxed);
+        assert!((1..=4).contains(&reconnects), "{reconnects} reconnects");
+    }
+
+    #[test]
+    fn a_cancelled_asynchronous_listing_resumes_to_the_same_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("ck.tree");
+        let clean = run(&site(), Tree::new(0), &[b"/store"], &opts(2), &mut |_| {}).unwrap();
+        let o = EngineOptions { checkpoint: Some(ck.clone()), ..opts(2) };
+        let lister = AsyncMap { cancel_after: Some((20, o.cancel.clone())), ..AsyncMap::new(2, 4) };
+        let err = run(&lister, Tree::new(0), &[b"/store"], &o, &mut |_| {}).err().expect("cancelled");
+        assert!(matches!(err, EngineError::Cancelled(Some(_))));
+        let partial = dc_core::load_tree(&ck).unwrap();
+        assert!(!partial.pending().is_empty());
+        let resumed = run(&AsyncMap::new(3, 2), partial, &[b"/store"], &opts(3), &mut |_| {}).unwrap();
+        assert_eq!(resumed.hash(), clean.hash());
+        assert_eq!(resumed.files_sorted(None), clean.files_sorted(None));
+    }
+
+    #[test]
+    fn a_failure_while_cancelling_leaves_its_directory_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let ck = dir.path().join("ck.tree");
+        // one request at a time: the coordinator sleeps until the failed answer wakes it
+        for asynchronous in [false, true] {
+            let o = EngineOptions { checkpoint: Some(ck.clone()), ..opts(1) };
+            let inner = MapLister { cancel_on_failure: Some(o.cancel.clone()), ..site() };
+            let err = if asynchronous {
+                let lister = AsyncMap { inner: Arc::new(inner), ..AsyncMap::new(1, 1) };
+                run(&lister, Tree::new(0), &[b"/store"], &o, &mut |_| {}).err()
+            } else {
+                run(&inner, Tree::new(0), &[b"/store"], &o, &mut |_| {}).err()
+            };
+            assert!(matches!(err, Some(EngineError::Cancelled(Some(_)))), "{err:?}");
+            let partial = dc_core::load_tree(&ck).unwrap();
+            // the directory whose failure met the cancel (d7 or d9) is to be listed again on resume
+            for name in [&b"/store/mc/d7"[..], b"/store/mc/d9"] {
+                let d = partial.find_dir(name).expect("known directory");
+                assert_ne!(partial.state(d), DirState::Unlisted, "asynchronous: {asynchronous}");
+            }
+            assert!(partial.unlisted().iter().all(|u| u.0 != b"/store/mc/d7" && u.0 != b"/store/mc/d9"));
+        }
     }
 }

@@ -103,6 +103,28 @@ describe.each(methods)('the %s lister', (method) => {
   })
 })
 
+describe('the native lister with requests in flight', () => {
+  it.each([
+    ['0', '3'],
+    ['1', '1'],
+    ['32', '2'],
+  ])('lists the same files with --depth %s over %s connections', (depth, threads) => {
+    const r = cli(['list', server.url('/store'), '--threads', threads, '--depth', depth])
+    expect(r.stderr).not.toMatch(/unlisted/)
+    expect(r.code).toBe(0)
+    expect(outputLines(r.stdout)).toEqual(findListing(server.data))
+  })
+
+  it('refuses a depth that is not a whole number from 0 to 1024', () => {
+    for (const bad of ['-1', '1.5', 'many', '1025']) {
+      const r = cli(['list', server.url('/store'), '--depth', bad])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain(`list: --depth must be a whole number from 0 to 1024, not ${bad}`)
+      expect(r.stdout).toBe('')
+    }
+  })
+})
+
 describe('a listing through trouble', () => {
   it('loses no file when the server is killed mid-listing and started again', async () => {
     const proxy = await slowProxy(server.port, 3)

@@ -534,4 +534,25 @@ mod tests {
         let err = fs.dir_list(b"/", true, Duration::from_secs(3)).unwrap_err();
         assert!(err.is_retryable(), "{err:?}");
     }
+
+    #[cfg(xrootd)]
+    #[test]
+    fn an_asynchronous_listing_answers_once_with_the_refusal() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let fs = FileSystem::new(&format!("root://ta@127.0.0.1:{port}//")).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        for i in 0..3 {
+            let tx = tx.clone();
+            fs.dir_list_async(b"/store", true, Duration::from_secs(3), Box::new(move |r| tx.send((i, r)).unwrap()));
+        }
+        drop(tx);
+        // each callback ran exactly once, then the channel closed
+        let mut got: Vec<(i32, Result<DirectoryList, Error>)> = rx.iter().collect();
+        got.sort_by_key(|g| g.0);
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [0, 1, 2]);
+        for (_, r) in got {
+            let err = r.unwrap_err();
+            assert!(err.is_retryable(), "{err:?}");
+        }
+    }
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { config } from '../src/config'
 import * as remotelister from '../src/remotelister'
 import { tempDir, writeFile } from './helpers/cli'
-import { XrootdServer } from './helpers/xrootd-server'
+import { slowProxy, XrootdServer } from './helpers/xrootd-server'
 
 const server = new XrootdServer()
 const work = tempDir('site-xrootd')
@@ -53,6 +53,38 @@ describe('a site listed over XRootD from the configuration', () => {
     const tree = await remotelister.listing('T2_TEST')
     expect(tree.fileCount).toBe(31)
     await expect(remotelister.listing('T2_UNKNOWN')).rejects.toThrow(/Redirectors.T2_UNKNOWN/)
+  })
+
+  it('spreads the connections over the servers the door names, unless the site is in UseLoadBalancer', async () => {
+    const DIRLIST = 3004
+    const LOCATE = 3027
+    for (const method of ['XRootD', 'directx']) {
+      // a door in front of the server: what it passes on is counted
+      const door = await slowProxy(server.port, 0)
+      try {
+        const redirect = { Redirectors: { T2_TEST: `127.0.0.1:${door.port}` }, AccessMethod: { T2_TEST: method } }
+        configure(`doors-${method}`, redirect)
+        const opts = await remotelister.siteListOptions(
+          'T2_TEST',
+          { target: `root://127.0.0.1:${door.port}/`, method: method === 'XRootD' ? 'native' : 'xrdfs' },
+          remotelister.siteRoots(),
+        )
+        // the server behind the door answers locate with its own address
+        expect(opts.doors).toEqual([server.hostPort])
+        const direct = await remotelister.listing('T2_TEST')
+        expect(direct.fileCount).toBe(31)
+        expect(door.requests.get(LOCATE)).toBeGreaterThanOrEqual(1)
+        expect(door.requests.get(DIRLIST) ?? 0).toBe(0)
+
+        configure(`balanced-${method}`, { ...redirect, UseLoadBalancer: ['T2_TEST'] })
+        const balanced = await remotelister.listing('T2_TEST')
+        expect(balanced.hash).toBe(direct.hash)
+        // xrdfs stats and locates before it lists; the native lister only lists
+        expect(door.requests.get(DIRLIST)).toBeGreaterThanOrEqual(balanced.nodeCount - 3)
+      } finally {
+        await door.close()
+      }
+    }
   })
 
   it('reuses a cached listing for ListAge days', async () => {

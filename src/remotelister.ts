@@ -5,7 +5,9 @@
  * - `local:DIR`: a mounted file system whose `DIR/store/...` holds the LFNs;
  * - `dump:FILE` (or `dump-ral:FILE`): a storage dump;
  * - `XRootD` (default), `directx` (xrdfs) or `SRM` (gfal): the site's door
- *   from `Redirectors`.
+ *   from `Redirectors`. Over XRootD the connections are spread over the data
+ *   servers the door names (`locate`), unless the site is in
+ *   `UseLoadBalancer`: then they all go to the door.
  *
  * Only `RootPath` + each of `DirectoryList` is listed. A listing is cached as
  * a tree file under `VarLocation/cache/SITE/` and reused for `ListAge` days.
@@ -84,13 +86,61 @@ export async function locateDoor(site: string): Promise<string | undefined> {
     const url = `${global.includes('://') ? global : `root://${global}`}//store/test/xrootd/${site}/`
     try {
       const found = await binding.locate(url, config.get<number>('Timeout'))
-      // XRootD reports IPv4 servers as IPv4-mapped IPv6: [::1.2.3.4]:port
-      if (found[0]) return found[0].address.replace(/^\[::(?:ffff:)?(\d+\.\d+\.\d+\.\d+)\]/i, '$1')
+      if (found[0]) return plainAddress(found[0].address)
     } catch {
       // this redirector does not know the site: ask the next
     }
   }
   return undefined
+}
+
+/** XRootD reports IPv4 servers as IPv4-mapped IPv6 (`[::1.2.3.4]:port`): `1.2.3.4:port`. */
+function plainAddress(address: string): string {
+  return address.replace(/^\[::(?:ffff:)?(\d+\.\d+\.\d+\.\d+)\]/i, '$1')
+}
+
+/**
+ * The servers a site's XRootD connections are spread over. A site in
+ * `UseLoadBalancer` is listed through its door alone (a load balancer picks
+ * the server behind it). Any other is listed through the data servers the
+ * door names for the first listed directory (XRootD `locate`), connection
+ * after connection, as the original tool did: each of them must see the
+ * whole namespace, as a site's doors do. When `locate` fails or names no
+ * data server, the door is used.
+ */
+export async function siteDoors(site: string, target: string, roots: readonly string[]): Promise<string[]> {
+  if (!/^(root|xroot):\/\//i.test(target)) return []
+  if (config.get<string[]>('UseLoadBalancer').includes(site)) return []
+  const first = roots[0] ?? '/'
+  try {
+    const found = await binding.locate(
+      `${target.replace(/\/+$/, '')}/${first.replace(/^\/+/, '')}`,
+      config.get<number>('Timeout'),
+    )
+    return [...new Set(found.filter((l) => !l.manager).map((l) => plainAddress(l.address)))]
+  } catch {
+    return []
+  }
+}
+
+/** How to list a site that is reached through a server or a local directory. */
+export async function siteListOptions(
+  site: string,
+  where: { target: string; method: string },
+  roots: readonly string[],
+): Promise<ListOptions> {
+  const opts: ListOptions = {
+    threads: config.get<number>(where.method === 'gfal' ? 'GFALThreads' : 'NumThreads'),
+    retries: config.get<number>('Retries'),
+    timeout: config.get<number>('Timeout'),
+    roots: [...roots],
+  }
+  if (where.method !== 'local') opts.method = where.method
+  if (where.method === 'native' || where.method === 'xrdfs') {
+    const doors = await siteDoors(site, where.target, roots)
+    if (doors.length > 0) opts.doors = doors
+  }
+  return opts
 }
 
 function cacheFile(site: string): string {
@@ -118,14 +168,10 @@ export async function listing(site: string, options: ListingOptions = {}): Promi
   } else {
     fs.mkdirSync(path.dirname(cache), { recursive: true })
     const opts: ListOptions = {
-      threads: config.get<number>(where.method === 'gfal' ? 'GFALThreads' : 'NumThreads'),
-      retries: config.get<number>('Retries'),
-      timeout: config.get<number>('Timeout'),
-      roots: siteRoots(),
+      ...(await siteListOptions(site, where, siteRoots())),
       checkpoint: `${cache}.checkpoint`,
       resume: options.resume ?? false,
     }
-    if (where.method !== 'local') opts.method = where.method
     info = new DirectoryInfo(await nativeListing(where.target, opts, options))
   }
   if (listAge > 0 || config.get<boolean>('SaveCache')) {

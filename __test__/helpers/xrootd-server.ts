@@ -128,6 +128,7 @@ export async function silentServer(): Promise<{ port: number; close: () => Promi
   const { port } = server.address() as net.AddressInfo
   return {
     port,
+    requests,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy()
@@ -140,13 +141,15 @@ export async function silentServer(): Promise<{ port: number; close: () => Promi
  * A proxy in front of a server that passes each XRootD request on `delayMs`
  * after the previous one of the same connection (a busy server). Requests
  * are cut from the byte stream: a 20-byte handshake, then a 24-byte header
- * whose last four bytes are the body length.
+ * whose last four bytes are the body length. `requests` counts what passed,
+ * by request id (XProtocol's kXR_dirlist is 3004, kXR_locate 3027).
  */
 export async function slowProxy(
   upstreamPort: number,
   delayMs: number,
-): Promise<{ port: number; close: () => Promise<void> }> {
+): Promise<{ port: number; requests: Map<number, number>; close: () => Promise<void> }> {
   const sockets: net.Socket[] = []
+  const requests = new Map<number, number>()
   const server = net.createServer((client) => {
     const up = net.connect(upstreamPort, '127.0.0.1')
     sockets.push(client, up)
@@ -166,6 +169,8 @@ export async function slowProxy(
         if (buf.length < size) break
         const request = buf.subarray(0, size)
         buf = buf.subarray(size)
+        const id = request.readUInt16BE(2)
+        requests.set(id, (requests.get(id) ?? 0) + 1)
         releaseAt = Math.max(Date.now(), releaseAt) + delayMs
         setTimeout(() => up.write(request), releaseAt - Date.now())
       }
@@ -184,6 +189,7 @@ export async function slowProxy(
   const { port } = server.address() as net.AddressInfo
   return {
     port,
+    requests,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy()

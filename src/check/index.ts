@@ -199,7 +199,7 @@ async function checkSite(
 
   const roots = rootsFor(inventory)
   log.info(`listing ${roots.length ? roots.join(', ') : 'nothing (the inventory has none of the top directories)'}`)
-  const remote = await listSite(site, roots, { signal })
+  const remote = await listSite(site, roots, { signal, log: (line) => log.info(line) })
   const remoteCounts = remote.counts(ignoreAge)
   log.info(`storage: ${remote.fileCount} files in ${remote.nodeCount} directories, ${remoteCounts.unlisted} unlisted`)
   throwIfAborted(signal, site)

@@ -141,7 +141,7 @@ export const COLUMNS: Column[] = [
     header: 'Status',
     tip: 'run status: ready, queued, running, halted or disabled',
     text: true,
-    cell: (s, st) => ({ html: escapeHtml(st.label), sort: st.label, className: 'status' }),
+    cell: (_s, st) => ({ html: escapeHtml(st.label), sort: st.label, className: 'status' }),
   },
   {
     key: 'duration',

@@ -59,20 +59,24 @@ pub const METHODS: [&str; 3] = ["native", "xrdfs", "gfal"];
 /// always go through gfal. `threads` is the number of connections (or
 /// shells): one per engine worker; the native lister keeps `depth` requests
 /// in flight on each connection (0: one synchronous request per worker).
+/// With `doors`, the connections of `root://` URLs (native and xrdfs) go to
+/// those servers in turn instead of the URL's.
 pub fn lister_for_url(
     url: &str,
     method: &str,
     threads: usize,
     depth: usize,
+    doors: &[String],
 ) -> Result<(Box<dyn DirLister>, Vec<u8>), String> {
     let parsed = StorageUrl::parse(url)?;
     if !METHODS.contains(&method) {
         return Err(format!("unknown listing method {method:?} (one of: {})", METHODS.join(", ")));
     }
     let threads = threads.max(1);
+    let servers = if doors.is_empty() { vec![parsed.server.clone()] } else { doors.to_vec() };
     let lister: Box<dyn DirLister> = match (parsed.scheme.as_str(), method) {
-        ("root" | "xroot", "native") => Box::new(XrootdLister::new(&parsed.server, threads)?.with_depth(depth)),
-        ("root" | "xroot", "xrdfs") => Box::new(crate::xrdfs::XrdfsLister::new(&parsed.server, threads)),
+        ("root" | "xroot", "native") => Box::new(XrootdLister::over(&servers, threads)?.with_depth(depth)),
+        ("root" | "xroot", "xrdfs") => Box::new(crate::xrdfs::XrdfsLister::over(&servers, threads)),
         ("file", m) if m != "gfal" => Box::new(crate::LocalLister::new("/")),
         ("root" | "xroot", _) => Box::new(GfalLister::new(&format!("{}://{}/", parsed.scheme, parsed.server))),
         (scheme, _) => Box::new(GfalLister::new(&format!("{scheme}://{}", parsed.server))),
@@ -117,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_build_without_xrootd_says_how_to_get_it() {
-        let native = lister_for_url("root://127.0.0.1:1//store", "native", 1, 4);
+        let native = lister_for_url("root://127.0.0.1:1//store", "native", 1, 4, &[]);
         if xrootd_sys::available() {
             assert!(native.is_ok());
         } else {
@@ -128,7 +132,7 @@ mod tests {
 
     #[test]
     fn unknown_method_is_refused() {
-        let err = lister_for_url("root://h//store", "ftp", 1, 4).err().unwrap();
+        let err = lister_for_url("root://h//store", "ftp", 1, 4, &[]).err().unwrap();
         assert!(err.contains("unknown listing method"), "{err}");
     }
 }

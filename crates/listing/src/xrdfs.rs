@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use crate::engine::{DirEntry, DirLister, DirListing, ListError};
 
 pub struct XrdfsLister {
-    server: String,
+    /// The servers the shells talk to, in turn (shell `i` to server `i % len`).
+    servers: Vec<String>,
     shells: Vec<Mutex<Option<Shell>>>,
     nonce: String,
 }
@@ -122,8 +123,13 @@ impl Drop for Shell {
 impl XrdfsLister {
     /// A lister for the server `server` (`host[:port]`) with one shell per worker.
     pub fn new(server: &str, threads: usize) -> XrdfsLister {
+        XrdfsLister::over(&[server.to_string()], threads)
+    }
+
+    /// A lister whose shells go to `servers` in turn (servers that each see the whole namespace).
+    pub fn over(servers: &[String], threads: usize) -> XrdfsLister {
         XrdfsLister {
-            server: server.to_string(),
+            servers: if servers.is_empty() { vec![String::new()] } else { servers.to_vec() },
             shells: (0..threads.max(1)).map(|_| Mutex::new(None)).collect(),
             nonce: format!("{}-{}", std::process::id(), dc_core::now()),
         }
@@ -143,7 +149,7 @@ impl DirLister for XrdfsLister {
             *slot = None;
         }
         if slot.is_none() {
-            *slot = Some(Shell::start(&self.server, timeout)?);
+            *slot = Some(Shell::start(&self.servers[worker % self.servers.len()], timeout)?);
         }
         let shell = slot.as_mut().expect("shell started");
         shell.seq += 1;

@@ -19,7 +19,8 @@ pub const DEFAULT_DEPTH: usize = 4;
 /// Lists a server over `threads` independent connections, so that the
 /// server works on that many directories at once.
 pub struct XrootdLister {
-    host_port: String,
+    /// The servers the connections go to, in turn.
+    doors: Vec<String>,
     /// One handle per connection (and per engine worker in the synchronous
     /// mode); replaced by a new connection on reconnect.
     conns: Vec<Mutex<Arc<FileSystem>>>,
@@ -41,17 +42,28 @@ fn connection(host_port: &str, worker: usize, generation: u32) -> Result<FileSys
 impl XrootdLister {
     /// A lister for the server `host_port` (`host` or `host:port`).
     pub fn new(host_port: &str, threads: usize) -> Result<XrootdLister, String> {
+        XrootdLister::over(&[host_port.to_string()], threads)
+    }
+
+    /// A lister whose `threads` connections go to `doors` in turn
+    /// (connection `i` to door `i % doors.len()`): servers that each see
+    /// the whole namespace, such as a site's doors behind its redirector.
+    pub fn over(doors: &[String], threads: usize) -> Result<XrootdLister, String> {
         if !xrootd_sys::available() {
             return Err(unavailable_message().to_string());
+        }
+        if doors.is_empty() {
+            return Err("no server to list".to_string());
         }
         let threads = threads.max(1);
         let mut conns = Vec::with_capacity(threads);
         for w in 0..threads {
-            let fs = connection(host_port, w, 0).map_err(|e| format!("root://{host_port}: {e}"))?;
+            let door = &doors[w % doors.len()];
+            let fs = connection(door, w, 0).map_err(|e| format!("root://{door}: {e}"))?;
             conns.push(Mutex::new(Arc::new(fs)));
         }
         Ok(XrootdLister {
-            host_port: host_port.to_string(),
+            doors: doors.to_vec(),
             conns,
             generations: (0..threads).map(|_| AtomicU32::new(0)).collect(),
             depth: DEFAULT_DEPTH,
@@ -171,7 +183,7 @@ impl AsyncDirLister for XrootdLister {
     fn reconnect(&self, conn: usize) {
         let w = conn % self.conns.len();
         let generation = self.generations[w].fetch_add(1, Ordering::Relaxed) + 1;
-        if let Ok(fs) = connection(&self.host_port, w, generation) {
+        if let Ok(fs) = connection(&self.doors[w % self.doors.len()], w, generation) {
             *self.conns[w].lock().expect("connection lock") = Arc::new(fs);
         }
     }

@@ -31,6 +31,10 @@ pub struct ListOptions {
     /// sends one synchronous request per connection at a time.
     /// @default 4
     pub depth: Option<u32>,
+    /// Servers (`host:port`) to spread the connections of a `root://` URL
+    /// over, in turn, instead of the URL's own: doors that each see the
+    /// whole namespace (native and xrdfs).
+    pub doors: Option<Vec<String>>,
     /// `native`, `xrdfs` or `gfal` for URLs; ignored for local paths.
     /// @default "native"
     pub method: Option<String>,
@@ -67,7 +71,9 @@ fn lister_for(target: &str, opts: &ListOptions, threads: usize) -> Result<(Box<d
     if is_url(target) {
         let method = opts.method.as_deref().unwrap_or("native");
         let depth = opts.depth.map_or(dc_listing::xrootd::DEFAULT_DEPTH, |d| d as usize);
-        return dc_listing::remote::lister_for_url(target, method, threads, depth).map_err(|e| failure("E_LISTER", e));
+        let doors = opts.doors.clone().unwrap_or_default();
+        return dc_listing::remote::lister_for_url(target, method, threads, depth, &doors)
+            .map_err(|e| failure("E_LISTER", e));
     }
     let meta = std::fs::metadata(target).map_err(|e| failure("E_NOT_FOUND", format!("{target}: {e}")))?;
     if !meta.is_dir() {

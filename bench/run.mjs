@@ -11,7 +11,7 @@ const onlyArg = args.find((a) => a.startsWith('--only'))
 const only = onlyArg
   ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(',')
   : null
-const benches = ['compare', 'list', 'xrootd', 'check', 'web'].filter((b) => !only || only.includes(b))
+const benches = ['compare', 'list', 'xrootd', 'xrootd-restart', 'check', 'web'].filter((b) => !only || only.includes(b))
 
 console.log(
   `# Benchmarks on ${os.hostname()}: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? ''}`,

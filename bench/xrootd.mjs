@@ -19,7 +19,7 @@ import { CLI, fmt, measure, q, table } from './lib.mjs'
 const DELAY_MS = 5
 
 /** `dirs` directories of `perDir` files, CMS-like names; returns the bytes of the file names. */
-function generateTree(root, dirs, perDir) {
+export function generateTree(root, dirs, perDir) {
   let nameBytes = 0
   for (let d = 0; d < dirs; d++) {
     const dir = path.join(root, 'store', 'mc', `Era${d % 8}`, `Primary${Math.floor(d / 8) % 100}`, `d${d}`)
@@ -64,13 +64,16 @@ function waitForPort(port, child, seconds) {
   })
 }
 
-/** Start xrootd exporting `data` (LFN `/` = `data`); runs as user xrootd when we are root. */
-async function startXrootd(work, data) {
+/**
+ * Start xrootd exporting `data` (LFN `/` = `data`), on `port` or a free one;
+ * runs as user xrootd when we are root.
+ */
+export async function startXrootd(work, data, port) {
   const admin = path.join(work, 'admin')
   fs.mkdirSync(admin, { recursive: true })
   const root = process.getuid?.() === 0
   if (root) spawnSync('chown', ['-R', 'xrootd', admin])
-  const port = await freePort()
+  port ??= await freePort()
   const cfg = path.join(work, 'xrootd.cfg')
   fs.writeFileSync(
     cfg,
@@ -152,7 +155,7 @@ function measureCpu(script, serverPid, opts) {
   return { ...r, clientCpu: user + sys, serverCpu: server }
 }
 
-function countLines(text) {
+export function countLines(text) {
   let n = 0
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++
   return n

@@ -1,5 +1,8 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Lister, type ListerEntry } from '../src/remotelister'
+import { tempDir } from './helpers/cli'
 
 /** A storage system known only to TypeScript: a map of directories. */
 class MapLister extends Lister {
@@ -74,5 +77,26 @@ describe('a lister written in TypeScript', () => {
     expect(tree.getUnlisted().map((u) => u.path)).toEqual(['/store/flaky', '/store/gone'])
     // /store, its three subdirectories (flaky once, not retried) and the twenty below mc
     expect(lister.calls).toBe(1 + 3 + 20)
+  })
+
+  it('writes a checkpoint every checkpointInterval seconds while it lists, and removes it at the end', async () => {
+    const checkpoint = path.join(tempDir('js-checkpoint'), 'listing.checkpoint')
+    let sawCheckpoint = false
+    class Waiting extends MapLister {
+      override async lsDirectory(lfn: string): Promise<ListerEntry[]> {
+        // one directory waits (at most 20 s) for a checkpoint written meanwhile
+        if (lfn === '/store/mc/d7') {
+          for (let i = 0; i < 400 && !sawCheckpoint; i++) {
+            sawCheckpoint = fs.existsSync(checkpoint)
+            if (!sawCheckpoint) await new Promise((r) => setTimeout(r, 50))
+          }
+        }
+        return super.lsDirectory(lfn)
+      }
+    }
+    const tree = await new Waiting(site()).list({ roots: ['/store'], threads: 2, checkpoint, checkpointInterval: 0.05 })
+    expect(sawCheckpoint).toBe(true)
+    expect(tree.fileCount).toBe(20 * 10 + 1)
+    expect(fs.existsSync(checkpoint)).toBe(false)
   })
 })

@@ -42,6 +42,10 @@ pub struct ListOptions {
     pub roots: Option<Vec<String>>,
     /// Where to keep a checkpoint of the listing while it runs.
     pub checkpoint: Option<String>,
+    /// Seconds between checkpoints; a big tree is saved less often, so that
+    /// saving never takes more than a tenth of the time.
+    /// @default 5
+    pub checkpoint_interval: Option<f64>,
     /// Go on from the checkpoint if there is one.
     /// @default false
     pub resume: Option<bool>,
@@ -120,6 +124,7 @@ impl Task for ListTask {
             timeout: Duration::from_secs_f64(o.timeout.unwrap_or(300.0).max(0.001)),
             progress_every: Duration::from_millis(o.progress_interval_ms.unwrap_or(200).max(10) as u64),
             checkpoint: checkpoint.clone(),
+            checkpoint_every: Duration::from_secs_f64(o.checkpoint_interval.unwrap_or(5.0).clamp(0.01, 86_400.0)),
             cancel: self.cancel.clone(),
             ..EngineOptions::default()
         };

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { EmbeddedBackend, openEmbeddedDatabase, type SqliteSql } from '../src/backends'
+import { EmbeddedBackend, ListingBackend, openEmbeddedDatabase, type SqliteSql } from '../src/backends'
 import { HaltedError, runCheck } from '../src/check'
 import { config } from '../src/config'
 import { openSummary } from '../src/summary/store'
@@ -279,7 +279,6 @@ describe('check on the embedded store', () => {
     const mine = inventoryRows().filter((r) => r.site === SITE)
     fs.writeFileSync(listing, mine.map((r) => `${r.lfn}|${r.size}`).join('\n'))
     makeConfig({ InventoryBackend: 'listing', InventoryListing: { [SITE]: listing } })
-    const { ListingBackend } = await import('../src/backends')
     const backend = new ListingBackend(openEmbeddedDatabase())
     try {
       const report = await runCheck({ site: SITE, backend })

@@ -12,9 +12,9 @@ import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { CLI, fmt, measure, q, table } from './lib.mjs'
+import { CLI, fmt, measure, q, ROOT, table } from './lib.mjs'
 
 const DELAY_MS = 5
 
@@ -86,48 +86,18 @@ export async function startXrootd(work, data, port) {
 }
 
 /**
- * A TCP proxy on its own thread (the benchmark's commands run synchronously
- * on the main thread). It cuts the client's byte stream into XRootD
- * requests (a 20-byte handshake, then frames of a 24-byte header whose last
- * four bytes give the body length) and passes each request on DELAY_MS
- * after the previous one of the same connection: requests sent together
- * (pipelined) still wait their turn, one after another.
+ * The delaying proxy of `__test__/helpers/slow-proxy.mjs` on its own thread:
+ * the benchmark's commands run synchronously on the main thread.
  */
 function startSlowProxy(upstreamPort, delayMs) {
+  const module = pathToFileURL(path.join(ROOT, '__test__', 'helpers', 'slow-proxy.mjs')).href
   const code = `
-    const net = require('node:net')
     const { parentPort, workerData } = require('node:worker_threads')
-    const server = net.createServer((client) => {
-      client.setNoDelay(true)
-      const up = net.connect(workerData.upstreamPort, '127.0.0.1')
-      up.setNoDelay(true)
-      let buf = Buffer.alloc(0)
-      let handshake = 20
-      let releaseAt = 0
-      client.on('data', (chunk) => {
-        buf = Buffer.concat([buf, chunk])
-        if (handshake > 0) {
-          const n = Math.min(handshake, buf.length)
-          up.write(buf.subarray(0, n))
-          buf = buf.subarray(n)
-          handshake -= n
-        }
-        while (handshake === 0 && buf.length >= 24) {
-          const size = 24 + buf.readInt32BE(20)
-          if (buf.length < size) break
-          const request = buf.subarray(0, size)
-          buf = buf.subarray(size)
-          releaseAt = Math.max(Date.now(), releaseAt) + workerData.delayMs
-          setTimeout(() => up.write(request), releaseAt - Date.now())
-        }
-      })
-      up.on('data', (chunk) => client.write(chunk))
-      const close = () => { client.destroy(); up.destroy() }
-      client.on('error', close); up.on('error', close); client.on('close', close); up.on('close', close)
-    })
-    server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port))
+    import(workerData.module)
+      .then(({ startSlowProxy }) => startSlowProxy(workerData.upstreamPort, workerData.delayMs))
+      .then((proxy) => parentPort.postMessage(proxy.port))
   `
-  const worker = new Worker(code, { eval: true, workerData: { upstreamPort, delayMs } })
+  const worker = new Worker(code, { eval: true, workerData: { upstreamPort, delayMs, module } })
   return new Promise((resolve, reject) => {
     worker.once('message', (port) => resolve({ port, stop: () => worker.terminate() }))
     worker.once('error', reject)

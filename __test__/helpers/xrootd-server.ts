@@ -3,6 +3,7 @@ import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
 import { tempDir } from './cli'
+import { startSlowProxy } from './slow-proxy.mjs'
 
 /** Whether a command is on the PATH. */
 export function have(binary: string): boolean {
@@ -128,7 +129,6 @@ export async function silentServer(): Promise<{ port: number; close: () => Promi
   const { port } = server.address() as net.AddressInfo
   return {
     port,
-    requests,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy()
@@ -137,63 +137,8 @@ export async function silentServer(): Promise<{ port: number; close: () => Promi
   }
 }
 
-/**
- * A proxy in front of a server that passes each XRootD request on `delayMs`
- * after the previous one of the same connection (a busy server). Requests
- * are cut from the byte stream: a 20-byte handshake, then a 24-byte header
- * whose last four bytes are the body length. `requests` counts what passed,
- * by request id (XProtocol's kXR_dirlist is 3004, kXR_locate 3027).
- */
-export async function slowProxy(
+/** The delaying proxy of `slow-proxy.mjs` (shared with the benchmark). */
+export const slowProxy: (
   upstreamPort: number,
   delayMs: number,
-): Promise<{ port: number; requests: Map<number, number>; close: () => Promise<void> }> {
-  const sockets: net.Socket[] = []
-  const requests = new Map<number, number>()
-  const server = net.createServer((client) => {
-    const up = net.connect(upstreamPort, '127.0.0.1')
-    sockets.push(client, up)
-    let buf = Buffer.alloc(0)
-    let handshake = 20
-    let releaseAt = 0
-    client.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk])
-      if (handshake > 0) {
-        const n = Math.min(handshake, buf.length)
-        up.write(buf.subarray(0, n))
-        buf = buf.subarray(n)
-        handshake -= n
-      }
-      while (handshake === 0 && buf.length >= 24) {
-        const size = 24 + buf.readInt32BE(20)
-        if (buf.length < size) break
-        const request = buf.subarray(0, size)
-        buf = buf.subarray(size)
-        const id = request.readUInt16BE(2)
-        requests.set(id, (requests.get(id) ?? 0) + 1)
-        releaseAt = Math.max(Date.now(), releaseAt) + delayMs
-        setTimeout(() => up.write(request), releaseAt - Date.now())
-      }
-    })
-    up.on('data', (chunk) => client.write(chunk))
-    const close = () => {
-      client.destroy()
-      up.destroy()
-    }
-    for (const s of [client, up]) {
-      s.on('error', close)
-      s.on('close', close)
-    }
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as net.AddressInfo
-  return {
-    port,
-    requests,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => r())
-      }),
-  }
-}
+) => Promise<{ port: number; requests: Map<number, number>; close: () => Promise<void> }> = startSlowProxy

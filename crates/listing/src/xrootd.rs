@@ -220,6 +220,15 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_too_big_for_one_response_is_listed_whole() {
+        // 6,000 entries with stat information: the server answers in several partial responses
+        if ready() {
+            checks::same_as_local_sized(&make, 2, true, 2, 6000);
+            checks::same_as_local_sized(&make_sync, 2, true, 2, 6000);
+        }
+    }
+
+    #[test]
     fn unreadable_directory_is_unlisted() {
         if ready() {
             checks::unreadable_dir_is_unlisted(&make);

@@ -445,8 +445,7 @@ fn run_async(
                 dispatch(&mut waiting, &mut busy, &generations);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
-            // every request holds a sender clone until it answers: never while any is in flight
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the coordinator holds a sender itself"),
         }
         coord.tick(&tree, in_flight(&waiting, &busy))?;
     }

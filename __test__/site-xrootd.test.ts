@@ -71,12 +71,13 @@ describe('a site listed over XRootD from the configuration', () => {
         )
         // the server behind the door answers locate with its own address
         expect(opts.doors).toEqual([server.hostPort])
+        expect(opts.depth).toBe(method === 'XRootD' ? 4 : undefined)
         const direct = await remotelister.listing('T2_TEST')
         expect(direct.fileCount).toBe(31)
         expect(door.requests.get(LOCATE)).toBeGreaterThanOrEqual(1)
         expect(door.requests.get(DIRLIST) ?? 0).toBe(0)
 
-        configure(`balanced-${method}`, { ...redirect, UseLoadBalancer: ['T2_TEST'] })
+        configure(`balanced-${method}`, { ...redirect, UseLoadBalancer: ['T2_TEST'], RequestsInFlight: 0 })
         const balanced = await remotelister.listing('T2_TEST')
         expect(balanced.hash).toBe(direct.hash)
         // xrdfs stats and locates before it lists; the native lister only lists

@@ -20,6 +20,7 @@ export interface KeySpec {
   /** Allowed values, for strings. */
   oneOf?: readonly string[]
   min?: number
+  max?: number
 }
 
 /** Every key the tool reads, with its default. */
@@ -38,6 +39,13 @@ export const SCHEMA: Record<string, KeySpec> = {
   IgnoreAge: { kind: 'number', default: 2, min: 0, doc: 'days: younger files are not compared' },
   NumThreads: { kind: 'integer', default: 4, min: 1, doc: 'listing connections per site' },
   GFALThreads: { kind: 'integer', default: 4, min: 1, doc: 'listing processes for gfal sites' },
+  RequestsInFlight: {
+    kind: 'integer',
+    default: 4,
+    min: 0,
+    max: 1024,
+    doc: 'requests the native XRootD lister keeps in flight on each connection (0: one synchronous request at a time)',
+  },
   Retries: { kind: 'integer', default: 2, min: 0, doc: 'further attempts per failed directory' },
   Timeout: { kind: 'number', default: 300, min: 0.001, doc: 'seconds one directory listing may take' },
   ListAge: { kind: 'number', default: 0, min: 0, doc: 'days a cached site listing is reused' },
@@ -125,6 +133,7 @@ function checkScalar(kind: Exclude<Kind, 'record'>, v: unknown, spec: KeySpec, w
       if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(kind === 'integer' ? 'a whole number' : 'a number')
       if (kind === 'integer' && !Number.isInteger(v)) throw bad('a whole number')
       if (spec.min !== undefined && v < spec.min) throw bad(`at least ${spec.min}`)
+      if (spec.max !== undefined && v > spec.max) throw bad(`at most ${spec.max}`)
       return v
     case 'boolean':
       if (typeof v !== 'boolean') throw bad('true or false')

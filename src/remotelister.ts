@@ -136,6 +136,7 @@ export async function siteListOptions(
     roots: [...roots],
   }
   if (where.method !== 'local') opts.method = where.method
+  if (where.method === 'native') opts.depth = config.get<number>('RequestsInFlight')
   if (where.method === 'native' || where.method === 'xrdfs') {
     const doors = await siteDoors(site, where.target, roots)
     if (doors.length > 0) opts.doors = doors

@@ -70,6 +70,10 @@ describe.skipIf(!usable)('check over XRootD', () => {
       ])
       expect(report?.empty[0]).toBe(EMPTY_DIR)
       expect(fs.existsSync(path.join(site.web, `${SITE}_compare_orphan.txt`))).toBe(true)
+      // the log says where the listing went: the door, and the server it named
+      expect(fs.readFileSync(report?.log as string, 'utf8')).toContain(
+        `storage: root://${server.hostPort}/ (native, 2 connections over ${server.hostPort})`,
+      )
     } finally {
       await backend.close()
     }

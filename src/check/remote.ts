@@ -27,7 +27,7 @@ export async function listSite(
   if (roots.length === 0) return DirectoryInfo.empty()
   const opts = await siteListOptions(site, where, roots)
   options.log?.(
-    `storage: ${where.target} (${where.method}, ${opts.threads} connections${opts.doors ? ` over ${opts.doors.join(', ')}` : ''})`,
+    `storage: ${where.target} (${where.method}, ${opts.threads} ${where.method === 'local' ? 'threads' : 'connections'}${opts.doors ? ` over ${opts.doors.join(', ')}` : ''})`,
   )
   const extra: { signal?: AbortSignal; onProgress?: (event: ListProgress) => void } = {}
   if (options.signal) extra.signal = options.signal

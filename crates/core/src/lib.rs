@@ -2,11 +2,13 @@
 //! stable hashes, the comparison of an inventory with a storage listing,
 //! tree files and listing-file parsers. Nothing here knows of N-API.
 
+pub mod atomic;
 pub mod compare;
 pub mod listfile;
 pub mod tree;
 pub mod treefile;
 
+pub use atomic::{write_atomic, write_lines};
 pub use compare::{compare, CompareOptions, CompareResult, Entry};
 pub use listfile::{read_listing, write_listing, ListingError, ListingFormat};
 pub use tree::{DirId, DirState, Tree, ROOT, UNKNOWN_SIZE};

@@ -2,10 +2,12 @@
 //!
 //! The default format takes, per line, `LFN`, `LFN|size`, `LFN|size|mtime`
 //! (spaces around `|` allowed) or `LFN size [mtime]`. Blank lines and lines
-//! starting with `#` are skipped. In an LFN, `\n`, `\r`, `\t`, `\|` and `\\`
-//! stand for a newline, carriage return, tab, `|` and a backslash (any other
-//! backslash is kept as it is), so that every name can be written on one
-//! line. The whitespace form reads numbers from the right: `/a b 12` is the
+//! starting with `#` are skipped. In an LFN, `\n`, `\r`, `\t`, `\|`, `\\` and
+//! `\xHH` stand for a newline, carriage return, tab, `|`, a backslash and the
+//! byte of hex value HH (any other backslash is kept as it is), so that every
+//! name can be written on one line; the writer uses `\xHH` for whitespace at
+//! either end of a name, which the reader would otherwise trim. A NUL byte is
+//! never part of a name: a line holding one is an error. The whitespace form reads numbers from the right: `/a b 12` is the
 //! file `/a b` of 12 bytes; names whose last word is a number need the `|`
 //! form. mtime may be fractional (`find -printf %T@`); it is rounded down.
 //!
@@ -52,6 +54,9 @@ pub struct Line {
 
 /// Parse one line; `Ok(None)` for blank and comment lines.
 pub fn parse_line(raw: &[u8], format: ListingFormat) -> Result<Option<Line>, String> {
+    if let Some(at) = memchr::memchr(0, raw) {
+        return Err(format!("a NUL byte at column {}: names never hold one", at + 1));
+    }
     let line = trim(strip_cr(raw));
     if line.is_empty() || line[0] == b'#' {
         return Ok(None);
@@ -220,6 +225,13 @@ pub fn unescape(b: &[u8]) -> Vec<u8> {
                 i += 2;
                 continue;
             }
+            if b[i + 1] == b'x' && i + 3 < b.len() {
+                if let (Some(hi), Some(lo)) = (hex(b[i + 2]), hex(b[i + 3])) {
+                    out.push(hi << 4 | lo);
+                    i += 4;
+                    continue;
+                }
+            }
         }
         out.push(b[i]);
         i += 1;
@@ -227,13 +239,25 @@ pub fn unescape(b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Write an LFN on one line: the inverse of [`unescape`].
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Write an LFN on one line: the inverse of [`unescape`]. Whitespace at
+/// either end is written `\xHH`, since readers trim it.
 pub fn write_escaped<W: Write>(w: &mut W, lfn: &[u8]) -> io::Result<()> {
-    if !lfn.iter().any(|&c| matches!(c, b'\n' | b'\r' | b'\t' | b'|' | b'\\')) {
+    let edge = |c: Option<&u8>| c.is_some_and(u8::is_ascii_whitespace);
+    if !edge(lfn.first())
+        && !edge(lfn.last())
+        && !lfn.iter().any(|&c| matches!(c, b'\n' | b'\r' | b'\t' | b'|' | b'\\'))
+    {
         return w.write_all(lfn);
     }
-    for &c in lfn {
+    let body_start = lfn.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(lfn.len());
+    let body_end = lfn.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(body_start, |e| e + 1);
+    for (i, &c) in lfn.iter().enumerate() {
         match c {
+            _ if c.is_ascii_whitespace() && (i < body_start || i >= body_end) => write!(w, "\\x{c:02x}")?,
             b'\n' => w.write_all(b"\\n")?,
             b'\r' => w.write_all(b"\\r")?,
             b'\t' => w.write_all(b"\\t")?,
@@ -254,8 +278,8 @@ fn parse_fast(line: &[u8]) -> Option<(&[u8], u64, i64)> {
     let p2 = memchr::memrchr(b'|', line)?;
     let p1 = memchr::memrchr(b'|', &line[..p2])?;
     let lfn = &line[..p1];
-    // one pass over the LFN for a third field or an escape
-    if memchr::memchr2(b'|', b'\\', lfn).is_some() {
+    // one pass over the LFN for a third field, an escape or a NUL (an error, from the full parser)
+    if memchr::memchr3(b'|', b'\\', 0, lfn).is_some() {
         return None;
     }
     if lfn.last().is_none_or(|c| c.is_ascii_whitespace() || *c == b'/') {
@@ -463,12 +487,35 @@ mod tests {
 
     #[test]
     fn escape_round_trip() {
-        for name in [&b"/a/plain"[..], b"/a/new\nline", b"/a/back\\slash\\n", b"/a/p|pe\t", b"/a/\xff\xfe"] {
+        for name in [
+            &b"/a/plain"[..],
+            b"/a/new\nline",
+            b"/a/back\\slash\\n",
+            b"/a/p|pe\t",
+            b"/a/\xff\xfe",
+            b"/a/trailing space ",
+            b"/a/x\\x41",
+            b"/a/tab end\t",
+        ] {
             let mut out = Vec::new();
             write_escaped(&mut out, name).unwrap();
             assert!(!out.contains(&b'\n'));
             assert_eq!(unescape(&out), name);
+            // as a whole line of a listing file too, where ends are trimmed
+            let line = parse_line(&out, ListingFormat::Auto).unwrap().unwrap();
+            assert_eq!(line.lfn, name, "{}", String::from_utf8_lossy(&out));
         }
+    }
+
+    #[test]
+    fn a_nul_byte_is_an_error_naming_the_line() {
+        let mut t = Tree::new(0);
+        for text in [&b"/ok|1|2\n/store/mc/y/dark\0one.root|3|4\n"[..], b"/ok|1|2\n/store/mc/y/dark\0one.root 3\n"] {
+            let err = read_into(&mut t, text, "dump.txt", ListingFormat::Auto).unwrap_err();
+            assert_eq!(err.line(), Some(2));
+            assert!(err.to_string().contains("NUL"), "{err}");
+        }
+        assert!(parse_line(b"/a/\0b 1 2", ListingFormat::Ral).is_err());
     }
 
     #[test]

@@ -438,6 +438,15 @@ impl Tree {
         self.dir_hashes(None)[ROOT as usize]
     }
 
+    /// The hash of the whole tree over every file and, apart, over the files
+    /// comparable at `ignore_age`: what the verdicts of a comparison depend on.
+    pub fn verdict_hash(&self, ignore_age: i64) -> u64 {
+        let files = self.file_hashes();
+        let all = self.dir_hashes_from(&files, None)[ROOT as usize];
+        let comparable = self.dir_hashes_from(&files, Some(ignore_age))[ROOT as usize];
+        pair_hash(all, comparable)
+    }
+
     /// Directories with no file at any depth, none of whose subtree is
     /// unlisted or pending and all of whose subtree is older than
     /// `ignore_age` seconds at its listing time, deepest first (the order in

@@ -10,7 +10,7 @@
 //! an error, never a wrong tree.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
 use xxhash_rust::xxh3::Xxh3;
@@ -109,13 +109,7 @@ pub fn write_tree<W: Write>(tree: &Tree, w: W) -> io::Result<()> {
 pub fn save_tree(tree: &Tree, path: &Path) -> Result<(), TreeFileError> {
     let name = path.display().to_string();
     let io_err = |source| TreeFileError::Io { path: name.clone(), source };
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let file = File::create(&tmp).map_err(io_err)?;
-    let result = write_tree(tree, BufWriter::with_capacity(1 << 20, file)).and_then(|_| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io_err)
+    crate::atomic::write_atomic(path, |w| write_tree(tree, w)).map_err(io_err)
 }
 
 struct HashReader<R: Read> {

@@ -1,7 +1,6 @@
 //! Comparing two trees. The result lists stay in Rust; JavaScript reads
 //! them, filters them with masks and has Rust write them to files.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use dc_core::{CompareOptions, CompareResult as CoreResult, Entry};
@@ -9,7 +8,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::errors::{invalid, io_error};
-use crate::tree::{lossy, size_to_js, Tree, UnlistedDir};
+use crate::tree::{lossy, size_to_js, split_nul, Tree, UnlistedDir};
 
 #[napi(object, js_name = "CompareOptions")]
 pub struct CompareOptionsJs {
@@ -52,18 +51,46 @@ fn list_of<'a>(r: &'a mut CoreResult, kind: &str) -> Result<&'a mut Vec<Entry>> 
     }
 }
 
-fn write_lines<'a>(path: &str, lines: impl Iterator<Item = &'a [u8]>) -> Result<()> {
+/// The names of a list: `missing` and `orphan` files, `empty` directories.
+fn names_of<'a>(r: &'a mut CoreResult, kind: &str) -> Result<Vec<&'a [u8]>> {
+    match kind {
+        "empty" => Ok(r.empty.iter().map(Vec::as_slice).collect()),
+        "unlisted" => Ok(r.unlisted.iter().map(|u| u.0.as_slice()).collect()),
+        _ => Ok(list_of(r, kind)?.iter().map(|e| e.lfn.as_slice()).collect()),
+    }
+}
+
+fn retain_masked<T>(list: &mut Vec<T>, mask: &[u8]) -> Result<f64> {
+    if mask.len() != list.len() {
+        return Err(invalid(format!("keep: the mask has {} bytes for {} entries", mask.len(), list.len())));
+    }
+    let mut i = 0;
+    list.retain(|_| {
+        let keep = mask[i] != 0;
+        i += 1;
+        keep
+    });
+    Ok(list.len() as f64)
+}
+
+/// Names joined, each followed by a NUL byte: how lists of LFNs cross to
+/// JavaScript with their bytes kept.
+pub(crate) fn nul_joined<'a>(names: impl IntoIterator<Item = &'a [u8]>) -> Buffer {
+    let mut out = Vec::new();
+    for n in names {
+        out.extend_from_slice(n);
+        out.push(0);
+    }
+    out.into()
+}
+
+/// Write a list of names (`lfns`, each followed by a NUL byte) to `path`,
+/// one a line and escaped as listing files are, through a temporary file
+/// renamed into place: every list the tool writes goes through here.
+#[napi]
+pub fn write_lfn_list(path: String, lfns: Buffer) -> Result<()> {
     let p = PathBuf::from(path);
-    let file = std::fs::File::create(&p).map_err(|e| io_error(&p, e))?;
-    let mut w = std::io::BufWriter::new(file);
-    let go = || -> std::io::Result<()> {
-        for line in lines {
-            dc_core::listfile::write_escaped(&mut w, line)?;
-            w.write_all(b"\n")?;
-        }
-        w.flush()
-    };
-    go().map_err(|e| io_error(&p, e))
+    dc_core::write_lines(&p, split_nul(&lfns)).map_err(|e| io_error(&p, e))
 }
 
 #[napi]
@@ -104,7 +131,8 @@ impl CompareResult {
         self.inner.skipped_dirs as f64
     }
 
-    /// The `missing` or `orphan` list, sorted by LFN bytes.
+    /// The `missing` or `orphan` list, sorted by LFN bytes (names that are
+    /// not UTF-8 are shown with U+FFFD: `lfnBuffer` has their bytes).
     #[napi]
     pub fn files(&mut self, kind: String) -> Result<Vec<FileEntry>> {
         Ok(list_of(&mut self.inner, &kind)?
@@ -113,37 +141,34 @@ impl CompareResult {
             .collect())
     }
 
-    /// The LFNs of the `missing` or `orphan` list, NUL-separated (names that
-    /// are not UTF-8 keep their bytes).
+    /// The names of a list (`missing`, `orphan`, `empty` or `unlisted`), in
+    /// its order, each followed by a NUL byte: their exact bytes.
     #[napi]
     pub fn lfn_buffer(&mut self, kind: String) -> Result<Buffer> {
-        let list = list_of(&mut self.inner, &kind)?;
-        let mut out = Vec::with_capacity(list.iter().map(|e| e.lfn.len() + 1).sum());
-        for e in list.iter() {
-            out.extend_from_slice(&e.lfn);
-            out.push(0);
-        }
-        Ok(out.into())
+        Ok(nul_joined(names_of(&mut self.inner, &kind)?))
     }
 
-    /// Keep the entries of a list whose mask byte is not 0 (one byte per
-    /// entry, in list order): how vetoes are applied.
+    /// The sizes of the `missing` or `orphan` files, in list order (-1 when
+    /// unknown).
+    #[napi]
+    pub fn sizes(&mut self, kind: String) -> Result<Float64Array> {
+        let sizes: Vec<f64> = list_of(&mut self.inner, &kind)?.iter().map(|e| size_to_js(e.size)).collect();
+        Ok(sizes.into())
+    }
+
+    /// Keep the entries of a list (`missing`, `orphan` or `empty`) whose
+    /// mask byte is not 0 (one byte per entry, in list order): how vetoes are
+    /// applied.
     #[napi]
     pub fn keep(&mut self, kind: String, mask: Uint8Array) -> Result<f64> {
-        let list = list_of(&mut self.inner, &kind)?;
-        if mask.len() != list.len() {
-            return Err(invalid(format!("keep: the mask has {} bytes for {} entries", mask.len(), list.len())));
+        match kind.as_str() {
+            "empty" => retain_masked(&mut self.inner.empty, &mask),
+            _ => retain_masked(list_of(&mut self.inner, &kind)?, &mask),
         }
-        let mut i = 0;
-        list.retain(|_| {
-            let keep = mask[i] != 0;
-            i += 1;
-            keep
-        });
-        Ok(list.len() as f64)
     }
 
-    /// Empty directories, deepest first.
+    /// Empty directories, deepest first (names that are not UTF-8 are shown
+    /// with U+FFFD: `lfnBuffer('empty')` has their bytes).
     #[napi]
     pub fn empty(&self) -> Vec<String> {
         self.inner.empty.iter().map(|p| lossy(p)).collect()
@@ -154,18 +179,14 @@ impl CompareResult {
         self.inner.unlisted.iter().map(|(p, r)| UnlistedDir { path: lossy(p), reason: r.clone() }).collect()
     }
 
-    /// Write a list as one LFN a line: `missing` and `orphan` sorted by
-    /// bytes, `empty` deepest first, `unlisted` sorted by path.
+    /// Write a list as one name a line, escaped, through a temporary file
+    /// renamed into place: `missing` and `orphan` sorted by bytes, `empty`
+    /// deepest first, `unlisted` sorted by path.
     #[napi]
     pub fn write(&mut self, kind: String, path: String) -> Result<()> {
-        match kind.as_str() {
-            "empty" => write_lines(&path, self.inner.empty.iter().map(Vec::as_slice)),
-            "unlisted" => write_lines(&path, self.inner.unlisted.iter().map(|u| u.0.as_slice())),
-            _ => {
-                let list = list_of(&mut self.inner, &kind)?;
-                write_lines(&path, list.iter().map(|e| e.lfn.as_slice()))
-            }
-        }
+        let p = PathBuf::from(path);
+        let names = names_of(&mut self.inner, &kind)?;
+        dc_core::write_lines(&p, names).map_err(|e| io_error(&p, e))
     }
 }
 

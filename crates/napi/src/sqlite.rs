@@ -14,7 +14,9 @@ use crate::errors::{failure, invalid};
 use crate::tree::Tree;
 
 /// A statement parameter or a column value: a number, a string, bytes
-/// (a `Buffer`, for blobs and names that are not UTF-8) or null.
+/// (a `Buffer`) or null. A `Buffer` parameter binds as text of exactly
+/// those bytes, as LFNs are stored (names need not be UTF-8); a text column
+/// whose bytes are not UTF-8 comes back as a `Buffer`.
 type SqlValue = Option<Either3<f64, String, Buffer>>;
 
 /// Rows of a query: the column names and one array of values per row.
@@ -45,7 +47,7 @@ fn to_value(v: SqlValue) -> Result<Value> {
         Some(Either3::A(n)) if n.is_finite() => Value::Real(n),
         Some(Either3::A(n)) => return Err(invalid(format!("a statement parameter cannot be {n}"))),
         Some(Either3::B(s)) => Value::Text(s.into_bytes()),
-        Some(Either3::C(b)) => Value::Blob(b.to_vec()),
+        Some(Either3::C(b)) => Value::Text(b.to_vec()),
     })
 }
 

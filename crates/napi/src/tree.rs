@@ -359,11 +359,66 @@ impl Tree {
     #[napi]
     pub fn write_listing(&self, path: String) -> Result<()> {
         let p = PathBuf::from(&path);
-        let file = std::fs::File::create(&p).map_err(|e| io_error(&p, e))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        dc_core::write_listing(&mut w, &self.read())
-            .and_then(|_| std::io::Write::flush(&mut w))
-            .map_err(|e| io_error(&p, e))
+        let tree = self.read();
+        dc_core::write_atomic(&p, |w| dc_core::write_listing(w, &tree)).map_err(|e| io_error(&p, e))
+    }
+
+    /// For each NUL-separated path of `lfns`: the size of the file of that
+    /// path in this tree (-1 when its size is unknown), -2 when the path is
+    /// a directory of the tree, -3 when the tree holds neither.
+    #[napi]
+    pub fn lookup(&self, lfns: Buffer) -> Float64Array {
+        let tree = self.read();
+        // the sizes of one directory's files at a time: lists come sorted, so by directory
+        let mut cached: Option<(dc_core::DirId, std::collections::HashMap<&[u8], u64>)> = None;
+        let mut out = Vec::new();
+        for lfn in split_nul(&lfns) {
+            if tree.find_dir(lfn).is_some() {
+                out.push(-2.0);
+                continue;
+            }
+            let (dir, name) = dc_core::tree::split_lfn(lfn);
+            let Some(d) = tree.find_dir(dir) else {
+                out.push(-3.0);
+                continue;
+            };
+            if cached.as_ref().is_none_or(|(c, _)| *c != d) {
+                let files = tree.files_in(d).iter().map(|&i| tree.file(i as usize)).map(|f| (f.name, f.size));
+                cached = Some((d, files.collect()));
+            }
+            let sizes = &cached.as_ref().expect("filled above").1;
+            out.push(sizes.get(name).map_or(-3.0, |&s| size_to_js(s)));
+        }
+        out.into()
+    }
+
+    /// The files, sorted by bytes, as columns: their LFNs (each followed by
+    /// a NUL byte, their exact bytes), sizes (-1 unknown) and mtimes.
+    #[napi]
+    pub fn file_columns(&self) -> FileColumns {
+        let files = self.read().files_sorted(None);
+        let mut lfns = Vec::with_capacity(files.iter().map(|f| f.0.len() + 1).sum());
+        for f in &files {
+            lfns.extend_from_slice(&f.0);
+            lfns.push(0);
+        }
+        FileColumns {
+            lfns: lfns.into(),
+            sizes: files.iter().map(|f| size_to_js(f.1)).collect::<Vec<f64>>().into(),
+            mtimes: files.iter().map(|f| f.2 as f64).collect::<Vec<f64>>().into(),
+        }
+    }
+
+    /// A hash of everything a comparison's verdicts depend on: every file's
+    /// path and size, and which files are old enough (`ignoreAge` seconds)
+    /// to be compared. Two trees with the same verdict hash give the same
+    /// missing and orphan lists against any storage listing.
+    #[napi]
+    pub fn verdict_hash(&self, ignore_age: f64) -> Result<String> {
+        if !ignore_age.is_finite() || ignore_age < 0.0 {
+            return Err(invalid(format!("ignoreAge must be a non-negative number of seconds, not {ignore_age}")));
+        }
+        Ok(format!("{:016x}", self.read().verdict_hash(ignore_age as i64)))
     }
 }
 
@@ -378,6 +433,14 @@ impl Tree {
             .and_then(|_| std::io::Write::flush(&mut w))
             .map_err(|e| crate::errors::failure("E_IO", format!("standard output: {e}")))
     }
+}
+
+/// A tree's files as columns.
+#[napi(object)]
+pub struct FileColumns {
+    pub lfns: Buffer,
+    pub sizes: Float64Array,
+    pub mtimes: Float64Array,
 }
 
 /// Load a tree file off the JS thread.

@@ -11,9 +11,9 @@ import { DynamoBackend, MysqlSql } from '../src/backends'
 import { runCheck } from '../src/check'
 import { config } from '../src/config'
 import { openSummary } from '../src/summary/store'
-import { inventoryRows, makeSite, SITE, type SiteSetup, short } from './helpers/check-site'
+import { EMPTY_DIR, inventoryRows, makeSite, SITE, type SiteSetup, short } from './helpers/check-site'
 import { CLI, cli } from './helpers/cli'
-import { loadDynamo } from './helpers/dynamo'
+import { DELETING, LAST_UPDATE, loadDynamo, q, TAU_DELETION } from './helpers/dynamo'
 import { type MariaDb, startMariaDb } from './helpers/mariadb'
 
 let server: MariaDb
@@ -113,20 +113,34 @@ describe('Dynamo over MySQL', () => {
 
     expect(cli(['set-status', SITE, 'act', '--config', site.config]).code).toBe(0)
     expect(cli(['check', '--site', SITE, '--config', site.config, '--quiet']).code).toBe(0)
-    const deleted = registry(`SELECT file FROM deletion_queue WHERE created > 0 ORDER BY reqid`)
+    // the check's rows: all but the fixture's two
+    const fixture = `(${q(TAU_DELETION)}, ${q(DELETING)})`
+    const deleted = registry(
+      `SELECT file, status, created FROM deletion_queue WHERE file NOT IN ${fixture} ORDER BY file`,
+    ).map((l) => l.split('\t') as [string, string, string])
     expect(
       deleted
+        .map(([f]) => f)
         .filter((f) => f.endsWith('.root'))
         .map(short)
         .sort(),
     ).toEqual(EXPECTED_ORPHAN)
-    expect(deleted.filter((f) => !f.endsWith('.root'))[0]).toMatch(/Empty_TuneCP5.*\/sub$/)
+    // the empty directory, and its parents that only it made non-empty
+    const directories = deleted.map(([f]) => f).filter((f) => !f.endsWith('.root'))
+    expect(directories).toContain(EMPTY_DIR)
+    expect(directories.filter((d) => !EMPTY_DIR.startsWith(d))).toEqual([])
+    // new requests, created when they were written: a date and time, not the zero date
+    expect(deleted.filter(([, status, created]) => status !== 'new' || !(created > LAST_UPDATE))).toEqual([])
     // missing in two runs in a row, with a disk copy elsewhere (Dynamo's replicas are whole blocks:
     // T1_US_FNAL_Disk holds the block of 0A3B and LOST1)
-    expect(registry('SELECT file, site_from, site_to FROM transfer_queue ORDER BY file').map((l) => short(l))).toEqual([
+    const transfers = registry(
+      'SELECT file, site_from, site_to, status, created FROM transfer_queue ORDER BY file',
+    ).map((l) => l.split('\t') as [string, string, string, string, string])
+    expect(transfers.map(([f, from, to]) => `${short(f)}\t${from}\t${to}`)).toEqual([
       '0A3B.root\tT1_US_FNAL_Disk\tT2_US_MIT',
       'LOST1.root\tT1_US_FNAL_Disk\tT2_US_MIT',
     ])
+    expect(transfers.filter(([, , , status, created]) => status !== 'new' || !(created > LAST_UPDATE))).toEqual([])
     const store = await openSummary()
     try {
       const history = await store.history(SITE)

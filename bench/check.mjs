@@ -18,6 +18,8 @@ import { CLI, fmt, measure, q, ROOT, table } from './lib.mjs'
 
 const SITE = 'T2_US_BENCH'
 const SCHEMA = path.join(ROOT, '__test__', 'fixtures', 'dynamo', 'schema.sql')
+/** When the inventory's rows were last updated (Dynamo's columns want a date). */
+const UPDATED = '2018-10-01 12:00:00'
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -100,18 +102,20 @@ function loadSite(server, files) {
          (_, v, n) => `${v} \`${server.db(n)}\`;`,
        )}
      USE \`${server.db('dynamo')}\`;
-     INSERT INTO sites (name) VALUES ('${SITE}'), ('T1_US_FNAL_Disk');
+     INSERT INTO sites (name, storage_type) VALUES ('${SITE}', 'disk'), ('T1_US_FNAL_Disk', 'disk');
      INSERT INTO \`groups\` (id, name) VALUES (1, 'DataOps');
-     INSERT INTO datasets (id, name) SELECT seq, CONCAT('/Primary', seq, '/RunIISummer20UL18-106X-v', seq MOD 3, '/AODSIM')
+     INSERT INTO datasets (id, name, status, data_type, last_update, is_open)
+       SELECT seq, CONCAT('/Primary', seq, '/RunIISummer20UL18-106X-v', seq MOD 3, '/AODSIM'), 'VALID', 'PRODUCTION', '${UPDATED}', 0
        FROM seq_1_to_${datasets};
-     INSERT INTO blocks (id, dataset_id, name) SELECT seq, 1 + (seq - 1) DIV 100, UUID() FROM seq_1_to_${blocks};
+     INSERT INTO blocks (id, dataset_id, name, num_files, is_open, last_update)
+       SELECT seq, 1 + (seq - 1) DIV 100, UUID(), 100, 0, '${UPDATED}' FROM seq_1_to_${blocks};
      INSERT INTO files (block_id, size, name)
        SELECT 1 + (seq - 1) DIV 100, 1000000 + seq,
          CONCAT('/store/mc/RunIISummer20UL18/Primary', 1 + (seq - 1) DIV 10000, '/AODSIM/106X-v', (1 + (seq - 1) DIV 10000) MOD 3,
                 '/', LPAD((seq - 1) DIV 1000, 5, '0'), '/', LPAD(HEX(seq), 8, '0'), '-', seq MOD 7, '.root')
        FROM seq_1_to_${files};
-     INSERT INTO block_replicas (block_id, site_id, group_id, is_complete)
-       SELECT seq, 1, IF(seq MOD 50 = 0, 0, 1), IF(seq MOD 40 = 0, 0, 1) FROM seq_1_to_${blocks};
+     INSERT INTO block_replicas (block_id, site_id, group_id, last_update, is_complete)
+       SELECT seq, 1, IF(seq MOD 50 = 0, 0, 1), '${UPDATED}', IF(seq MOD 40 = 0, 0, 1) FROM seq_1_to_${blocks};
      ANALYZE TABLE sites, files, block_replicas;`,
   )
 }

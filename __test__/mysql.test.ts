@@ -14,7 +14,7 @@ import { openSummary } from '../src/summary/store'
 import { EMPTY_DIR, inventoryRows, makeSite, SITE, type SiteSetup, short } from './helpers/check-site'
 import { CLI, cli } from './helpers/cli'
 import { DELETING, LAST_UPDATE, loadDynamo, q, TAU_DELETION } from './helpers/dynamo'
-import { type MariaDb, startMariaDb } from './helpers/mariadb'
+import { type MariaDb, skipUnlessStrict, startMariaDb } from './helpers/mariadb'
 
 let server: MariaDb
 let site: SiteSetup
@@ -27,6 +27,9 @@ afterAll(async () => {
   config.setLocation(null)
   await server?.stop()
 })
+
+// the tool's own connections must run in strict mode, as the tests' do
+beforeEach((context) => skipUnlessStrict(server, context))
 
 function setUp(extraSites: string[] = []): void {
   loadDynamo(server, extraSites)

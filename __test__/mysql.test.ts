@@ -166,6 +166,52 @@ describe('Dynamo over MySQL', () => {
     expect(server.sql('SELECT COUNT(*) FROM local_invalidations', 'dynamoregister')).toMatch(/\n2\n/)
   })
 
+  it('keeps names that are not UTF-8, or not ASCII, byte for byte: in the listing and in the requests', async () => {
+    const dir = '/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1/20000/'
+    const bytes = (name: string) => Buffer.from(`${dir}${name}`, 'latin1')
+    // in the inventory and on storage (B1's block): neither missing nor orphan
+    const held = [bytes('B\xff.root'), bytes('B\xe2\x82\xac.root')]
+    // only on storage: orphans, one not UTF-8 and one the UTF-8 of U+20AC (its bytes include 0x82)
+    const dark = [bytes('DARK\xff.root'), bytes('DARK\xe2\x82\xac.root')]
+    for (const name of [...held, ...dark]) {
+      const file = Buffer.concat([Buffer.from(site.storage), name])
+      fs.writeFileSync(file, 'x')
+      fs.utimesSync(file, 1_500_000_000, 1_500_000_000)
+    }
+    const conn = await server.connect('dynamo')
+    try {
+      for (const name of held) {
+        await conn.query(
+          "INSERT INTO files (block_id, size, name) SELECT block_id, 1, ? FROM files WHERE name LIKE '%/20000/B1.root'",
+          [name],
+        )
+      }
+    } finally {
+      await conn.end()
+    }
+    expect(cli(['check', '--site', SITE, '--config', site.config, '--quiet']).code).toBe(0)
+    expect(cli(['set-status', SITE, 'act', '--config', site.config]).code).toBe(0)
+    const run = cli(['check', '--site', SITE, '--config', site.config, '--quiet'])
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    // the requests name the orphans' bytes
+    const requested = registry(
+      `SELECT HEX(SUBSTRING_INDEX(file, '/', -1)) FROM deletion_queue WHERE file LIKE '%/20000/DARK%'`,
+    ).sort()
+    const expected = ['DARK1.root', 'DARK2 with space.root', 'DARK\xff.root', 'DARK\xe2\x82\xac.root']
+    expect.soft(requested).toEqual(expected.map((n) => Buffer.from(n, 'latin1').toString('hex').toUpperCase()).sort())
+    // and the two held files were found on storage
+    const store = await openSummary()
+    try {
+      expect((await store.history(SITE)).map((h) => [h.missing, h.orphan])).toEqual([
+        [4, 6],
+        [4, 6],
+      ])
+    } finally {
+      await store.close()
+    }
+  })
+
   // it kills the server: only the throwaway one, never a server given by MYSQL_URL
   it.skipIf(Boolean(process.env.MYSQL_URL))('leaves the store consistent when the server dies mid-report', async () => {
     const store = await openSummary()

@@ -5,6 +5,7 @@
  */
 import { config } from './config'
 import { native, nativeAsync } from './errors'
+import { type Lfn, lfnsFromBuffer } from './lfn'
 import type { CompareResult, NodeInfo, Tree, TreeCounts, UnlistedDir } from './native'
 import * as binding from './native'
 
@@ -82,8 +83,8 @@ export class DirectoryInfo {
   }
 }
 
-/** A veto: `true` leaves the file out of the list. */
-export type Veto = (lfn: string) => boolean
+/** A veto: `true` leaves the file out of the list. It sees the LFN as bytes (`Lfn`). */
+export type Veto = (lfn: Lfn) => boolean
 
 export interface CompareOptions {
   /** Vetoes orphans (protected datasets, deletion requests, ignored directories). */
@@ -94,10 +95,11 @@ export interface CompareOptions {
   ignoreAge?: number
 }
 
+/** The lists of a comparison; names as bytes (`Lfn`: `lfnForDisplay` shows one). */
 export interface Comparison {
-  missing: string[]
+  missing: Lfn[]
   missingSize: number
-  orphan: string[]
+  orphan: Lfn[]
   orphanSize: number
   /** The native result, for the empty and unlisted directories and further writes. */
   result: CompareResult
@@ -105,9 +107,8 @@ export interface Comparison {
 
 function applyVeto(result: CompareResult, kind: 'missing' | 'orphan', veto: Veto | undefined): void {
   if (!veto) return
-  const files = result.files(kind)
-  const mask = new Uint8Array(files.length)
-  for (let i = 0; i < files.length; i++) mask[i] = veto((files[i] as { lfn: string }).lfn) ? 0 : 1
+  const lfns = lfnsFromBuffer(result.lfnBuffer(kind))
+  const mask = Uint8Array.from(lfns, (lfn) => (veto(lfn) ? 0 : 1))
   result.keep(kind, mask)
 }
 
@@ -130,9 +131,9 @@ export async function compare(
     native(() => result.write('orphan', `${outputBase}_orphan.txt`))
   }
   return {
-    missing: result.files('missing').map((f) => f.lfn),
+    missing: lfnsFromBuffer(result.lfnBuffer('missing')),
     missingSize: result.missingSize,
-    orphan: result.files('orphan').map((f) => f.lfn),
+    orphan: lfnsFromBuffer(result.lfnBuffer('orphan')),
     orphanSize: result.orphanSize,
     result,
   }

@@ -16,6 +16,7 @@ export const {
   loadTreeAsync,
   readListingAsync,
   nativeVersion,
+  writeLfnList,
 } = binding
 export type Tree = Binding.Tree
 export type CompareResult = Binding.CompareResult
@@ -26,3 +27,4 @@ export type FileEntry = Binding.FileEntry
 export type UnlistedDir = Binding.UnlistedDir
 export type TreeCounts = Binding.TreeCounts
 export type ListRequest = Binding.ListRequest
+export type FileColumns = Binding.FileColumns

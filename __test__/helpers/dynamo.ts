@@ -123,9 +123,12 @@ export function insertFileSubscription(s: Subscription): string {
   return `INSERT INTO file_subscriptions (file_id, site_id, status, created, last_update, \`delete\`, hold_reason) VALUES (${fileId(s.lfn)}, ${siteId(s.site)}, '${status}', '${LAST_UPDATE}', ${updated}, ${s.delete ? 1 : 0}, ${hold});`
 }
 
-/** A row of `dynamoregister.deletion_queue`, as the original wrote it (request 0), created at LAST_UPDATE. */
-export function insertDeletion(lfn: string, site: string): string {
-  return `INSERT INTO deletion_queue (reqid, file, site, status, created) VALUES (0, ${q(lfn)}, ${q(site)}, 'new', '${LAST_UPDATE}');`
+/**
+ * A row of `dynamoregister.deletion_queue` created at LAST_UPDATE: Dynamo's
+ * own request `reqid`, or 0 for a request as the consistency check writes it.
+ */
+export function insertDeletion(lfn: string, site: string, reqid = 0): string {
+  return `INSERT INTO deletion_queue (reqid, file, site, status, created) VALUES (${reqid}, ${q(lfn)}, ${q(site)}, 'new', '${LAST_UPDATE}');`
 }
 
 /**
@@ -182,7 +185,8 @@ export function fixtureSql(extraSites: ExtraSite[] = []): string {
     )
   }
   out.push('USE dynamoregister;')
-  for (const lfn of [TAU_DELETION, DELETING]) out.push(insertDeletion(lfn, SITE))
+  // Dynamo deleting two datasets at the site
+  for (const lfn of [TAU_DELETION, DELETING]) out.push(insertDeletion(lfn, SITE, 7001))
   return out.join('\n')
 }
 

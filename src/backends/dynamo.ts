@@ -7,14 +7,21 @@
 import { config } from '../config'
 import { DirectoryInfo } from '../datatypes'
 import { CancelledError, ConfigError, native } from '../errors'
+import { datasetOf } from '../filters'
+import { type Lfn, lfnBytes, lfnFromColumn, lfnFromText } from '../lfn'
 import * as binding from '../native'
 import { DatabaseError, insertRows, MysqlSql, type Param, parseMysqlUrl, redact } from './sql'
 import type { Backend, Copies, Inventory, MissingBlock, Registry, SiteInfo, TransferRequest } from './types'
 
 const now = () => Math.floor(Date.now() / 1000)
 
-/** Files of complete replicas owned by a group are old (0); the others get `?` (the listing time). */
-export const SITE_FILES_QUERY = `SELECT f.name, f.size, IF(br.is_complete = 1 AND br.group_id <> 0, 0, ?)
+/**
+ * Files of complete replicas owned by a group are old (0); the others get
+ * `?` (the listing time). Names come as bytes (`CAST ... AS BINARY`): the
+ * columns are latin1, and a conversion to the connection's character set
+ * would change the bytes a name is.
+ */
+export const SITE_FILES_QUERY = `SELECT CAST(f.name AS BINARY), f.size, IF(br.is_complete = 1 AND br.group_id <> 0, 0, ?)
 FROM sites AS s
 JOIN block_replicas AS br ON br.site_id = s.id
 JOIN files AS f ON f.block_id = br.block_id
@@ -22,6 +29,7 @@ WHERE s.name = ?`
 
 /** Rows handed to the native tree at once. */
 const BATCH = 16_384
+const NUL = Buffer.alloc(1)
 
 function chunks<T>(list: readonly T[], size = 500): T[][] {
   const out: T[][] = []
@@ -30,11 +38,12 @@ function chunks<T>(list: readonly T[], size = 500): T[][] {
 }
 
 const marks = (n: number) => Array(n).fill('?').join(', ')
+const lfnParams = (lfns: readonly Lfn[]) => lfns.map(lfnBytes)
 
 /**
  * Stream the `(lfn, size, mtime)` rows of a query into `tree`, a batch at a
- * time: LFNs packed NUL-separated into one buffer, sizes and mtimes into
- * typed arrays; no row outlives its batch.
+ * time: LFN bytes packed NUL-separated into one buffer, sizes and mtimes
+ * into typed arrays; no row outlives its batch.
  */
 export async function streamIntoTree(
   db: MysqlSql,
@@ -47,17 +56,17 @@ export async function streamIntoTree(
   const mysql: typeof import('mysql2') = require('mysql2')
   // a connection of its own: the pool's promise wrapper would collect every row first
   const conn = mysql.createConnection({ ...db.target, supportBigNumbers: true, bigNumberStrings: false })
-  let lfns: string[] = []
+  let names: Buffer[] = []
   let sizes = new Float64Array(BATCH)
   let mtimes = new Float64Array(BATCH)
   let total = 0
   const flush = () => {
-    if (lfns.length === 0) return
-    const buf = Buffer.from(`${lfns.join('\0')}\0`, 'utf8')
-    const n = lfns.length
+    const n = names.length / 2
+    if (n === 0) return
+    const buf = Buffer.concat(names)
     native(() => tree.addFiles(buf, sizes.subarray(0, n), mtimes.subarray(0, n)))
     total += n
-    lfns = []
+    names = []
     sizes = new Float64Array(BATCH)
     mtimes = new Float64Array(BATCH)
   }
@@ -79,11 +88,11 @@ export async function streamIntoTree(
       query.on('result', (row: unknown) => {
         if (failed) return
         const [lfn, size, mtime] = row as [string | Buffer, number | string | null, number | string | null]
-        const i = lfns.length
-        lfns.push(typeof lfn === 'string' ? lfn : lfn.toString('utf8'))
+        const i = names.length / 2
+        names.push(typeof lfn === 'string' ? lfnBytes(lfnFromText(lfn)) : lfn, NUL)
         sizes[i] = size === null ? -1 : Number(size)
         mtimes[i] = mtime === null ? 0 : Number(mtime)
-        if (lfns.length === BATCH) {
+        if (i + 1 === BATCH) {
           try {
             flush()
           } catch (err) {
@@ -105,6 +114,16 @@ export async function streamIntoTree(
   return total
 }
 
+/** The dataset names of LFN rows, as the CMS naming rule reads them. */
+function datasetsOfFiles(rows: { lfn: unknown }[]): Lfn[] {
+  const out = new Set<Lfn>()
+  for (const r of rows) {
+    const d = datasetOf(lfnFromColumn(r.lfn))
+    if (d !== null) out.add(d)
+  }
+  return [...out]
+}
+
 class DynamoInventory implements Inventory {
   constructor(
     private readonly db: MysqlSql,
@@ -118,57 +137,59 @@ class DynamoInventory implements Inventory {
     return new DirectoryInfo(tree)
   }
 
-  async protectedDatasets(site: string): Promise<string[]> {
-    const rows = await this.db.all<{ name: string }>(
-      `SELECT d.name FROM datasets AS d WHERE d.status = 'IGNORED'
+  /** The original's `protected_datasets`, query for query. */
+  async protectedDatasets(site: string): Promise<Lfn[]> {
+    const rows = await this.db.all<{ name: Buffer }>(
+      `SELECT CAST(d.name AS BINARY) AS name FROM sites AS s
+         JOIN dataset_replicas AS dr ON dr.site_id = s.id JOIN datasets AS d ON d.id = dr.dataset_id
+         WHERE s.name = ?
        UNION
-       SELECT d.name FROM dataset_replicas AS dr
-         JOIN datasets AS d ON d.id = dr.dataset_id JOIN sites AS s ON s.id = dr.site_id
-         WHERE s.name = ? AND dr.growing = 1
+       SELECT CAST(name AS BINARY) FROM datasets WHERE status = 'IGNORED'
        UNION
-       SELECT d.name FROM block_replicas AS br
-         JOIN blocks AS b ON b.id = br.block_id JOIN datasets AS d ON d.id = b.dataset_id
-         JOIN sites AS s ON s.id = br.site_id
-         WHERE s.name = ? AND br.is_complete = 0
-       UNION
-       SELECT d.name FROM file_subscriptions AS fs
-         JOIN files AS f ON f.id = fs.file_id JOIN blocks AS b ON b.id = f.block_id
-         JOIN datasets AS d ON d.id = b.dataset_id JOIN sites AS s ON s.id = fs.site_id
-         WHERE s.name = ? AND fs.\`delete\` = 0 AND fs.status NOT IN ('done', 'cancelled')`,
-      [site, site, site],
+       SELECT CAST(d.name AS BINARY) FROM file_subscriptions AS u
+         JOIN files AS f ON f.id = u.file_id JOIN blocks AS b ON b.id = f.block_id
+         JOIN datasets AS d ON d.id = b.dataset_id JOIN sites AS s ON s.id = u.site_id
+         WHERE s.name = ? AND u.\`delete\` = 0`,
+      [site, site],
     )
-    return rows.map((r) => String(r.name))
+    return rows.map((r) => lfnFromColumn(r.name))
   }
 
-  async incomingFiles(site: string): Promise<string[]> {
-    const subscribed = await this.db.all<{ name: string }>(
-      `SELECT f.name FROM file_subscriptions AS fs
-       JOIN files AS f ON f.id = fs.file_id JOIN sites AS s ON s.id = fs.site_id
-       WHERE s.name = ? AND fs.\`delete\` = 0 AND fs.status NOT IN ('done', 'cancelled')`,
+  async incomingFiles(site: string): Promise<Lfn[]> {
+    const subscribed = await this.db.all<{ lfn: Buffer }>(
+      `SELECT CAST(f.name AS BINARY) AS lfn FROM file_subscriptions AS u
+       JOIN files AS f ON f.id = u.file_id JOIN sites AS s ON s.id = u.site_id
+       WHERE s.name = ? AND u.\`delete\` = 0 AND u.status NOT IN ('done', 'cancelled')`,
       [site],
     )
-    const queued = await this.registry.all<{ file: string }>(
-      `SELECT file FROM transfer_queue WHERE site_to = ? AND status IN ('new', 'inbatch')`,
+    const queued = await this.registry.all<{ lfn: Buffer }>(
+      `SELECT CAST(file AS BINARY) AS lfn FROM transfer_queue WHERE site_to = ? AND status IN ('new', 'inbatch')`,
       [site],
     )
-    return [...subscribed.map((r) => String(r.name)), ...queued.map((r) => String(r.file))]
+    return [...subscribed, ...queued].map((r) => lfnFromColumn(r.lfn))
   }
 
-  async deletionRequests(site: string): Promise<string[]> {
-    const queued = await this.registry.all<{ file: string }>(
-      `SELECT file FROM deletion_queue WHERE site = ? AND status IN ('new', 'inbatch')`,
+  /**
+   * Datasets of the files Dynamo is deleting at the site: deletion
+   * subscriptions not done nor cancelled, and Dynamo's own deletion queue
+   * rows (a request id; the check's requests have none).
+   */
+  async deletionRequests(site: string): Promise<Lfn[]> {
+    const subscribed = await this.db.all<{ lfn: Buffer }>(
+      `SELECT CAST(f.name AS BINARY) AS lfn FROM file_subscriptions AS u
+       JOIN files AS f ON f.id = u.file_id JOIN sites AS s ON s.id = u.site_id
+       WHERE s.name = ? AND u.\`delete\` = 1 AND u.status NOT IN ('done', 'cancelled')`,
       [site],
     )
-    const subscribed = await this.db.all<{ name: string }>(
-      `SELECT f.name FROM file_subscriptions AS fs
-       JOIN files AS f ON f.id = fs.file_id JOIN sites AS s ON s.id = fs.site_id
-       WHERE s.name = ? AND fs.\`delete\` = 1 AND fs.status NOT IN ('done', 'cancelled')`,
+    const queued = await this.registry.all<{ lfn: Buffer }>(
+      `SELECT CAST(file AS BINARY) AS lfn FROM deletion_queue
+       WHERE site = ? AND reqid <> 0 AND status IN ('new', 'inbatch')`,
       [site],
     )
-    return [...queued.map((r) => String(r.file)), ...subscribed.map((r) => String(r.name))]
+    return datasetsOfFiles([...subscribed, ...queued])
   }
 
-  async filelistToBlocklist(site: string, lfns: readonly string[]): Promise<MissingBlock[]> {
+  async filelistToBlocklist(site: string, lfns: readonly Lfn[]): Promise<MissingBlock[]> {
     const blocks = new Map<string, MissingBlock>()
     for (const part of chunks(lfns)) {
       const rows = await this.db.all<{ block: string; grp: string | null; n: number }>(
@@ -179,7 +200,7 @@ class DynamoInventory implements Inventory {
          LEFT JOIN \`groups\` AS g ON g.id = br.group_id
          WHERE s.name = ? AND f.name IN (${marks(part.length)})
          GROUP BY block, grp`,
-        [site, ...part],
+        [site, ...lfnParams(part)],
       )
       for (const r of rows) {
         const b = blocks.get(r.block) ?? { block: String(r.block), group: r.grp ?? '', count: 0 }
@@ -190,34 +211,45 @@ class DynamoInventory implements Inventory {
     return [...blocks.values()].sort((a, b) => b.count - a.count || (a.block < b.block ? -1 : 1))
   }
 
-  async copiesElsewhere(site: string, lfns: readonly string[]): Promise<Map<string, Copies>> {
-    const out = new Map<string, Copies>(lfns.map((l) => [l, { disk: [], tape: [] }]))
+  /** As the original's registry: complete replicas owned by a group, at ready sites. */
+  async copiesElsewhere(site: string, lfns: readonly Lfn[]): Promise<Map<Lfn, Copies>> {
+    const out = new Map<Lfn, Copies>(lfns.map((l) => [l, { disk: [], tape: [] }]))
     for (const part of chunks(lfns)) {
-      const rows = await this.db.all<{ lfn: string; site: string; storage_type: string }>(
-        `SELECT f.name AS lfn, s.name AS site, s.storage_type
+      const rows = await this.db.all<{ lfn: Buffer; site: string; storage_type: string }>(
+        `SELECT CAST(f.name AS BINARY) AS lfn, s.name AS site, s.storage_type
          FROM files AS f
          JOIN block_replicas AS br ON br.block_id = f.block_id JOIN sites AS s ON s.id = br.site_id
-         WHERE f.name IN (${marks(part.length)}) AND s.name <> ? AND br.is_complete = 1
-           AND s.storage_type IN ('disk', 'mss')
+         WHERE f.name IN (${marks(part.length)}) AND s.name <> ? AND s.status = 'ready'
+           AND br.is_complete = 1 AND br.group_id <> 0
          ORDER BY s.name`,
-        [...part, site],
+        [...lfnParams(part), site],
       )
-      for (const r of rows) out.get(String(r.lfn))?.[r.storage_type === 'mss' ? 'tape' : 'disk'].push(String(r.site))
+      for (const r of rows) {
+        out.get(lfnFromColumn(r.lfn))?.[r.storage_type === 'mss' ? 'tape' : 'disk'].push(String(r.site))
+      }
     }
     return out
   }
 }
 
+/**
+ * The registry's queues are MyISAM tables: no transaction spans a batch.
+ * Every request is written so that writing it again changes nothing (a
+ * duplicate key leaves the queued row as it is), so a run stopped half way
+ * through a batch is completed by the next run's requests, which the
+ * summary store has not marked acted on.
+ */
 class DynamoRegistry implements Registry {
   constructor(private readonly db: MysqlSql) {}
 
-  delete(site: string, lfns: readonly string[]): Promise<number> {
+  /** As the original: `reqid` 0 (the check's own), `created` by the column's default. */
+  delete(site: string, lfns: readonly Lfn[]): Promise<number> {
     return this.db.transaction((tx) =>
       insertRows(
         tx,
-        'INSERT IGNORE INTO deletion_queue (file, site, status, created)',
-        lfns.map((l): Param[] => [l, site, 'new', now()]),
-        '',
+        'INSERT INTO deletion_queue (reqid, file, site, status)',
+        lfns.map((l): Param[] => [0, lfnBytes(l), site, 'new']),
+        'ON DUPLICATE KEY UPDATE reqid = reqid',
       ),
     )
   }
@@ -226,18 +258,19 @@ class DynamoRegistry implements Registry {
     return this.db.transaction((tx) =>
       insertRows(
         tx,
-        'INSERT IGNORE INTO transfer_queue (file, site_from, site_to, status, created)',
-        requests.map((r): Param[] => [r.lfn, r.source, site, 'new', now()]),
+        'INSERT INTO transfer_queue (reqid, file, site_from, site_to, status)',
+        requests.map((r): Param[] => [0, lfnBytes(r.lfn), r.source, site, 'new']),
+        'ON DUPLICATE KEY UPDATE reqid = reqid',
       ),
     )
   }
 
-  invalidate(site: string, lfns: readonly string[]): Promise<number> {
+  invalidate(site: string, lfns: readonly Lfn[]): Promise<number> {
     return this.db.transaction((tx) =>
       insertRows(
         tx,
         'INSERT INTO local_invalidations (site, lfn)',
-        lfns.map((l): Param[] => [site, l]),
+        lfns.map((l): Param[] => [site, lfnBytes(l)]),
       ),
     )
   }

@@ -6,13 +6,18 @@
  * |---|---|
  * | `sites(name, storage_type, status)` | every site; `storage_type` disk, mss (tape), buffer or unknown; `status` ready, waitroom, morgue or unknown |
  * | `replicas(site, lfn, size, block, grp, complete)` | one row per file per site; `block` is `/Primary/Era-Proc-v1/TIER#uuid` ('' unknown), `grp` the owning group ('' unowned), `complete` 1 when the block replica is complete |
- * | `protected_datasets(site, dataset)` | datasets whose files at the site (`*`: every site) are never orphans |
+ * | `protected_datasets(site, dataset)` | datasets whose files at the site (`*`: every site, as Dynamo's `IGNORED` status) are never deleted as orphans |
+ * | `deletion_requests(site, dataset)` | datasets the data-management system is deleting at the site: their files are neither missing nor the check's to delete |
  * | `deletion_queue(reqid, file, site, status, created)` | deletion requests, as Dynamo's registry (`status` new, inbatch, done, failed) |
  * | `transfer_queue(reqid, file, site_from, site_to, status, created)` | transfer requests, likewise |
  * | `local_invalidations(id, site, lfn, created)` | files declared lost at a site |
  *
+ * LFNs are stored as text of their exact bytes (bound from a `Buffer`).
  * Files of complete replicas owned by a group are old (mtime 0); the
- * others get the listing time. `importListing` fills a site's replicas
+ * others get the listing time. The rules are Dynamo's: a dataset is
+ * protected at a site that holds a replica of it (a `replicas` row whose
+ * block names it), and transfers start from complete, owned replicas at
+ * ready sites. `importListing` fills a site's replicas
  * from a listing file.
  */
 import * as path from 'node:path'
@@ -20,6 +25,7 @@ import { config } from '../config'
 import { DirectoryInfo } from '../datatypes'
 import { ConfigError, nativeAsync } from '../errors'
 import { datasetOf } from '../filters'
+import { type Lfn, lfnBytes, lfnForDisplay, lfnFromColumn } from '../lfn'
 import * as binding from '../native'
 import { insertRows, type Param, SqliteSql } from './sql'
 import type { Backend, Copies, Inventory, MissingBlock, Registry, SiteInfo, TransferRequest } from './types'
@@ -40,6 +46,11 @@ CREATE TABLE IF NOT EXISTS replicas (
   PRIMARY KEY (site, lfn)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS protected_datasets (
+  site TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  PRIMARY KEY (site, dataset)
+);
+CREATE TABLE IF NOT EXISTS deletion_requests (
   site TEXT NOT NULL,
   dataset TEXT NOT NULL,
   PRIMARY KEY (site, dataset)
@@ -98,6 +109,8 @@ function chunks<T>(list: readonly T[], size = 500): T[][] {
 
 const marks = (n: number) => Array(n).fill('?').join(', ')
 
+const lfnParams = (lfns: readonly Lfn[]) => lfns.map(lfnBytes)
+
 export class EmbeddedInventory implements Inventory {
   constructor(private readonly db: SqliteSql) {}
 
@@ -109,37 +122,31 @@ export class EmbeddedInventory implements Inventory {
     return new DirectoryInfo(tree)
   }
 
-  async protectedDatasets(site: string): Promise<string[]> {
-    const named = await this.db.all<{ dataset: string }>(
-      `SELECT DISTINCT dataset FROM protected_datasets WHERE site IN (?, '*')`,
-      [site],
+  async protectedDatasets(site: string): Promise<Lfn[]> {
+    const rows = await this.db.all<{ dataset: unknown }>(
+      `SELECT dataset FROM protected_datasets WHERE site IN (?, '*')
+       UNION
+       SELECT substr(block, 1, instr(block, '#') - 1) FROM replicas WHERE site = ? AND instr(block, '#') > 1`,
+      [site, site],
     )
-    // datasets being replicated to the site: their new files may land before the inventory knows them
-    const growing = await this.db.all<{ dataset: string }>(
-      `SELECT DISTINCT substr(block, 1, instr(block, '#') - 1) AS dataset FROM replicas
-       WHERE site = ? AND complete = 0 AND instr(block, '#') > 0`,
-      [site],
-    )
-    return [...new Set([...named, ...growing].map((r) => r.dataset))]
+    return rows.map((r) => lfnFromColumn(r.dataset))
   }
 
-  async deletionRequests(site: string): Promise<string[]> {
-    const rows = await this.db.all<{ file: string }>(
-      `SELECT file FROM deletion_queue WHERE site = ? AND status IN ('new', 'inbatch')`,
-      [site],
-    )
-    return rows.map((r) => r.file)
+  async deletionRequests(site: string): Promise<Lfn[]> {
+    const rows = await this.db.all<{ dataset: unknown }>(`SELECT dataset FROM deletion_requests WHERE site = ?`, [site])
+    return rows.map((r) => lfnFromColumn(r.dataset))
   }
 
-  async filelistToBlocklist(site: string, lfns: readonly string[]): Promise<MissingBlock[]> {
+  async filelistToBlocklist(site: string, lfns: readonly Lfn[]): Promise<MissingBlock[]> {
     const blocks = new Map<string, MissingBlock>()
     for (const part of chunks(lfns)) {
-      const rows = await this.db.all<{ lfn: string; block: string; grp: string }>(
+      const rows = await this.db.all<{ lfn: unknown; block: string; grp: string }>(
         `SELECT lfn, block, grp FROM replicas WHERE site = ? AND lfn IN (${marks(part.length)})`,
-        [site, ...part],
+        [site, ...lfnParams(part)],
       )
       for (const r of rows) {
-        const block = r.block || `${datasetOf(r.lfn) ?? path.posix.dirname(r.lfn)}#`
+        const lfn = lfnFromColumn(r.lfn)
+        const block = r.block || `${lfnForDisplay(datasetOf(lfn) ?? (path.posix.dirname(lfn) as Lfn))}#`
         const b = blocks.get(block) ?? { block, group: r.grp, count: 0 }
         b.count++
         blocks.set(block, b)
@@ -148,45 +155,49 @@ export class EmbeddedInventory implements Inventory {
     return [...blocks.values()].sort((a, b) => b.count - a.count || (a.block < b.block ? -1 : 1))
   }
 
-  async copiesElsewhere(site: string, lfns: readonly string[]): Promise<Map<string, Copies>> {
-    const out = new Map<string, Copies>(lfns.map((l) => [l, { disk: [], tape: [] }]))
+  async copiesElsewhere(site: string, lfns: readonly Lfn[]): Promise<Map<Lfn, Copies>> {
+    const out = new Map<Lfn, Copies>(lfns.map((l) => [l, { disk: [], tape: [] }]))
     const sites = await this.db.all<{ name: string; storage_type: string }>(
-      `SELECT name, storage_type FROM sites WHERE name <> ? AND storage_type IN ('disk', 'mss') ORDER BY name`,
+      `SELECT name, storage_type FROM sites WHERE name <> ? AND status = 'ready' ORDER BY name`,
       [site],
     )
     for (const other of sites) {
       for (const part of chunks(lfns)) {
         // the primary key (site, lfn) answers each of these without a scan
-        const rows = await this.db.all<{ lfn: string }>(
-          `SELECT lfn FROM replicas WHERE site = ? AND complete = 1 AND lfn IN (${marks(part.length)})`,
-          [other.name, ...part],
+        const rows = await this.db.all<{ lfn: unknown }>(
+          `SELECT lfn FROM replicas WHERE site = ? AND complete = 1 AND grp <> '' AND lfn IN (${marks(part.length)})`,
+          [other.name, ...lfnParams(part)],
         )
-        for (const r of rows) out.get(r.lfn)?.[other.storage_type === 'mss' ? 'tape' : 'disk'].push(other.name)
+        for (const r of rows) {
+          out.get(lfnFromColumn(r.lfn))?.[other.storage_type === 'mss' ? 'tape' : 'disk'].push(other.name)
+        }
       }
     }
     return out
   }
 
   /** LFNs being transferred to the site (not yet in its inventory, maybe already on its storage). */
-  async incomingFiles(site: string): Promise<string[]> {
-    const rows = await this.db.all<{ file: string }>(
+  async incomingFiles(site: string): Promise<Lfn[]> {
+    const rows = await this.db.all<{ file: unknown }>(
       `SELECT file FROM transfer_queue WHERE site_to = ? AND status IN ('new', 'inbatch')`,
       [site],
     )
-    return rows.map((r) => r.file)
+    return rows.map((r) => lfnFromColumn(r.file))
   }
 }
 
+/** Requests already queued are left as they are, so asking again changes nothing. */
 class EmbeddedRegistry implements Registry {
   constructor(private readonly db: SqliteSql) {}
 
-  delete(site: string, lfns: readonly string[]): Promise<number> {
+  delete(site: string, lfns: readonly Lfn[]): Promise<number> {
     const t = now()
     return this.db.transaction((tx) =>
       insertRows(
         tx,
-        'INSERT OR IGNORE INTO deletion_queue (file, site, status, created)',
-        lfns.map((l): Param[] => [l, site, 'new', t]),
+        'INSERT INTO deletion_queue (file, site, status, created)',
+        lfns.map((l): Param[] => [lfnBytes(l), site, 'new', t]),
+        'ON CONFLICT (file, site) DO NOTHING',
       ),
     )
   }
@@ -196,19 +207,21 @@ class EmbeddedRegistry implements Registry {
     return this.db.transaction((tx) =>
       insertRows(
         tx,
-        'INSERT OR IGNORE INTO transfer_queue (file, site_from, site_to, status, created)',
-        requests.map((r): Param[] => [r.lfn, r.source, site, 'new', t]),
+        'INSERT INTO transfer_queue (file, site_from, site_to, status, created)',
+        requests.map((r): Param[] => [lfnBytes(r.lfn), r.source, site, 'new', t]),
+        'ON CONFLICT (site_from, site_to, file) DO NOTHING',
       ),
     )
   }
 
-  invalidate(site: string, lfns: readonly string[]): Promise<number> {
+  invalidate(site: string, lfns: readonly Lfn[]): Promise<number> {
     const t = now()
     return this.db.transaction((tx) =>
       insertRows(
         tx,
-        'INSERT OR IGNORE INTO local_invalidations (site, lfn, created)',
-        lfns.map((l): Param[] => [site, l, t]),
+        'INSERT INTO local_invalidations (site, lfn, created)',
+        lfns.map((l): Param[] => [site, lfnBytes(l), t]),
+        'ON CONFLICT (site, lfn) DO NOTHING',
       ),
     )
   }

@@ -6,6 +6,7 @@
  * listing files (`listing.ts`).
  */
 import type { DirectoryInfo } from '../datatypes'
+import type { Lfn } from '../lfn'
 
 /** A block with missing files, for the missing-blocks summary. */
 export interface MissingBlock {
@@ -17,18 +18,21 @@ export interface MissingBlock {
   count: number
 }
 
-/** Where else a file has copies. */
+/**
+ * Where else a file has copies a transfer can start from: complete
+ * replicas owned by a group, at sites whose status is `ready`.
+ */
 export interface Copies {
-  /** Sites on disk holding a complete copy. */
+  /** Disk (any storage type but tape) sites holding such a copy. */
   disk: string[]
-  /** Tape (mss) sites holding a complete copy. */
+  /** Tape (mss) sites holding such a copy. */
   tape: string[]
 }
 
 /** A transfer request for a missing file. */
 export interface TransferRequest {
-  lfn: string
-  /** The disk site to copy it from. */
+  lfn: Lfn
+  /** The site to copy it from. */
   source: string
 }
 
@@ -41,25 +45,39 @@ export interface Inventory {
    * native tree in batches.
    */
   listFiles(site: string, options?: { signal?: AbortSignal }): Promise<DirectoryInfo>
-  /** Datasets whose files on the site must never be called orphans. */
-  protectedDatasets(site: string): Promise<string[]>
+  /**
+   * Datasets whose files on the site are never deleted as orphans (the
+   * original's `protected_datasets`): every dataset with a replica at the
+   * site, every dataset whose status is `IGNORED`, and every dataset with
+   * files subscribed to the site. Names as bytes, as LFNs.
+   */
+  protectedDatasets(site: string): Promise<Lfn[]>
   /** LFNs being transferred to the site (on its storage, maybe, before the inventory knows them). */
-  incomingFiles(site: string): Promise<string[]>
-  /** LFNs with an open deletion request at the site. */
-  deletionRequests(site: string): Promise<string[]>
+  incomingFiles(site: string): Promise<Lfn[]>
+  /**
+   * Datasets the data-management system is deleting at the site: their
+   * missing files are not missing, and their orphans are not the check's
+   * to delete. The check's own requests in the deletion queue are not
+   * among them.
+   */
+  deletionRequests(site: string): Promise<Lfn[]>
   /** Group the given LFNs of `site` by block. */
-  filelistToBlocklist(site: string, lfns: readonly string[]): Promise<MissingBlock[]>
-  /** Copies of the given LFNs at sites other than `site`. */
-  copiesElsewhere(site: string, lfns: readonly string[]): Promise<Map<string, Copies>>
+  filelistToBlocklist(site: string, lfns: readonly Lfn[]): Promise<MissingBlock[]>
+  /** Copies of the given LFNs at sites other than `site` that a transfer can start from. */
+  copiesElsewhere(site: string, lfns: readonly Lfn[]): Promise<Map<Lfn, Copies>>
 }
 
 export interface Registry {
-  /** Request deletion of files or directories at `site`; returns how many requests are new. */
-  delete(site: string, lfns: readonly string[]): Promise<number>
-  /** Request transfers of missing files to `site`; returns how many requests are new. */
+  /**
+   * Request deletion of files or directories at `site`; returns how many
+   * requests are new. A request already queued is left as it is, so asking
+   * again (after a crash, say) is safe.
+   */
+  delete(site: string, lfns: readonly Lfn[]): Promise<number>
+  /** Request transfers of missing files to `site`, one per source; returns how many requests are new. */
   transfer(site: string, requests: readonly TransferRequest[]): Promise<number>
   /** Tell the inventory that files at `site` are lost (local invalidations). */
-  invalidate(site: string, lfns: readonly string[]): Promise<number>
+  invalidate(site: string, lfns: readonly Lfn[]): Promise<number>
 }
 
 export interface SiteInfo {

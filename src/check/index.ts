@@ -20,15 +20,16 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { openBackend, sitePattern } from '../backends'
 import type { Sql } from '../backends/sql'
-import type { Backend, MissingBlock } from '../backends/types'
+import type { Backend, MissingBlock, TransferRequest } from '../backends/types'
 import { config } from '../config'
 import type { DirectoryInfo } from '../datatypes'
 import { CancelledError, native, nativeAsync } from '../errors'
-import { DatasetFilter, datasetOf, Filters, FullFilter, PatternFilter } from '../filters'
+import { DatasetFilter, datasetDirectoryOf, type Filter, Filters, FullFilter, PatternFilter } from '../filters'
+import { type Lfn, lfnFromText, sortLfns } from '../lfn'
 import { compareAsync } from '../native'
-import { openSummary, type SummaryStore } from '../summary/store'
+import { type Finding, openSummary, type SummaryStore } from '../summary/store'
 import type { Reporting, RunStats } from '../summary/types'
-import { keepListed } from './lists'
+import { filesOf, type Held, keepListed, lfnsOf, lookUp, writeList } from './lists'
 import { RunLog } from './log'
 import { listSite, rootsFor } from './remote'
 import { findUnmerged, type UnmergedResult } from './unmerged'
@@ -66,16 +67,21 @@ export interface CheckReport {
   log: string
   /** The lists written to `WebDir`. */
   outputs: Record<string, string>
-  missing: string[]
-  orphan: string[]
-  empty: string[]
+  /** Every name as bytes (`Lfn`): `lfnForDisplay` shows one to people. */
+  missing: Lfn[]
+  orphan: Lfn[]
+  empty: Lfn[]
+  /** Orphans whose path an inventory listing holds with another size: `size` on storage, `inventorySize` there. */
+  sizeMismatch: Finding[]
   /** Missing in this run and the one before. */
-  confirmedMissing: string[]
-  noSource: string[]
-  unrecoverable: string[]
+  confirmedMissing: Lfn[]
+  /** What may be deleted: orphans and empty directories confirmed over runs (`OrphanConfirmRuns`, `OrphanConfirmDays`), size mismatches seen twice the same. */
+  deletable: { orphan: Lfn[]; empty: Lfn[] }
+  noSource: Lfn[]
+  unrecoverable: Lfn[]
   missingBlocks: MissingBlock[]
   /** Deletable files below /store/unmerged (sites in `Unmerged` only). */
-  unmerged: string[]
+  unmerged: Lfn[]
   /** Registry requests made (0 for dry sites and held-back runs). */
   requested: { deletions: number; transfers: number }
 }
@@ -111,10 +117,6 @@ function watchHalt(store: SummaryStore, site: string, seconds: number, controlle
   }, seconds * 1000)
   timer.unref()
   return () => clearInterval(timer)
-}
-
-function writeLines(file: string, lines: readonly string[]): void {
-  fs.writeFileSync(file, lines.length ? `${lines.join('\n')}\n` : '')
 }
 
 function throwIfAborted(signal: AbortSignal, site: string): void {
@@ -191,6 +193,8 @@ async function checkSite(
   const ignoreAge = config.get<number>('IgnoreAge')
   const maxMissing = config.get<number>('MaxMissing')
   const maxOrphan = config.get<number>('MaxOrphan')
+  const confirmRuns = config.get<number>('OrphanConfirmRuns')
+  const confirmDays = config.get<number>('OrphanConfirmDays')
   log.info(`check of ${site} (${reporting}) with the ${backend.name} back end`)
 
   const inventory = await backend.inventory.listFiles(site, { signal })
@@ -207,33 +211,66 @@ async function checkSite(
 
   const inventoryAgain: DirectoryInfo | null = await backend.inventory.listFiles(site, { signal })
   throwIfAborted(signal, site)
-  const same = inventoryAgain.hash === inventory.hash
+  // the same verdicts: the same files, sizes, and files old enough to compare
+  const age = ignoreAge * DAY
+  const same = native(() => inventoryAgain.tree.verdictHash(age) === inventory.tree.verdictHash(age))
   log.info(`inventory again: ${inventoryAgain.fileCount} files${same ? ' (unchanged)' : ''}`)
+  const inventories = [inventory, inventoryAgain]
 
-  const compareOptions = { ignoreAge: ignoreAge * DAY }
+  const compareOptions = { ignoreAge: age }
   const first = await nativeAsync(compareAsync(inventory.tree, remote.tree, compareOptions))
   const second = same ? null : await nativeAsync(compareAsync(inventoryAgain.tree, remote.tree, compareOptions))
   throwIfAborted(signal, site)
 
-  // the vetoes
-  const deletions = await backend.inventory.deletionRequests(site)
-  const deletionDatasets = deletions.map(datasetOf).filter((d): d is string => d !== null)
+  // the vetoes, as the original's: missing files of datasets being deleted
+  // (or whose LFN names no dataset) are not missing; orphans of protected
+  // datasets (IGNORED, subscribed here, or with a replica or files at the
+  // site), of datasets being deleted, below an IgnoreDirectories pattern,
+  // being transferred here, or whose LFN names no dataset are no orphans.
+  // A storage file whose path an inventory listing holds is no dark data but
+  // a size mismatch: only the vetoes that are not about the dataset being
+  // at the site apply to it
+  const deleting = await backend.inventory.deletionRequests(site)
   const protectedDatasets = await backend.inventory.protectedDatasets(site)
-  const incoming = await backend.inventory.incomingFiles(site)
+  const incoming = new FullFilter(await backend.inventory.incomingFiles(site))
   const ignored = new PatternFilter(config.get<string[]>('IgnoreDirectories'))
-  const missingVeto = new Filters(new FullFilter(deletions))
+  const beingDeleted = new DatasetFilter(deleting)
   const orphanVeto = new Filters(
     ignored,
-    new DatasetFilter([...protectedDatasets, ...deletionDatasets]),
-    new FullFilter([...incoming, ...deletions]),
+    beingDeleted,
+    incoming,
+    new DatasetFilter(protectedDatasets),
+    datasetsAtSite(lfnsOf(first, 'orphan'), inventories),
   )
-  const missing = keepListed(first, 'missing', second, missingVeto)
-  const orphan = keepListed(first, 'orphan', second, orphanVeto)
-  const empty = native(() => first.empty()).filter((d) => !ignored.protected(d))
+  const inventorySizes = inventorySizesOf(lfnsOf(first, 'orphan'), inventories)
+  const mismatchVeto = new Filters(ignored, beingDeleted, incoming)
+  const missing = keepListed(first, 'missing', second, beingDeleted)
+  const orphan = keepListed(first, 'orphan', second, {
+    protected: (lfn) => (inventorySizes.has(lfn) ? mismatchVeto : orphanVeto).protected(lfn),
+  })
+  // a directory either inventory listing has (or names as a file) holds missing files: never removed
+  const emptyCandidates = lfnsOf(first, 'empty')
+  const empty = keepListed(
+    first,
+    'empty',
+    null,
+    new Filters(ignored, new FullFilter(heldByEither(emptyCandidates, inventories, () => true))),
+  )
   const unlisted = native(() => first.unlisted())
   const unlistedBad = unlisted.filter((u) => !/time(d)? ?out/i.test(u.reason)).length
+
+  // an orphan whose path either inventory listing holds is a size mismatch:
+  // its storage copy is deleted only once the same mismatch is seen twice
+  const orphanFiles = filesOf(first, 'orphan')
+  const sizeMismatch: Finding[] = []
+  const plainOrphans: Finding[] = []
+  for (const f of orphanFiles) {
+    const held = inventorySizes.get(f.lfn)
+    if (held === undefined) plainOrphans.push({ lfn: f.lfn, size: f.size })
+    else sizeMismatch.push({ lfn: f.lfn, size: f.size, inventorySize: held })
+  }
   log.info(
-    `missing ${missing.length} (${first.missingSize} bytes), orphan ${orphan.length} (${first.orphanSize} bytes)`,
+    `missing ${missing.length} (${first.missingSize} bytes), orphan ${orphan.length} (${first.orphanSize} bytes), ${sizeMismatch.length} of them size mismatches`,
   )
   log.info(`empty directories ${empty.length}, unlisted ${unlisted.length}`)
 
@@ -245,7 +282,7 @@ async function checkSite(
     throwIfAborted(signal, site)
   }
 
-  // where else the missing files are
+  // where else the missing files are: complete, owned replicas at ready sites
   const copies = await backend.inventory.copiesElsewhere(site, missing)
   const noSource = missing.filter((l) => (copies.get(l)?.disk.length ?? 0) === 0)
   const unrecoverable = noSource.filter((l) => (copies.get(l)?.tape.length ?? 0) === 0)
@@ -260,25 +297,30 @@ async function checkSite(
     orphan: `${base}_orphan.txt`,
     empty: `${base}_empty.txt`,
     unlisted: `${base}_unlisted.txt`,
+    sizeMismatch: `${base}_size_mismatch.txt`,
     nosource: `${base}_missing_nosite.txt`,
     unrecoverable: `${base}_unrecoverable.txt`,
     datasets: `${base}_missing_datasets.txt`,
     unmerged: `${base}_unmerged.txt`,
   }
-  native(() => first.write('missing', outputs.missing))
-  native(() => first.write('orphan', outputs.orphan))
-  native(() => first.write('unlisted', outputs.unlisted))
-  writeLines(outputs.empty, empty)
-  writeLines(outputs.nosource, noSource)
+  for (const kind of ['missing', 'orphan', 'empty', 'unlisted'] as const) {
+    native(() => first.write(kind, outputs[kind]))
+  }
+  writeList(
+    outputs.sizeMismatch,
+    sizeMismatch.map((f) => f.lfn),
+    sizeMismatch.map((f) => `|${f.size}|${f.inventorySize}`),
+  )
+  writeList(outputs.nosource, noSource)
+  writeList(outputs.unrecoverable, unrecoverable)
   if (unmerged)
-    writeLines(
+    writeList(
       outputs.unmerged,
       unmerged.files.map((f) => f.lfn),
     )
-  writeLines(outputs.unrecoverable, unrecoverable)
-  writeLines(
+  writeList(
     outputs.datasets,
-    missingBlocks.map((b) => `${b.count} ${b.group || '-'} ${b.block}`),
+    missingBlocks.map((b) => lfnFromText(`${b.count} ${b.group || '-'} ${b.block}`)),
   )
 
   // the gates
@@ -288,12 +330,7 @@ async function checkSite(
   const heldBack = held.length ? held.join('; ') : null
   if (heldBack) log.info(`held back: ${heldBack}`)
 
-  // the two-run confirmation: missing now and in the last recorded run
-  const before = new Set((await store.findings(site, 'missing')).map((f) => f.lfn))
-  const confirmedMissing = missing.filter((l) => before.has(l))
-
-  const missingSizes = new Map(first.files('missing').map((f) => [f.lfn, f.size]))
-  const orphanSizes = new Map(first.files('orphan').map((f) => [f.lfn, f.size]))
+  const missingSizes = filesOf(first, 'missing')
   const stats: RunStats = {
     site,
     time: now(),
@@ -315,13 +352,17 @@ async function checkSite(
     heldBack,
   }
   throwIfAborted(signal, site)
+  const missingFindings = missingSizes.map((f): Finding => ({ lfn: f.lfn, size: f.size }))
+  const orphanFindings = orphanFiles.map((f): Finding => ({ lfn: f.lfn, size: f.size }))
+  const emptyFindings = empty.map((lfn): Finding => ({ lfn }))
   const runId = await store.recordRun(
     stats,
     started,
     {
-      missing: missing.map((lfn) => ({ lfn, size: missingSizes.get(lfn) ?? -1 })),
-      orphan: orphan.map((lfn) => ({ lfn, size: orphanSizes.get(lfn) ?? -1 })),
-      empty: empty.map((lfn) => ({ lfn })),
+      missing: missingFindings,
+      orphan: orphanFindings,
+      empty: emptyFindings,
+      size_mismatch: sizeMismatch,
       ...(unmerged ? { unmerged: unmerged.files } : {}),
     },
     { maxMissing, maxOrphan },
@@ -329,35 +370,70 @@ async function checkSite(
   )
   log.info(`run ${runId} recorded`)
 
+  // confirmation over runs: missing twice in a row for a transfer; orphans
+  // and empty directories in the last OrphanConfirmRuns runs, the first of
+  // them OrphanConfirmDays days ago; a size mismatch the same twice in a row
+  const enough = { runs: confirmRuns, days: confirmDays, now: now() }
+  const confirmed = (streaks: Map<Lfn, { runs: number; since: number }>, runs: number, days: number) => {
+    const before = enough.now - days * DAY
+    return (lfn: Lfn) => {
+      const s = streaks.get(lfn)
+      return s !== undefined && s.runs >= runs && s.since <= before
+    }
+  }
+  const missingStreaks = await store.streaks(site, 'missing', runId, missingFindings, {
+    runs: 2,
+    days: 0,
+    now: enough.now,
+  })
+  const confirmedMissing = missing.filter(confirmed(missingStreaks, 2, 0))
+  const orphanStreaks = await store.streaks(site, 'orphan', runId, orphanFindings, enough)
+  const orphanConfirmed = confirmed(orphanStreaks, confirmRuns, confirmDays)
+  const mismatchConfirmed = confirmed(
+    await store.streaks(site, 'size_mismatch', runId, sizeMismatch, { runs: 2, days: 0, now: enough.now }),
+    2,
+    0,
+  )
+  const deletableOrphans = [
+    ...plainOrphans.filter((f) => orphanConfirmed(f.lfn)),
+    ...sizeMismatch.filter((f) => mismatchConfirmed(f.lfn) && orphanConfirmed(f.lfn)),
+  ].map((f) => f.lfn)
+  const emptyConfirmed = confirmed(
+    await store.streaks(site, 'empty', runId, emptyFindings, enough),
+    confirmRuns,
+    confirmDays,
+  )
+  const deletableEmpty = empty.filter(emptyConfirmed)
+  const waiting = orphan.length - deletableOrphans.length + empty.length - deletableEmpty.length
+  if (waiting) log.info(`${waiting} orphans and empty directories wait for confirmation in later runs`)
+
   // acting: only at act sites, only below the gates
   const requested = { deletions: 0, transfers: 0 }
   if (reporting !== 'act') log.info('dry site: no registry requests')
   else if (heldBack) log.info('no registry requests: held back')
   else {
-    if (config.get<boolean>('DeleteOrphans') && orphan.length) {
-      requested.deletions += await backend.registry.delete(site, orphan)
-      await store.markActed(site, 'orphan', orphan)
+    if (config.get<boolean>('DeleteOrphans') && deletableOrphans.length) {
+      requested.deletions += await backend.registry.delete(site, sortLfns(deletableOrphans))
+      await store.markActed(site, runId, 'orphan', deletableOrphans)
     }
-    if (empty.length) {
-      requested.deletions += await backend.registry.delete(site, empty)
-      await store.markActed(site, 'empty', empty)
+    if (deletableEmpty.length) {
+      requested.deletions += await backend.registry.delete(site, deletableEmpty)
+      await store.markActed(site, runId, 'empty', deletableEmpty)
     }
     if (unmerged?.files.length) {
       const lfns = unmerged.files.map((f) => f.lfn)
       requested.deletions += await backend.registry.delete(site, lfns)
-      await store.markActed(site, 'unmerged', lfns)
+      await store.markActed(site, runId, 'unmerged', lfns)
     }
+    // one request per source, as the original's registry: disk copies, else tape
     const transfers = confirmedMissing.flatMap((lfn) => {
-      const source = copies.get(lfn)?.disk[0]
-      return source ? [{ lfn, source }] : []
+      const c = copies.get(lfn)
+      const sources = c?.disk.length ? c.disk : (c?.tape ?? [])
+      return sources.map((source): TransferRequest => ({ lfn, source }))
     })
     if (config.get<boolean>('UseTransferQueue') && transfers.length) {
       requested.transfers += await backend.registry.transfer(site, transfers)
-      await store.markActed(
-        site,
-        'missing',
-        transfers.map((t) => t.lfn),
-      )
+      await store.markActed(site, runId, 'missing', [...new Set(transfers.map((t) => t.lfn))])
     }
     log.info(`requested ${requested.deletions} deletions and ${requested.transfers} transfers`)
   }
@@ -372,11 +448,54 @@ async function checkSite(
     missing,
     orphan,
     empty,
+    sizeMismatch,
     confirmedMissing,
+    deletable: { orphan: deletableOrphans, empty: deletableEmpty },
     noSource,
     unrecoverable,
     missingBlocks,
     unmerged: unmerged?.files.map((f) => f.lfn) ?? [],
     requested,
   }
+}
+
+/**
+ * Vetoes orphans of datasets that have files at the site: the original
+ * protects every dataset with a replica at the site, and a dataset's files
+ * lie below one directory (`datasetDirectoryOf`), which either inventory
+ * listing then holds. `orphans` are the candidates, looked up once.
+ */
+function datasetsAtSite(orphans: readonly Lfn[], inventories: readonly DirectoryInfo[]): Filter {
+  const dirs = [...new Set(orphans.map((l) => datasetDirectoryOf(l)).filter((d): d is Lfn => d !== null))]
+  const held = new Set(heldByEither(dirs, inventories, (h) => !h.file && h.directory))
+  return {
+    protected: (lfn) => {
+      const d = datasetDirectoryOf(lfn)
+      return d !== null && held.has(d)
+    },
+  }
+}
+
+/** The paths of `lfns` that either tree holds as `which` says (a file, a directory). */
+function heldByEither(lfns: readonly Lfn[], trees: readonly DirectoryInfo[], which: (h: Held) => boolean): Lfn[] {
+  if (lfns.length === 0) return []
+  const found = trees.map((t) => lookUp(t.tree, lfns).map((h) => (h.file || h.directory ? which(h) : false)))
+  return lfns.filter((_, i) => found.some((f) => f[i]))
+}
+
+/** The inventory size of each of `lfns` that either inventory listing holds as a path (the first listing's first; -2 for a directory). */
+function inventorySizesOf(lfns: readonly Lfn[], inventories: readonly DirectoryInfo[]): Map<Lfn, number> {
+  const out = new Map<Lfn, number>()
+  if (lfns.length === 0) return out
+  for (const inv of inventories) {
+    const held = lookUp(inv.tree, lfns)
+    for (let i = 0; i < lfns.length; i++) {
+      const h = held[i] as Held
+      const lfn = lfns[i] as Lfn
+      if (out.has(lfn)) continue
+      if (h.file) out.set(lfn, h.size)
+      else if (h.directory) out.set(lfn, -2)
+    }
+  }
+  return out
 }

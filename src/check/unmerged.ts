@@ -7,10 +7,10 @@
  * one LFN a line) covers them, or they lie below `UnmergedDirsToAvoid`.
  */
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { config } from '../config'
 import { ConfigError, native } from '../errors'
+import { type Lfn, lfnFromText, lfnsFromBuffer } from '../lfn'
 import { listSite } from './remote'
 
 const DAY = 86_400
@@ -52,29 +52,14 @@ export async function protectedUnmerged(source: string): Promise<string[]> {
     .filter((l) => l && !l.startsWith('#'))
 }
 
-/** Split a `LFN|size|mtime` line of a written listing (`\\`, `\\|`, `\\n`... escaped). */
-function parseLine(line: string): { lfn: string; size: number; mtime: number } {
-  const fields: string[] = ['']
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] as string
-    if (c === '\\' && i + 1 < line.length) {
-      const next = line[++i] as string
-      fields[fields.length - 1] += next === 'n' ? '\n' : next === 'r' ? '\r' : next === 't' ? '\t' : next
-    } else if (c === '|') fields.push('')
-    else fields[fields.length - 1] += c
-  }
-  const [lfn, size, mtime] = fields as [string, string?, string?]
-  return { lfn, size: size === undefined ? -1 : Number(size), mtime: mtime === undefined ? 0 : Number(mtime) }
-}
-
-function under(lfn: string, dir: string): boolean {
+function under(lfn: Lfn, dir: Lfn): boolean {
   const d = dir.replace(/\/+$/, '')
   return lfn === d || lfn.startsWith(`${d}/`)
 }
 
 export interface UnmergedResult {
-  /** Deletable files, sorted. */
-  files: { lfn: string; size: number }[]
+  /** Deletable files, sorted by bytes. */
+  files: { lfn: Lfn; size: number }[]
   size: number
   /** Files listed below /store/unmerged. */
   listed: number
@@ -82,32 +67,27 @@ export interface UnmergedResult {
 
 /** List a site's /store/unmerged and pick what may be deleted. */
 export async function findUnmerged(site: string, signal?: AbortSignal): Promise<UnmergedResult> {
-  const root = `${config.get<string>('RootPath').replace(/\/+$/, '')}/unmerged`
-  const logs = `${root}/logs`
-  const protectedDirs = await protectedUnmerged(config.get<string>('ListDeletable'))
-  const avoid = config.get<string[]>('UnmergedDirsToAvoid')
+  const root = lfnFromText(`${config.get<string>('RootPath').replace(/\/+$/, '')}/unmerged`)
+  const logs = `${root}/logs` as Lfn
+  const protectedDirs = (await protectedUnmerged(config.get<string>('ListDeletable'))).map(lfnFromText)
+  const avoid = config.get<string[]>('UnmergedDirsToAvoid').map(lfnFromText)
   const now = Date.now() / 1000
   const minAge = config.get<number>('UnmergedMinAge') * DAY
   const logsAge = config.get<number>('UnmergedLogsAge') * DAY
   const tree = await listSite(site, [root], signal ? { signal } : {})
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-unmerged-'))
-  const listing = path.join(tmp, 'unmerged.txt')
-  try {
-    native(() => tree.tree.writeListing(listing))
-    const files: { lfn: string; size: number }[] = []
-    let size = 0
-    for (const line of fs.readFileSync(listing, 'utf8').split('\n')) {
-      if (!line) continue
-      const { lfn, size: fileSize, mtime } = parseLine(line)
-      if (!under(lfn, root)) continue
-      const age = now - mtime
-      if (avoid.some((d) => under(lfn, d)) || protectedDirs.some((d) => under(lfn, d))) continue
-      if (age <= (under(lfn, logs) ? logsAge : minAge)) continue
-      files.push({ lfn, size: fileSize })
-      if (fileSize > 0) size += fileSize
-    }
-    return { files, size, listed: tree.fileCount }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true })
+  const columns = native(() => tree.tree.fileColumns())
+  const lfns = lfnsFromBuffer(columns.lfns)
+  const files: { lfn: Lfn; size: number }[] = []
+  let size = 0
+  for (let i = 0; i < lfns.length; i++) {
+    const lfn = lfns[i] as Lfn
+    const fileSize = columns.sizes[i] as number
+    if (!under(lfn, root)) continue
+    const age = now - (columns.mtimes[i] as number)
+    if (avoid.some((d) => under(lfn, d)) || protectedDirs.some((d) => under(lfn, d))) continue
+    if (age <= (under(lfn, logs) ? logsAge : minAge)) continue
+    files.push({ lfn, size: fileSize })
+    if (fileSize > 0) size += fileSize
   }
+  return { files, size, listed: tree.fileCount }
 }

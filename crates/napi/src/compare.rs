@@ -87,10 +87,29 @@ pub(crate) fn nul_joined<'a>(names: impl IntoIterator<Item = &'a [u8]>) -> Buffe
 /// Write a list of names (`lfns`, each followed by a NUL byte) to `path`,
 /// one a line and escaped as listing files are, through a temporary file
 /// renamed into place: every list the tool writes goes through here.
+/// `suffixes`, one per name, are written after the name as they are (the
+/// tool's own figures, such as `|size`).
 #[napi]
-pub fn write_lfn_list(path: String, lfns: Buffer) -> Result<()> {
+pub fn write_lfn_list(path: String, lfns: Buffer, suffixes: Option<Vec<String>>) -> Result<()> {
     let p = PathBuf::from(path);
-    dc_core::write_lines(&p, split_nul(&lfns)).map_err(|e| io_error(&p, e))
+    let names = split_nul(&lfns);
+    match suffixes {
+        None => dc_core::write_lines(&p, names),
+        Some(suffixes) => {
+            if suffixes.len() != names.len() {
+                return Err(invalid(format!("{} names and {} suffixes: one of each per line", names.len(), suffixes.len())));
+            }
+            dc_core::write_atomic(&p, |w| {
+                for (name, suffix) in names.iter().zip(&suffixes) {
+                    dc_core::listfile::write_escaped(w, name)?;
+                    std::io::Write::write_all(w, suffix.as_bytes())?;
+                    std::io::Write::write_all(w, b"\n")?;
+                }
+                Ok(())
+            })
+        }
+    }
+    .map_err(|e| io_error(&p, e))
 }
 
 #[napi]

@@ -70,9 +70,11 @@ export function lfnForDisplay(lfn: Lfn): string {
   let i = 0
   while (i < bytes.length) {
     const b = bytes[i] as number
-    const width = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0
+    const width =
+      b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0
     if (width === 1) {
-      out += b === 0x5c ? '\\\\' : b < 0x20 || b === 0x7f ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b)
+      out +=
+        b === 0x5c ? '\\\\' : b < 0x20 || b === 0x7f ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b)
       i++
       continue
     }

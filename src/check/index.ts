@@ -25,8 +25,9 @@ import { config } from '../config'
 import type { DirectoryInfo } from '../datatypes'
 import { CancelledError, native, nativeAsync } from '../errors'
 import { DatasetFilter, datasetOf, Filters, FullFilter, PatternFilter } from '../filters'
+import type { Lfn } from '../lfn'
 import { compareAsync } from '../native'
-import { openSummary, type SummaryStore } from '../summary/store'
+import { type Finding, openSummary, type SummaryStore } from '../summary/store'
 import type { Reporting, RunStats } from '../summary/types'
 import { keepListed } from './lists'
 import { RunLog } from './log'
@@ -289,7 +290,9 @@ async function checkSite(
   if (heldBack) log.info(`held back: ${heldBack}`)
 
   // the two-run confirmation: missing now and in the last recorded run
-  const before = new Set((await store.findings(site, 'missing')).map((f) => f.lfn))
+  const before = new Set<string>(
+    (await store.findings(site, 'missing')).filter((f) => f.acted === null).map((f) => f.lfn),
+  )
   const confirmedMissing = missing.filter((l) => before.has(l))
 
   const missingSizes = new Map(first.files('missing').map((f) => [f.lfn, f.size]))
@@ -319,10 +322,10 @@ async function checkSite(
     stats,
     started,
     {
-      missing: missing.map((lfn) => ({ lfn, size: missingSizes.get(lfn) ?? -1 })),
-      orphan: orphan.map((lfn) => ({ lfn, size: orphanSizes.get(lfn) ?? -1 })),
-      empty: empty.map((lfn) => ({ lfn })),
-      ...(unmerged ? { unmerged: unmerged.files } : {}),
+      missing: missing.map((lfn) => ({ lfn: lfn as Lfn, size: missingSizes.get(lfn) ?? -1 })),
+      orphan: orphan.map((lfn) => ({ lfn: lfn as Lfn, size: orphanSizes.get(lfn) ?? -1 })),
+      empty: empty.map((lfn) => ({ lfn: lfn as Lfn })),
+      ...(unmerged ? { unmerged: unmerged.files as Finding[] } : {}),
     },
     { maxMissing, maxOrphan },
     options.duringReport,
@@ -336,16 +339,16 @@ async function checkSite(
   else {
     if (config.get<boolean>('DeleteOrphans') && orphan.length) {
       requested.deletions += await backend.registry.delete(site, orphan)
-      await store.markActed(site, 'orphan', orphan)
+      await store.markActed(site, runId, 'orphan', orphan as Lfn[])
     }
     if (empty.length) {
       requested.deletions += await backend.registry.delete(site, empty)
-      await store.markActed(site, 'empty', empty)
+      await store.markActed(site, runId, 'empty', empty as Lfn[])
     }
     if (unmerged?.files.length) {
       const lfns = unmerged.files.map((f) => f.lfn)
       requested.deletions += await backend.registry.delete(site, lfns)
-      await store.markActed(site, 'unmerged', lfns)
+      await store.markActed(site, runId, 'unmerged', lfns as Lfn[])
     }
     const transfers = confirmedMissing.flatMap((lfn) => {
       const source = copies.get(lfn)?.disk[0]
@@ -355,8 +358,9 @@ async function checkSite(
       requested.transfers += await backend.registry.transfer(site, transfers)
       await store.markActed(
         site,
+        runId,
         'missing',
-        transfers.map((t) => t.lfn),
+        transfers.map((t) => t.lfn as Lfn),
       )
     }
     log.info(`requested ${requested.deletions} deletions and ${requested.transfers} transfers`)

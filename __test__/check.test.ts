@@ -180,9 +180,19 @@ describe('check on the embedded store', () => {
     ])
     const s2 = await openSummary()
     try {
-      // the transferred file left the findings for the history
-      expect((await s2.findings(SITE, 'missing')).map((f) => short(f.lfn)).sort()).toEqual(['LOST2.root', 'LOST3.root'])
-      expect((await s2.actedFindings(SITE, 'missing')).map((f) => short(f.lfn))).toEqual(['LOST1.root'])
+      // the transferred file is marked acted on in the second run's findings
+      const missing = await s2.findings(SITE, 'missing')
+      expect(missing.map((f) => [short(f.lfn), f.acted === null]).sort()).toEqual([
+        ['LOST1.root', false],
+        ['LOST2.root', true],
+        ['LOST3.root', true],
+      ])
+      const acted = await s2.actedFindings(SITE, 'missing')
+      expect(acted.map((f) => [short(f.lfn), f.runId])).toEqual([['LOST1.root', second?.runId]])
+      // the first run's findings are kept
+      expect((await s2.findings(SITE, 'missing', first?.runId)).map((f) => short(f.lfn)).sort()).toEqual(
+        EXPECTED_MISSING,
+      )
       // orphans already requested for deletion are not reported again
       expect(second?.orphan).toEqual([])
       expect((await s2.actedFindings(SITE, 'orphan')).length).toBe(4)
@@ -342,11 +352,12 @@ describe('check, set-status and invalidate commands', () => {
     expect(inv.stdout).toMatch(/T2_US_MIT: 4 missing files invalidated/)
     const rows = await db.all<{ lfn: string }>('SELECT lfn FROM local_invalidations WHERE site = ?', [SITE])
     expect(rows.map((x) => short(x.lfn)).sort()).toEqual(EXPECTED_MISSING)
-    // acted on: moved to the history
+    // acted on: every missing file of the last run is marked
     const store = await openSummary()
     try {
-      expect(await store.findings(SITE, 'missing')).toEqual([])
+      expect((await store.findings(SITE, 'missing')).filter((f) => f.acted === null)).toEqual([])
       expect((await store.actedFindings(SITE, 'missing')).length).toBe(4)
+      expect(cli(['invalidate', '--config', site.config]).stdout).not.toMatch(/invalidated/)
     } finally {
       await store.close()
     }

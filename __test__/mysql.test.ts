@@ -230,13 +230,12 @@ describe('Dynamo over MySQL', () => {
     await server.restart()
     // all or nothing: no run, no findings
     expect(server.sql('SELECT COUNT(*) FROM site_runs', 'consistency')).toMatch(/\n0\n/)
-    expect(server.sql('SELECT COUNT(*) FROM invalid', 'consistency')).toMatch(/\n0\n/)
-    expect(server.sql('SELECT COUNT(*) FROM orphans', 'consistency')).toMatch(/\n0\n/)
+    expect(server.sql('SELECT COUNT(*) FROM findings', 'consistency')).toMatch(/\n0\n/)
     // the site can be run again once set ready
     expect(cli(['set-status', SITE, 'ready', '--config', site.config]).code).toBe(0)
     const again = await runCheck({ site: SITE })
     expect(again?.missing.map(short).sort()).toEqual(EXPECTED_MISSING)
-    expect(server.sql('SELECT COUNT(*) FROM invalid', 'consistency')).toMatch(/\n4\n/)
+    expect(server.sql(`SELECT COUNT(*) FROM findings WHERE kind = 'missing'`, 'consistency')).toMatch(/\n4\n/)
   })
 })
 

@@ -10,7 +10,7 @@ const HELP = `Usage: dynamo-consistency invalidate [--site PATTERN] [--config FI
 
 For every site marked \`act\` (and matching PATTERN, a regular expression
 matching whole names), declare the missing files of its last check lost in
-the inventory (Dynamo's local_invalidations) and move them to the history.
+the inventory (Dynamo's local_invalidations) and mark them acted on.
 Dry sites are skipped.`
 
 export const invalidateCommand: Command = {
@@ -30,10 +30,12 @@ export const invalidateCommand: Command = {
         pattern,
       )
       for (const site of sites) {
-        const lfns = (await store.findings(site, 'missing')).map((f) => f.lfn)
+        const last = await store.lastRun(site)
+        if (!last) continue
+        const lfns = (await store.findings(site, 'missing', last.id)).filter((f) => f.acted === null).map((f) => f.lfn)
         if (lfns.length === 0) continue
         const n = await backend.registry.invalidate(site, lfns)
-        await store.markActed(site, 'missing', lfns)
+        await store.markActed(site, last.id, 'missing', lfns)
         io.out(`${site}: ${lfns.length} missing files invalidated (${n} new)`)
       }
       if (sites.length === 0) io.out(`no act site matches ${pattern}`)

@@ -1,9 +1,9 @@
 /**
  * The summary store: site status and reporting flag, the figures of every
- * run, and the history of what runs found (missing files, orphans, empty
- * directories, unmerged files). SQLite (`VarLocation/summary.db`) on one
- * host; MySQL/MariaDB (`SummaryDatabase: mysql://...`) when several hosts
- * share the work.
+ * run, and what every run found (missing files, orphans, empty
+ * directories, unmerged files, size mismatches) with whether it was acted
+ * on. SQLite (`VarLocation/summary.db`) on one host; MySQL/MariaDB
+ * (`SummaryDatabase: mysql://...`) when several hosts share the work.
  *
  * Tables:
  *
@@ -11,30 +11,62 @@
  * |---|---|
  * | `site_status(site, status, reporting, running_since, run_host, run_pid, last_start, max_missing, max_orphan)` | one row per site |
  * | `site_runs(id, site, started, time, files, nodes, empty, missing, missing_size, orphan, orphan_size, nosource, unrecoverable, unlisted, unlisted_bad, duration, threads, unmerged, unmerged_size, held_back)` | one row per finished run |
- * | `invalid`, `orphans`, `unmerged` `(site, lfn, size, run_id)` | what the last run of each site found and nobody acted on yet |
- * | `empty_directories(site, name, run_id)` | likewise |
- * | `invalid_history`, `orphans_history`, `unmerged_history`, `empty_directories_history` | the same rows once acted on, with `acted` (unix seconds) |
+ * | `findings(run_id, site, kind, lfn, size, inventory_size, acted)` | one row per finding of every run, dry sites included, kept after later runs; `acted` is when a registry request was made for it (unix seconds), NULL until then |
+ *
+ * `findings.lfn` holds the exact bytes of the name (SQLite: TEXT bound
+ * from the bytes; MySQL: `VARBINARY(1024)`, so that a key of site, kind
+ * and LFN stays within InnoDB's 3072 bytes), so that a name that is not
+ * UTF-8 and its U+FFFD look-alike are two findings.
+ *
+ * Databases made by earlier versions also hold `invalid`, `orphans`,
+ * `empty_directories`, `unmerged` and their `_history` twins (the last
+ * run's findings, and those acted on): they are left untouched, and
+ * nothing reads or writes them any more.
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { insertRows, MysqlSql, type Param, redact, type Sql, SqliteSql } from '../backends/sql'
+import { insertRows, MysqlSql, type Param, type Row, redact, type Sql, SqliteSql } from '../backends/sql'
 import { config } from '../config'
+import { type Lfn, lfnBytes, lfnFromColumn } from '../lfn'
 import type { Reporting, RunStats, RunStatus, SiteSummary, SummaryReader } from './types'
 
-/** The history tables of findings, by kind. */
-export const FINDINGS = {
-  missing: { table: 'invalid', column: 'lfn' },
-  orphan: { table: 'orphans', column: 'lfn' },
-  empty: { table: 'empty_directories', column: 'name' },
-  unmerged: { table: 'unmerged', column: 'lfn' },
-} as const
-export type FindingKind = keyof typeof FINDINGS
+/**
+ * What a run can find, as `findings.kind` holds it. `size` is the size on
+ * storage for `orphan`, `unmerged` and `size_mismatch`, the inventory's
+ * size for `missing`; `inventory_size` is the inventory's size of a
+ * `size_mismatch`; an `empty` directory has neither.
+ */
+export const FINDING_KINDS = ['missing', 'orphan', 'empty', 'unmerged', 'size_mismatch'] as const
+export type FindingKind = (typeof FINDING_KINDS)[number]
 
-/** One finding: a file (with its size) or a directory. */
+/** One finding: a file (with its sizes, when known) or a directory. */
 export interface Finding {
-  lfn: string
+  lfn: Lfn
   size?: number
+  inventorySize?: number
 }
+
+/** A finding as a run recorded it: `acted` is when it was acted on (unix seconds), or null. */
+export interface RecordedFinding extends Finding {
+  acted: number | null
+}
+
+/** A finding that was acted on, and the run that found it. */
+export interface ActedFinding extends Finding {
+  acted: number
+  runId: number
+}
+
+/** How long a finding has been found: in `runs` runs in a row, the first of which ended at `since`. */
+export interface Streak {
+  runs: number
+  since: number
+}
+
+/** Parameters in one `IN (...)` list. */
+const IN_CHUNK = 500
+/** Runs read at a time when walking a site's runs newest first. */
+const RUN_PAGE = 32
 
 const STATS_COLUMNS = [
   ['files', 'files'],
@@ -57,14 +89,14 @@ const STATS_COLUMNS = [
 function schema(dialect: 'sqlite' | 'mysql'): string[] {
   const my = dialect === 'mysql'
   const site = my ? 'VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin' : 'TEXT'
-  // 700 utf8mb4 characters keep (site, lfn) within InnoDB's 3072-byte key limit
-  const lfn = my ? 'VARCHAR(700) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin' : 'TEXT'
+  const kind = my ? 'VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin' : 'TEXT'
+  const lfn = my ? 'VARBINARY(1024)' : 'TEXT'
   const text = my ? 'VARCHAR(1000)' : 'TEXT'
   const big = my ? 'BIGINT' : 'INTEGER'
   const id = my ? 'BIGINT PRIMARY KEY AUTO_INCREMENT' : 'INTEGER PRIMARY KEY AUTOINCREMENT'
   const engine = my ? ' ENGINE=InnoDB' : ''
   const stats = STATS_COLUMNS.map(([c]) => `${c} ${c === 'duration' ? 'DOUBLE' : big} NOT NULL DEFAULT 0`).join(', ')
-  const out = [
+  return [
     `CREATE TABLE IF NOT EXISTS site_status (
       site ${site} PRIMARY KEY,
       status VARCHAR(16) NOT NULL DEFAULT 'ready',
@@ -85,21 +117,19 @@ function schema(dialect: 'sqlite' | 'mysql'): string[] {
       held_back ${text} NULL
     )${engine}`,
     `CREATE INDEX ${my ? '' : 'IF NOT EXISTS '}site_runs_site ON site_runs (site, time)`,
+    // keyed by run, as they are read, streaked and marked; SQLite keeps the rows in the key (WITHOUT ROWID): each LFN once
+    `CREATE TABLE IF NOT EXISTS findings (
+      run_id ${big} NOT NULL,
+      site ${site} NOT NULL,
+      kind ${kind} NOT NULL,
+      lfn ${lfn} NOT NULL,
+      size ${big} NULL,
+      inventory_size ${big} NULL,
+      acted ${big} NULL,
+      PRIMARY KEY (run_id, kind, lfn)
+    )${engine}${my ? '' : ' WITHOUT ROWID'}`,
+    `CREATE INDEX ${my ? '' : 'IF NOT EXISTS '}findings_acted ON findings (site, kind, acted)`,
   ]
-  for (const { table, column } of Object.values(FINDINGS)) {
-    const size = column === 'lfn' ? `size ${big} NULL, ` : ''
-    out.push(
-      `CREATE TABLE IF NOT EXISTS ${table} (
-        site ${site} NOT NULL, ${column} ${lfn} NOT NULL, ${size}run_id ${big} NOT NULL,
-        PRIMARY KEY (site, ${column})
-      )${engine}`,
-      `CREATE TABLE IF NOT EXISTS ${table}_history (
-        id ${id}, site ${site} NOT NULL, ${column} ${lfn} NOT NULL, ${size}run_id ${big} NOT NULL,
-        acted ${big} NOT NULL
-      )${engine}`,
-    )
-  }
-  return out
 }
 
 /** The summary store location the configuration names. */
@@ -115,6 +145,33 @@ export function summaryLocation(): string {
 
 const now = () => Math.floor(Date.now() / 1000)
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v))
+const DAY = 86_400
+
+/** A size as a parameter: unknown (undefined or negative) is NULL. */
+const sizeParam = (size: number | undefined): number | null => (size === undefined || size < 0 ? null : size)
+
+function toFinding(r: Row): Finding {
+  const finding: Finding = { lfn: lfnFromColumn(r.lfn) }
+  if (r.size !== null && r.size !== undefined) finding.size = num(r.size)
+  if (r.inventory_size !== null && r.inventory_size !== undefined) finding.inventorySize = num(r.inventory_size)
+  return finding
+}
+
+/** Whether a recorded finding has a candidate's sizes (an undefined size matches any). */
+function sameSizes(candidate: Finding, recorded: Finding): boolean {
+  return (
+    (candidate.size === undefined || candidate.size === recorded.size) &&
+    (candidate.inventorySize === undefined || candidate.inventorySize === recorded.inventorySize)
+  )
+}
+
+function checkKind(kind: string): asserts kind is FindingKind {
+  if (!(FINDING_KINDS as readonly string[]).includes(kind)) {
+    throw new TypeError(`not a kind of finding: ${kind} (${FINDING_KINDS.join(', ')})`)
+  }
+}
+
+const marks = (n: number) => Array(n).fill('?').join(', ')
 
 function toStats(r: Record<string, unknown>): RunStats {
   const stats: Record<string, unknown> = { site: String(r.site), time: num(r.time) }
@@ -177,27 +234,6 @@ export class SummaryStore implements SummaryReader {
   async history(site: string): Promise<RunStats[]> {
     await this.init()
     return (await this.db.all('SELECT * FROM site_runs WHERE site = ? ORDER BY time, id', [site])).map(toStats)
-  }
-
-  /** The current (not yet acted on) findings of a kind at a site, sorted. */
-  async findings(site: string, kind: FindingKind): Promise<Finding[]> {
-    await this.init()
-    const { table, column } = FINDINGS[kind]
-    const size = column === 'lfn' ? ', size' : ''
-    const rows = await this.db.all(`SELECT ${column} AS lfn${size} FROM ${table} WHERE site = ? ORDER BY ${column}`, [
-      site,
-    ])
-    return rows.map((r) => (r.size === undefined ? { lfn: String(r.lfn) } : { lfn: String(r.lfn), size: num(r.size) }))
-  }
-
-  /** Findings of a kind that were acted on, oldest first. */
-  async actedFindings(site: string, kind: FindingKind): Promise<(Finding & { acted: number })[]> {
-    await this.init()
-    const { table, column } = FINDINGS[kind]
-    const rows = await this.db.all(`SELECT ${column} AS lfn, acted FROM ${table}_history WHERE site = ? ORDER BY id`, [
-      site,
-    ])
-    return rows.map((r) => ({ lfn: String(r.lfn), acted: num(r.acted) }))
   }
 
   async status(site: string): Promise<{ status: RunStatus; reporting: Reporting } | null> {
@@ -309,8 +345,9 @@ export class SummaryStore implements SummaryReader {
   // ---- runs and findings -----------------------------------------------------------
 
   /**
-   * Record a finished run and what it found, in one transaction: the
-   * site's previous findings are replaced. Returns the run id.
+   * Record a finished run and what it found, in one transaction; the
+   * findings of earlier runs stay. `during` is called inside the
+   * transaction after each kind of finding is written. Returns the run id.
    */
   async recordRun(
     stats: RunStats,
@@ -319,28 +356,30 @@ export class SummaryStore implements SummaryReader {
     limits: { maxMissing: number; maxOrphan: number },
     during?: (tx: Sql) => Promise<void>,
   ): Promise<number> {
+    const kinds = Object.entries(findings).filter((e): e is [FindingKind, readonly Finding[]] => e[1] !== undefined)
+    for (const [kind] of kinds) checkKind(kind)
     await this.init()
     return this.db.transaction(async (tx) => {
       const columns = STATS_COLUMNS.map(([c]) => c)
       const values: Param[] = STATS_COLUMNS.map(([, key]) => stats[key])
       const r = await tx.run(
         `INSERT INTO site_runs (site, started, time, ${columns.join(', ')}, held_back)
-         VALUES (?, ?, ?, ${columns.map(() => '?').join(', ')}, ?)`,
+         VALUES (?, ?, ?, ${marks(columns.length)}, ?)`,
         [stats.site, started, stats.time, ...values, stats.heldBack],
       )
       const runId = r.lastId
-      for (const [kind, list] of Object.entries(findings) as [FindingKind, readonly Finding[]][]) {
-        const { table, column } = FINDINGS[kind]
-        await tx.run(`DELETE FROM ${table} WHERE site = ?`, [stats.site])
-        const withSize = column === 'lfn'
+      for (const [kind, list] of kinds) {
         await insertRows(
           tx,
-          `INSERT INTO ${table} (site, ${column}${withSize ? ', size' : ''}, run_id)`,
-          list.map((f): Param[] =>
-            withSize
-              ? [stats.site, f.lfn, f.size === undefined || f.size < 0 ? null : f.size, runId]
-              : [stats.site, f.lfn, runId],
-          ),
+          'INSERT INTO findings (run_id, site, kind, lfn, size, inventory_size)',
+          list.map((f): Param[] => [
+            runId,
+            stats.site,
+            kind,
+            lfnBytes(f.lfn),
+            sizeParam(f.size),
+            sizeParam(f.inventorySize),
+          ]),
         )
         if (during) await during(tx)
       }
@@ -353,34 +392,168 @@ export class SummaryStore implements SummaryReader {
     })
   }
 
-  /**
-   * Move findings that were acted on to their history table (all of the
-   * site's findings of that kind when `lfns` is omitted), in one transaction.
-   */
-  async markActed(site: string, kind: FindingKind, lfns?: readonly string[], acted = now()): Promise<number> {
+  /** The site's latest finished run (the highest id), or null. */
+  async lastRun(site: string): Promise<{ id: number; time: number } | null> {
     await this.init()
-    const { table, column } = FINDINGS[kind]
-    const size = column === 'lfn' ? ', size' : ''
-    return this.db.transaction(async (tx) => {
-      let moved = 0
-      const move = async (where: string, params: Param[]) => {
-        const r = await tx.run(
-          `INSERT INTO ${table}_history (site, ${column}${size}, run_id, acted)
-           SELECT site, ${column}${size}, run_id, ? FROM ${table} WHERE site = ?${where}`,
-          [acted, site, ...params],
-        )
-        await tx.run(`DELETE FROM ${table} WHERE site = ?${where}`, [site, ...params])
-        moved += r.changes
-      }
-      if (lfns === undefined) await move('', [])
-      else {
-        for (let i = 0; i < lfns.length; i += 500) {
-          const part = lfns.slice(i, i + 500)
-          await move(` AND ${column} IN (${part.map(() => '?').join(', ')})`, part)
+    const r = (await this.db.all('SELECT id, time FROM site_runs WHERE site = ? ORDER BY id DESC LIMIT 1', [site]))[0]
+    return r ? { id: num(r.id), time: num(r.time) } : null
+  }
+
+  /**
+   * The findings of a kind in the site's latest run (or in run `runId` of
+   * the site), acted on or not, sorted by bytes.
+   */
+  async findings(site: string, kind: FindingKind, runId?: number): Promise<RecordedFinding[]> {
+    checkKind(kind)
+    await this.init()
+    const run = runId ?? (await this.lastRun(site))?.id
+    if (run === undefined) return []
+    const rows = await this.db.all(
+      `SELECT lfn, size, inventory_size, acted FROM findings WHERE run_id = ? AND kind = ? AND site = ? ORDER BY lfn`,
+      [run, kind, site],
+    )
+    return rows.map((r) => ({
+      ...toFinding(r),
+      acted: r.acted === null || r.acted === undefined ? null : num(r.acted),
+    }))
+  }
+
+  /**
+   * How long each candidate has been found: the runs in a row of the site,
+   * ending at run `runId`, whose findings of `kind` hold the candidate's
+   * LFN with its sizes (an undefined size matches any), and when the first
+   * of them ended. A run that recorded no findings of `kind` breaks every
+   * streak. Candidates not found in run `runId` have no entry.
+   *
+   * The runs are read newest first, and only for the candidates still
+   * found, until none is. With `enough`, a candidate is no longer followed
+   * once its streak has `enough.runs` runs and began `enough.days` days
+   * before `enough.now` (so its streak may be longer than reported).
+   */
+  async streaks(
+    site: string,
+    kind: FindingKind,
+    runId: number,
+    candidates: readonly Finding[],
+    enough?: { runs: number; days: number; now: number },
+  ): Promise<Map<Lfn, Streak>> {
+    checkKind(kind)
+    await this.init()
+    const out = new Map<Lfn, Streak>()
+    let alive = new Map<Lfn, Finding>()
+    for (const c of candidates) if (!alive.has(c.lfn)) alive.set(c.lfn, c)
+    let below = runId + 1
+    for (let first = true; alive.size > 0; first = false) {
+      const runs = await this.db.all(
+        'SELECT id, time FROM site_runs WHERE site = ? AND id < ? ORDER BY id DESC LIMIT ?',
+        [site, below, RUN_PAGE],
+      )
+      // the walk starts at run `runId`, which must be one of the site's runs
+      if (runs.length === 0 || (first && num(runs[0]?.id) !== runId)) break
+      for (const run of runs) {
+        const id = num(run.id)
+        const time = num(run.time)
+        below = id
+        const found = await this.foundIn(id, kind, [...alive.keys()])
+        const next = new Map<Lfn, Finding>()
+        for (const [lfn, candidate] of alive) {
+          const recorded = found.get(lfn)
+          if (!recorded || !sameSizes(candidate, recorded)) continue
+          const streak = { runs: (out.get(lfn)?.runs ?? 0) + 1, since: time }
+          out.set(lfn, streak)
+          if (enough && streak.runs >= enough.runs && streak.since <= enough.now - enough.days * DAY) continue
+          next.set(lfn, candidate)
         }
+        alive = next
+        if (alive.size === 0) break
       }
-      return moved
+    }
+    return out
+  }
+
+  /** The findings of `kind` in run `runId` among `lfns`, by LFN. */
+  private async foundIn(runId: number, kind: FindingKind, lfns: readonly Lfn[]): Promise<Map<Lfn, Finding>> {
+    const found = new Map<Lfn, Finding>()
+    for (let i = 0; i < lfns.length; i += IN_CHUNK) {
+      const part = lfns.slice(i, i + IN_CHUNK)
+      const rows = await this.db.all(
+        `SELECT lfn, size, inventory_size FROM findings WHERE run_id = ? AND kind = ? AND lfn IN (${marks(part.length)})`,
+        [runId, kind, ...part.map(lfnBytes)],
+      )
+      for (const r of rows) {
+        const finding = toFinding(r)
+        found.set(finding.lfn, finding)
+      }
+    }
+    return found
+  }
+
+  /**
+   * Mark findings of run `runId` as acted on at `acted` (all of the run's
+   * findings of that kind when `lfns` is omitted), in one transaction.
+   * Findings already marked keep their time. Returns how many were marked.
+   */
+  async markActed(
+    site: string,
+    runId: number,
+    kind: FindingKind,
+    lfns?: readonly Lfn[],
+    acted = now(),
+  ): Promise<number> {
+    checkKind(kind)
+    await this.init()
+    const update = 'UPDATE findings SET acted = ? WHERE run_id = ? AND kind = ? AND site = ? AND acted IS NULL'
+    return this.db.transaction(async (tx) => {
+      if (lfns === undefined) return (await tx.run(update, [acted, runId, kind, site])).changes
+      let marked = 0
+      for (let i = 0; i < lfns.length; i += IN_CHUNK) {
+        const part = lfns.slice(i, i + IN_CHUNK)
+        const r = await tx.run(`${update} AND lfn IN (${marks(part.length)})`, [
+          acted,
+          runId,
+          kind,
+          site,
+          ...part.map(lfnBytes),
+        ])
+        marked += r.changes
+      }
+      return marked
     })
+  }
+
+  /** Findings of a kind at a site that were acted on, in every run, oldest action first. */
+  async actedFindings(site: string, kind: FindingKind): Promise<ActedFinding[]> {
+    checkKind(kind)
+    await this.init()
+    const rows = await this.db.all(
+      `SELECT run_id, lfn, size, inventory_size, acted FROM findings
+       WHERE site = ? AND kind = ? AND acted IS NOT NULL ORDER BY acted, run_id, lfn`,
+      [site, kind],
+    )
+    return rows.map((r) => ({ ...toFinding(r), acted: num(r.acted), runId: num(r.run_id) }))
+  }
+
+  /**
+   * Forget the findings nobody acted on in all but the site's last
+   * `keepRuns` runs (those acted on stay, as the history of what was
+   * requested). Streaks then reach back no further than the kept runs.
+   * Returns how many findings were forgotten.
+   */
+  async pruneFindings(site: string, keepRuns: number): Promise<number> {
+    if (!Number.isInteger(keepRuns) || keepRuns < 1) throw new RangeError(`keepRuns must be 1 or more: ${keepRuns}`)
+    await this.init()
+    const oldestKept = (
+      await this.db.all('SELECT id FROM site_runs WHERE site = ? ORDER BY id DESC LIMIT 1 OFFSET ?', [
+        site,
+        keepRuns - 1,
+      ])
+    )[0]
+    if (!oldestKept) return 0
+    const r = await this.db.run('DELETE FROM findings WHERE site = ? AND run_id < ? AND acted IS NULL', [
+      site,
+      num(oldestKept.id),
+    ])
+    return r.changes
   }
 
   close(): Promise<void> {

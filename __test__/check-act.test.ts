@@ -15,7 +15,7 @@ import { config } from '../src/config'
 import { type Lfn, lfnBytes, lfnFromBytes, lfnFromColumn, lfnFromText } from '../src/lfn'
 import { openSummary } from '../src/summary/store'
 import { makeSite, SITE, type SiteSetup } from './helpers/check-site'
-import { cli, writeFile } from './helpers/cli'
+import { cli } from './helpers/cli'
 
 const OLD = 1_500_000_000
 const DIR = '/store/mc/RunIISummer20UL18/Act_TuneCP5/AODSIM/106X_upgrade2018-v2/10000'

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest'
 import { matchSites, parseMysqlUrl, redact, sitePattern } from '../src/backends'
 import { UsageError } from '../src/errors'
-import { DatasetFilter, datasetOf, Filters, FullFilter, PatternFilter } from '../src/filters'
+import { DatasetFilter, datasetDirectoryOf, datasetOf, Filters, FullFilter, PatternFilter } from '../src/filters'
+import { type Lfn, lfnFromBytes, lfnFromText } from '../src/lfn'
 
 describe('CMS LFN to dataset', () => {
   it('maps /store/KIND/ERA/PRIMARY/TIER/PROCESSING/... to /PRIMARY/ERA-PROCESSING/TIER', () => {
@@ -14,17 +15,28 @@ describe('CMS LFN to dataset', () => {
     )
   })
 
-  it('gives null for LFNs not laid out so', () => {
-    expect(datasetOf('/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1')).toBeNull()
+  it('reads the dataset of any LFN of seven parts or more below /store, as the original', () => {
+    // the original indexes parts 3 to 6 of the LFN split at `/`; only fewer parts is a parse error
+    expect(datasetOf('/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1')).toBe(
+      '/SingleMuon/Run2018A-17Sep2018-v1/MINIAOD',
+    )
+    expect(datasetOf('/store/mc/short/O3.root')).toBeNull()
     expect(datasetOf('/store/user/x.root')).toBeNull()
     expect(datasetOf('/other/data/a/b/c/d/e.root')).toBeNull()
-    expect(datasetOf('/store/data//b/c/d/e.root')).toBeNull()
     expect(datasetOf('relative/store/a/b/c/d/e')).toBeNull()
+  })
+
+  it("gives the directory holding a dataset's files", () => {
+    expect(datasetDirectoryOf('/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1/20000/0A1B.root')).toBe(
+      '/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1',
+    )
+    expect(datasetDirectoryOf('/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1')).toBeNull()
   })
 })
 
 describe('filters', () => {
-  const lfn = '/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1/20000/0A1B.root'
+  const lfn = lfnFromText('/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1/20000/0A1B.root')
+  const text = (s: string) => lfnFromText(s)
 
   it('PatternFilter vetoes LFNs containing a pattern, and never for an empty pattern', () => {
     expect(new PatternFilter(['/20000/']).protected(lfn)).toBe(true)
@@ -32,26 +44,35 @@ describe('filters', () => {
     expect(new PatternFilter(['']).protected(lfn)).toBe(false)
   })
 
+  it('PatternFilter compares bytes: a pattern with a non-ASCII letter matches its UTF-8 bytes only', () => {
+    const utf8 = lfnFromText('/store/user/ümlaut/x.root')
+    const latin1 = lfnFromBytes(Buffer.from('/store/user/\xfcmlaut/x.root', 'latin1'))
+    const f = new PatternFilter(['/ümlaut/'])
+    expect(f.protected(utf8)).toBe(true)
+    expect(f.protected(latin1)).toBe(false)
+  })
+
   it('FullFilter vetoes exactly its LFNs', () => {
     const f = new FullFilter([lfn])
     expect(f.protected(lfn)).toBe(true)
-    expect(f.protected(`${lfn}.bak`)).toBe(false)
+    expect(f.protected(`${lfn}.bak` as Lfn)).toBe(false)
     expect(f.size).toBe(1)
   })
 
-  it('DatasetFilter vetoes the files of its datasets', () => {
-    const f = new DatasetFilter(['/SingleMuon/Run2018A-17Sep2018-v1/MINIAOD'])
+  it('DatasetFilter vetoes the files of its datasets and every file whose LFN names no dataset', () => {
+    const f = new DatasetFilter([text('/SingleMuon/Run2018A-17Sep2018-v1/MINIAOD')])
     expect(f.protected(lfn)).toBe(true)
-    expect(f.protected(lfn.replace('SingleMuon', 'DoubleMuon'))).toBe(false)
-    expect(f.protected('/store/user/x.root')).toBe(false)
+    expect(f.protected(text(lfn.replace('SingleMuon', 'DoubleMuon')))).toBe(false)
+    expect(f.protected(text('/store/user/x.root'))).toBe(true)
+    expect(new DatasetFilter().protected(text('/store/mc/short/O3.root'))).toBe(true)
   })
 
   it('Filters vetoes when any of its filters does', () => {
-    const f = new Filters(new FullFilter(['/a']))
+    const f = new Filters(new FullFilter([text('/a')]))
     expect(f.protected(lfn)).toBe(false)
     f.add(new PatternFilter(['SingleMuon']))
     expect(f.protected(lfn)).toBe(true)
-    expect(f.protected('/a')).toBe(true)
+    expect(f.protected(text('/a'))).toBe(true)
   })
 })
 

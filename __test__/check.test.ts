@@ -45,6 +45,10 @@ async function loadInventory(db: SqliteSql): Promise<void> {
         [t.lfn, t.source, t.destination],
       )
     }
+    // the data-management system deletes two datasets at the site, and queued two of their files
+    for (const dataset of ['/Tau/Run2018A-17Sep2018-v1/MINIAOD', '/EGamma/Run2018A-17Sep2018-v1/MINIAOD']) {
+      await tx.run('INSERT INTO deletion_requests (site, dataset) VALUES (?, ?)', [SITE, dataset])
+    }
     for (const lfn of [TAU_DELETION, DELETING]) {
       await tx.run(`INSERT INTO deletion_queue (file, site, status, created) VALUES (?, ?, 'new', 0)`, [lfn, SITE])
     }
@@ -146,17 +150,25 @@ describe('check on the embedded store', () => {
     }
   })
 
-  it('acts on an act site: deletions at once, transfers after two runs in a row', async () => {
+  it('acts on an act site: deletions and transfers once confirmed by a second run', async () => {
     const store = await openSummary()
     await store.setStatus(SITE, 'act')
     await store.close()
+    const ours = () =>
+      db.all<{ file: string }>(`SELECT file FROM deletion_queue WHERE site = ? AND file NOT IN (?, ?) ORDER BY reqid`, [
+        SITE,
+        TAU_DELETION,
+        DELETING,
+      ])
     const first = await check()
-    expect(first?.requested.transfers).toBe(0)
-    const deletions = await db.all<{ file: string; reqid: number }>(
-      `SELECT file, reqid FROM deletion_queue WHERE site = ? AND file NOT IN (?, ?) ORDER BY reqid`,
-      [SITE, TAU_DELETION, DELETING],
-    )
-    const asked = deletions.map((d) => d.file)
+    expect(first?.requested).toEqual({ deletions: 0, transfers: 0 })
+    expect(first?.sizeMismatch.map((f) => [short(f.lfn), f.size, f.inventorySize])).toEqual([['0A3B.root', 3001, 3000]])
+    expect(await ours()).toEqual([])
+    expect((await db.all('SELECT * FROM transfer_queue')).length).toBe(1)
+
+    const second = await check()
+    const asked = (await ours()).map((d) => d.file)
+    // the orphans, the size mismatch seen twice the same among them, then the empty directories
     expect(
       asked
         .filter((f) => f.endsWith('.root'))
@@ -165,37 +177,43 @@ describe('check on the embedded store', () => {
     ).toEqual(EXPECTED_ORPHAN)
     const dirs = asked.filter((f) => !f.endsWith('.root'))
     expect(dirs[0]).toBe(EMPTY_DIR)
-    expect(dirs).toEqual(first?.empty)
-    expect((await db.all('SELECT * FROM transfer_queue')).length).toBe(1)
-
-    const second = await check()
-    // 0A3B (size differs) now has a deletion request for its orphan copy: no longer missing
-    expect(second?.missing.map(short).sort()).toEqual(['LOST1.root', 'LOST2.root', 'LOST3.root'])
-    expect(second?.confirmedMissing.map(short).sort()).toEqual(['LOST1.root', 'LOST2.root', 'LOST3.root'])
+    expect(dirs).toEqual(second?.empty)
+    // our own deletion request hides nothing: 0A3B stays missing
+    expect(second?.missing.map(short).sort()).toEqual(EXPECTED_MISSING)
+    expect(second?.confirmedMissing.map(short).sort()).toEqual(EXPECTED_MISSING)
+    // one request per source: LOST1 from disk, LOST2 from tape (no disk copy); 0A3B and LOST3 have none
     const transfers = await db.all<{ file: string; site_from: string; site_to: string }>(
-      'SELECT file, site_from, site_to FROM transfer_queue WHERE created > 0',
+      'SELECT file, site_from, site_to FROM transfer_queue WHERE created > 0 ORDER BY file',
     )
     expect(transfers.map((t) => [short(t.file), t.site_from, t.site_to])).toEqual([
       ['LOST1.root', 'T1_US_FNAL_Disk', SITE],
+      ['LOST2.root', 'T1_US_FNAL_MSS', SITE],
     ])
     const s2 = await openSummary()
     try {
-      // the transferred file is marked acted on in the second run's findings
+      // the transferred files are marked acted on in the second run's findings
       const missing = await s2.findings(SITE, 'missing')
       expect(missing.map((f) => [short(f.lfn), f.acted === null]).sort()).toEqual([
+        ['0A3B.root', true],
         ['LOST1.root', false],
-        ['LOST2.root', true],
+        ['LOST2.root', false],
         ['LOST3.root', true],
       ])
       const acted = await s2.actedFindings(SITE, 'missing')
-      expect(acted.map((f) => [short(f.lfn), f.runId])).toEqual([['LOST1.root', second?.runId]])
+      expect(acted.map((f) => [short(f.lfn), f.runId])).toEqual([
+        ['LOST1.root', second?.runId],
+        ['LOST2.root', second?.runId],
+      ])
       // the first run's findings are kept
       expect((await s2.findings(SITE, 'missing', first?.runId)).map((f) => short(f.lfn)).sort()).toEqual(
         EXPECTED_MISSING,
       )
-      // orphans already requested for deletion are not reported again
-      expect(second?.orphan).toEqual([])
-      expect((await s2.actedFindings(SITE, 'orphan')).length).toBe(4)
+      expect((await s2.actedFindings(SITE, 'orphan')).map((f) => f.runId)).toEqual([
+        second?.runId,
+        second?.runId,
+        second?.runId,
+        second?.runId,
+      ])
       expect((await s2.history(SITE)).length).toBe(2)
     } finally {
       await s2.close()
@@ -229,7 +247,7 @@ describe('check on the embedded store', () => {
 
   it('calls missing only what both inventory listings hold, orphan only what neither does', async () => {
     const lost3 = inventoryRows().find((r) => short(r.lfn) === 'LOST3.root')?.lfn as string
-    const dark1 = '/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1/20000/DARK1.root'
+    const dark1 = '/store/data/Run2018A/DoubleMuon/MINIAOD/17Sep2018-v1/20000/DARK1.root'
     const report = await check({
       afterRemoteListing: async () => {
         // while the storage was listed, LOST3 was deleted and DARK1 registered
@@ -241,7 +259,8 @@ describe('check on the embedded store', () => {
       },
     })
     expect(report?.missing.map(short).sort()).toEqual(['0A3B.root', 'LOST1.root', 'LOST2.root'])
-    expect(report?.orphan.map(short).sort()).toEqual(['0A3B.root', 'D1.root', 'DARK2 with space.root'])
+    // DARK1 is no orphan; nor is DARK2 now that its dataset has a file at the site
+    expect(report?.orphan.map(short).sort()).toEqual(['0A3B.root', 'D1.root'])
   })
 
   it('cleans /store/unmerged: old files and old logs, not protected or avoided ones', async () => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { DynamoBackend, MysqlSql } from '../src/backends'
 import { runCheck } from '../src/check'
 import { config } from '../src/config'
+import { lfnFromText } from '../src/lfn'
 import { openSummary } from '../src/summary/store'
 import { EMPTY_DIR, inventoryRows, makeSite, SITE, type SiteSetup, short } from './helpers/check-site'
 import { CLI, cli } from './helpers/cli'
@@ -82,11 +83,24 @@ describe('Dynamo over MySQL', () => {
       expect(await backend.checkSite(SITE)).toBe(true)
       expect(await backend.checkSite('T1_US_FNAL_MSS')).toBe(false)
       expect(await backend.checkSite('T2_DE_DESY')).toBe(false)
+      // as the original: every dataset replicated at the site, the IGNORED one, the one subscribed here
       expect((await backend.inventory.protectedDatasets(SITE)).sort()).toEqual([
         '/DYJets_TuneCP5/RunIISummer20UL18-106X_upgrade2018-v2/AODSIM',
+        '/EGamma/Run2018A-17Sep2018-v1/MINIAOD',
         '/QCD_Pt-15_TuneCP5/RunIISummer20UL18-106X_upgrade2018-v2/AODSIM',
+        '/SingleMuon/Run2018A-17Sep2018-v1/MINIAOD',
+        '/TTJets_TuneCP5/RunIISummer20UL18-106X_upgrade2018-v2/AODSIM',
         '/ZeroBias/Run2018A-17Sep2018-v1/MINIAOD',
       ])
+      // Dynamo deletes the Tau and EGamma datasets at the site; the check's own requests (reqid 0) are no deletion requests
+      expect((await backend.inventory.deletionRequests(SITE)).sort()).toEqual([
+        '/EGamma/Run2018A-17Sep2018-v1/MINIAOD',
+        '/Tau/Run2018A-17Sep2018-v1/MINIAOD',
+      ])
+      await backend.registry.delete(SITE, [
+        lfnFromText('/store/data/Run2018A/ZeroBias/MINIAOD/17Sep2018-v1/20000/Z.root'),
+      ])
+      expect((await backend.inventory.deletionRequests(SITE)).length).toBe(2)
     } finally {
       await backend.close()
     }
@@ -139,9 +153,11 @@ describe('Dynamo over MySQL', () => {
     const transfers = registry(
       'SELECT file, site_from, site_to, status, created FROM transfer_queue ORDER BY file',
     ).map((l) => l.split('\t') as [string, string, string, string, string])
+    // and from tape when no disk copy exists (LOST2)
     expect(transfers.map(([f, from, to]) => `${short(f)}\t${from}\t${to}`)).toEqual([
       '0A3B.root\tT1_US_FNAL_Disk\tT2_US_MIT',
       'LOST1.root\tT1_US_FNAL_Disk\tT2_US_MIT',
+      'LOST2.root\tT1_US_FNAL_MSS\tT2_US_MIT',
     ])
     expect(transfers.filter(([, , , status, created]) => status !== 'new' || !(created > LAST_UPDATE))).toEqual([])
     const store = await openSummary()
@@ -154,6 +170,7 @@ describe('Dynamo over MySQL', () => {
       expect((await store.actedFindings(SITE, 'missing')).map((f) => short(f.lfn)).sort()).toEqual([
         '0A3B.root',
         'LOST1.root',
+        'LOST2.root',
       ])
       const mit = (await store.sites()).find((s) => s.site === SITE)
       expect(mit?.status).toBe('ready')
@@ -162,8 +179,8 @@ describe('Dynamo over MySQL', () => {
       await store.close()
     }
     // invalidate the rest
-    expect(cli(['invalidate', '--config', site.config]).stdout).toMatch(/T2_US_MIT: 2 missing files invalidated/)
-    expect(server.sql('SELECT COUNT(*) FROM local_invalidations', 'dynamoregister')).toMatch(/\n2\n/)
+    expect(cli(['invalidate', '--config', site.config]).stdout).toMatch(/T2_US_MIT: 1 missing files invalidated/)
+    expect(server.sql('SELECT COUNT(*) FROM local_invalidations', 'dynamoregister')).toMatch(/\n1\n/)
   })
 
   it('keeps names that are not UTF-8, or not ASCII, byte for byte: in the listing and in the requests', async () => {
@@ -172,7 +189,12 @@ describe('Dynamo over MySQL', () => {
     // in the inventory and on storage (B1's block): neither missing nor orphan
     const held = [bytes('B\xff.root'), bytes('B\xe2\x82\xac.root')]
     // only on storage: orphans, one not UTF-8 and one the UTF-8 of U+20AC (its bytes include 0x82)
-    const dark = [bytes('DARK\xff.root'), bytes('DARK\xe2\x82\xac.root')]
+    // (in a dataset the site holds nothing of, as DARK1 and DARK2: orphans of the site's datasets are protected)
+    const darkDir = '/store/data/Run2018A/DoubleMuon/MINIAOD/17Sep2018-v1/20000/'
+    const dark = [
+      Buffer.from(`${darkDir}DARK\xff.root`, 'latin1'),
+      Buffer.from(`${darkDir}DARK\xe2\x82\xac.root`, 'latin1'),
+    ]
     for (const name of [...held, ...dark]) {
       const file = Buffer.concat([Buffer.from(site.storage), name])
       fs.writeFileSync(file, 'x')
@@ -196,7 +218,7 @@ describe('Dynamo over MySQL', () => {
     expect(run.code).toBe(0)
     // the requests name the orphans' bytes
     const requested = registry(
-      `SELECT HEX(SUBSTRING_INDEX(file, '/', -1)) FROM deletion_queue WHERE file LIKE '%/20000/DARK%'`,
+      `SELECT HEX(SUBSTRING_INDEX(file, '/', -1)) FROM deletion_queue WHERE file LIKE '%/DoubleMuon/%/DARK%'`,
     ).sort()
     const expected = ['DARK1.root', 'DARK2 with space.root', 'DARK\xff.root', 'DARK\xe2\x82\xac.root']
     expect.soft(requested).toEqual(expected.map((n) => Buffer.from(n, 'latin1').toString('hex').toUpperCase()).sort())

@@ -57,6 +57,18 @@ export interface CheckOptions {
   duringReport?: (tx: Sql) => Promise<void>
 }
 
+/** The lists a run writes to `WebDir` (`SITE_compare_*.txt`). */
+export type CheckList =
+  | 'missing'
+  | 'orphan'
+  | 'empty'
+  | 'unlisted'
+  | 'sizeMismatch'
+  | 'nosource'
+  | 'unrecoverable'
+  | 'datasets'
+  | 'unmerged'
+
 /** What one run found and did. */
 export interface CheckReport {
   site: string
@@ -66,7 +78,7 @@ export interface CheckReport {
   /** The log file of the run. */
   log: string
   /** The lists written to `WebDir`. */
-  outputs: Record<string, string>
+  outputs: Record<CheckList, string>
   /** Every name as bytes (`Lfn`): `lfnForDisplay` shows one to people. */
   missing: Lfn[]
   orphan: Lfn[]
@@ -292,7 +304,7 @@ async function checkSite(
   const web = config.resolvePath('WebDir')
   fs.mkdirSync(web, { recursive: true })
   const base = path.join(web, `${site}_compare`)
-  const outputs = {
+  const outputs: Record<CheckList, string> = {
     missing: `${base}_missing.txt`,
     orphan: `${base}_orphan.txt`,
     empty: `${base}_empty.txt`,

@@ -15,6 +15,7 @@ export const LISTS = [
   { kind: 'nosource', suffix: '_compare_missing_nosite.txt', label: 'no source' },
   { kind: 'unrecoverable', suffix: '_compare_unrecoverable.txt', label: 'unrecoverable' },
   { kind: 'orphan', suffix: '_compare_orphan.txt', label: 'orphan' },
+  { kind: 'sizeMismatch', suffix: '_compare_size_mismatch.txt', label: 'size mismatch' },
   { kind: 'empty', suffix: '_compare_empty.txt', label: 'empty' },
   { kind: 'unlisted', suffix: '_compare_unlisted.txt', label: 'unlisted' },
 ] as const

@@ -97,7 +97,11 @@ pub fn write_lfn_list(path: String, lfns: Buffer, suffixes: Option<Vec<String>>)
         None => dc_core::write_lines(&p, names),
         Some(suffixes) => {
             if suffixes.len() != names.len() {
-                return Err(invalid(format!("{} names and {} suffixes: one of each per line", names.len(), suffixes.len())));
+                return Err(invalid(format!(
+                    "{} names and {} suffixes: one of each per line",
+                    names.len(),
+                    suffixes.len()
+                )));
             }
             dc_core::write_atomic(&p, |w| {
                 for (name, suffix) in names.iter().zip(&suffixes) {

@@ -38,6 +38,7 @@ import {
   type RunResult,
   raceConfig,
   raceRun,
+  restartablePort,
 } from './helpers/race.mjs'
 import { have, slowProxy, XrootdServer } from './helpers/xrootd-server'
 
@@ -49,7 +50,7 @@ const RETRIES = 1
 const PAUSE_MS = TIMEOUT_S * (RETRIES + 1) * 1000 + 700
 /** The faults of each round's two runs. */
 const ROUNDS: { faults: [FaultKind, FaultKind]; afterRequests: number; downMs: number }[] = [
-  { faults: [null, 'kill'], afterRequests: 20, downMs: 300 },
+  { faults: [null, 'kill'], afterRequests: 30, downMs: 300 },
   { faults: [null, 'pause'], afterRequests: 60, downMs: 0 },
   { faults: ['pause', null], afterRequests: 90, downMs: 0 },
   // down past every try of the directories in flight; the next run has the server up throughout (d)
@@ -57,31 +58,46 @@ const ROUNDS: { faults: [FaultKind, FaultKind]; afterRequests: number; downMs: n
 ]
 
 const server = new XrootdServer()
-let proxy: Awaited<ReturnType<typeof slowProxy>>
+let proxy: Awaited<ReturnType<typeof slowProxy>> | null = null
+let configFile = ''
 let db: SqliteSql
 let backend: EmbeddedBackend
 let site: RaceSite
 let mutator: Mutator
 const results: RunResult[] = []
 
-beforeAll(async () => {
-  if (!usable) return
-  site = new RaceSite(server.data, { seed: 1 })
-  const rows = site.build()
-  await server.start()
+/**
+ * A new door for the site: a new delaying proxy in front of the server, on
+ * a port of its own. XrdCl's connections are the process's, one per user
+ * name and door, and outlive a listing: a round through a new door starts
+ * with none of those the faults of the rounds before it left behind.
+ */
+async function newDoor(): Promise<Map<number, number>> {
+  await proxy?.close()
   // 5 ms a request on each connection: the listing of its 210 or so directories takes most of a second
-  proxy = await slowProxy(server.port, 5)
-  const dir = tempDir('race')
-  const file = path.join(dir, 'config.json')
+  const p = await slowProxy(server.port, 5)
+  proxy = p
+  const dir = path.dirname(configFile)
   fs.writeFileSync(
-    file,
+    configFile,
     JSON.stringify(
-      raceConfig({ site: SITE, door: `127.0.0.1:${proxy.port}`, dir, timeout: TIMEOUT_S, retries: RETRIES }),
+      raceConfig({ site: SITE, door: `127.0.0.1:${p.port}`, dir, timeout: TIMEOUT_S, retries: RETRIES }),
       null,
       2,
     ),
   )
-  config.setLocation(file)
+  config.setLocation(configFile)
+  return p.requests
+}
+
+beforeAll(async () => {
+  if (!usable) return
+  site = new RaceSite(server.data, { seed: 1 })
+  const rows = site.build()
+  server.port = await restartablePort()
+  await server.start()
+  configFile = path.join(tempDir('race'), 'config.json')
+  await newDoor()
   db = openEmbeddedDatabase()
   await loadInventory(db, SITE, rows)
   const store = await openSummary()
@@ -122,6 +138,7 @@ describe.skipIf(!usable)('the check under races and server faults', () => {
   it.each(ROUNDS.map((r, i) => ({ ...r, round: i + 1 })))(
     'round $round: faults $faults',
     async ({ round, faults, afterRequests, downMs }) => {
+      const requests = await newDoor()
       site.addTraps(2)
       const before = mutator.duringListing
       const runs: RunResult[] = []
@@ -137,20 +154,14 @@ describe.skipIf(!usable)('the check under races and server faults', () => {
             check: (afterRemoteListing) => runCheck({ site: SITE, backend, afterRemoteListing, haltPollSeconds: 0.2 }),
             fault,
             server,
-            requests: proxy.requests,
+            requests,
             timing: { afterRequests, downMs, pauseMs: PAUSE_MS },
           }),
         )
       }
       results.push(...runs)
-      // the mutator raced the listing, and the fault came while the storage was listed
-      expect(mutator.duringListing - before).toBeGreaterThan(10)
-      for (const [i, fault] of faults.entries()) {
-        const r = runs[i] as RunResult
-        if (fault) expect(r.fault, `${fault} after ${afterRequests} of ${r.dirlists} DirList requests`).not.toBeNull()
-      }
       for (const r of runs) {
-        expect(r.report.reporting).toBe('act')
+        expect.soft(r.report.reporting).toBe('act')
         // (a) untouched files are in both inventory listings and on storage, unchanged
         expect.soft(failures(r, 'untouchedWrong'), '(a) untouched files called missing or orphan').toEqual([])
         // (b) Known to fail at present: a file rewritten in place (seen as 0 bytes with its old
@@ -172,9 +183,18 @@ describe.skipIf(!usable)('the check under races and server faults', () => {
         // expires, and the whole listing is unlisted for several runs.
         expect.soft(failures(r, 'unexplainedUnlisted'), '(d) unlisted with the server up').toEqual([])
       }
-      // (c) was checked on most of them in some run of the round
+      // the mutator raced the listing, the fault came while the storage was listed, and (c) was
+      // checked on most true findings in some run of the round
+      expect.soft(mutator.duringListing - before, 'changes begun before the listing ended').toBeGreaterThan(10)
+      for (const [i, fault] of faults.entries()) {
+        const r = runs[i] as RunResult
+        if (fault)
+          expect.soft(r.fault, `${fault} after ${afterRequests} of ${r.dirlists} DirList requests`).not.toBeNull()
+      }
       const checked = Math.max(...runs.map((r) => r.verdict.checked.missing + r.verdict.checked.orphan))
-      expect(checked).toBeGreaterThan((site.trueMissing.size + site.trueOrphans.size) / 2)
+      expect
+        .soft(checked, 'true findings in listed directories')
+        .toBeGreaterThan((site.trueMissing.size + site.trueOrphans.size) / 2)
     },
   )
 

@@ -28,6 +28,7 @@
 // (`bench/check-soak.mjs`); nothing here imports the project's own code:
 // the check, the database and the server are handed in.
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as path from 'node:path'
 
 /** mtime of old files (2017): far older than any IgnoreAge. */
@@ -70,6 +71,35 @@ export const KXR_DIRLIST = 3004
 
 /** @param {number} ms */
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** @param {number} port */
+function canListen(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer()
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
+
+/**
+ * A free loopback port below the kernel's ephemeral range, for a server
+ * that is killed and started again on it: while it is down, a connection
+ * to a port in that range can be given the very same port as its own and
+ * connect to itself (one in some ten thousand tries here), holding the
+ * port so that the server cannot listen on it again.
+ */
+export async function restartablePort() {
+  let low = 32768
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low
+  } catch {}
+  const from = Math.min(10_000, Math.floor(low / 2))
+  for (let i = 0; i < 200; i++) {
+    const port = from + Math.floor(Math.random() * (low - from))
+    if (await canListen(port)) return port
+  }
+  throw new Error(`no free port below ${low}`)
+}
 
 /**
  * A small seeded generator (mulberry32): the same seed gives the same site

@@ -145,7 +145,7 @@ const PRIMARIES = [
 ]
 const DATA = [
   ['Run2018D', 'MINIAOD', 'UL2018_MiniAODv2-v3'],
-  ['Run2017F', 'AOD', '09Aug2019_UL2017-v1'],
+  ['Run2017F', 'MINIAOD', 'UL2017_MiniAODv2-v1'],
 ]
 const PDS = ['SingleMuon', 'EGamma', 'JetHT']
 

@@ -115,6 +115,7 @@ afterAll(async () => {
     await backend?.close()
     await proxy?.close()
     await server.stop()
+    if (configFile) fs.rmSync(path.dirname(configFile), { recursive: true, force: true })
   }
   config.setLocation(null)
 })

@@ -884,7 +884,11 @@ export async function raceRun(o) {
   const dirlists = o.requests.get(KXR_DIRLIST) ?? 0
   let listingDone = false
   o.mutator.beginRun()
-  const fault = injectFault(o.fault, o.server, o.requests, () => listingDone, o.timing)
+  // handled at once: a fault that fails while the check runs must not be an unhandled rejection
+  const fault = injectFault(o.fault, o.server, o.requests, () => listingDone, o.timing).then(
+    (done) => ({ done, error: null }),
+    (/** @type {unknown} */ error) => ({ done: null, error }),
+  )
   /** @type {CheckReportLike | null} */
   let report = null
   /** @type {unknown} */
@@ -898,11 +902,12 @@ export async function raceRun(o) {
     error = err
   }
   listingDone = true
-  const faultDone = await fault
+  const { done: faultDone, error: faultError } = await fault
   const held = await o.mutator.endRun()
   const rows = await o.db.all(`SELECT file FROM deletion_queue WHERE site = ? ORDER BY reqid`, [o.siteName])
   await o.db.run('DELETE FROM deletion_queue WHERE site = ?', [o.siteName])
   if (error) throw error
+  if (faultError) throw faultError
   if (!report) throw new Error(`round ${o.round} run ${o.run}: the site was not picked`)
   const deletions = rows.map((r) => String(r.file))
   const unlisted = readLines(/** @type {string} */ (report.outputs.unlisted))

@@ -1,5 +1,7 @@
 // `npm run bench`: every benchmark, each against its reference in the same
 // run. Flags: --big (10M files for compare, 1M for listing), --only a,b.
+// The soak of the check under races and faults (`check-soak.mjs`) runs only
+// when named: --only soak.
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -11,14 +13,18 @@ const onlyArg = args.find((a) => a.startsWith('--only'))
 const only = onlyArg
   ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(',')
   : null
-const benches = ['compare', 'list', 'xrootd', 'xrootd-restart', 'check', 'web'].filter((b) => !only || only.includes(b))
+const optional = ['soak']
+const files = { soak: 'check-soak' }
+const benches = ['compare', 'list', 'xrootd', 'xrootd-restart', 'check', 'web', ...optional].filter((b) =>
+  only ? only.includes(b) : !optional.includes(b),
+)
 
 console.log(
   `# Benchmarks on ${os.hostname()}: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? ''}`,
 )
 console.log(`node ${process.version}, ${new Date().toISOString()}\n`)
 for (const name of benches) {
-  const file = path.join(ROOT, 'bench', `${name}.mjs`)
+  const file = path.join(ROOT, 'bench', `${files[name] ?? name}.mjs`)
   if (!fs.existsSync(file)) continue
   const mod = await import(file)
   if (typeof mod.run !== 'function') continue

@@ -111,6 +111,16 @@ export class XrootdServer {
     await exited
   }
 
+  /** Stop the server (SIGSTOP): connections stay open and nothing is answered. */
+  pause(): void {
+    this.child?.kill('SIGSTOP')
+  }
+
+  /** Continue a stopped server (SIGCONT). */
+  resume(): void {
+    this.child?.kill('SIGCONT')
+  }
+
   async stop(): Promise<void> {
     await this.kill()
     spawnSync('chmod', ['-R', 'u+rwx', this.work])

@@ -165,23 +165,16 @@ describe.skipIf(!usable)('the check under races and server faults', () => {
         expect.soft(r.report.reporting).toBe('act')
         // (a) untouched files are in both inventory listings and on storage, unchanged
         expect.soft(failures(r, 'untouchedWrong'), '(a) untouched files called missing or orphan').toEqual([])
-        // (b) Known to fail at present: a file rewritten in place (seen as 0 bytes with its old
-        // mtime) or resized on storage before the inventory's row changes is a size mismatch,
-        // so an orphan, and is requested for deletion although both inventory listings hold it;
-        // a file that lands on storage just before the listing and in the inventory a moment
-        // later is an orphan in one run and requested at once, without the second run that
-        // would see it registered; an old empty directory that gets a file after the listing
-        // is requested for deletion although the second inventory listing holds that file.
+        // (b) a size mismatch (a file rewritten in place, or resized before the inventory's row
+        // changes) waits for a second run that sees it the same; an orphan or empty directory for
+        // confirmation over runs; nothing either inventory listing holds is deleted as an orphan
         expect.soft(failures(r, 'wrongDeletions'), '(b) deletion requests for paths the inventory held').toEqual([])
         // (c) true findings in listed directories
         expect.soft(failures(r, 'notFound'), '(c) true missing files and orphans not found').toEqual([])
         // (d) with the server up throughout, a directory is unlisted only when it left storage during
         // the run (removed or renamed): otherwise (c) would hold by listing nothing.
-        // Known to fail at present in the run after the server was down for seconds: XrdCl keeps a
-        // channel per user@host:port for the whole process, a new listing starts again on the
-        // user names of the last one, and channels that broke in the outage are not connected
-        // again until their ConnectionWindow (10 s) has passed; every try of the top directories
-        // expires, and the whole listing is unlisted for several runs.
+        // A listing after an outage must not reuse the channels the outage broke (XrdCl keeps them
+        // for the process, refusing to connect them again for ConnectionWindow seconds).
         expect.soft(failures(r, 'unexplainedUnlisted'), '(d) unlisted with the server up').toEqual([])
       }
       // the mutator raced the listing, the fault came while the storage was listed, and (c) was

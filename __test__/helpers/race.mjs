@@ -161,6 +161,18 @@ function datasetDirs() {
 const dirOf = (lfn) => path.posix.dirname(lfn)
 
 /**
+ * A dataset directory the site holds nothing of, beside `ds` (its primary
+ * dataset renamed): where true orphans go, since orphans of a dataset the
+ * site holds are protected, as in the original.
+ * @param {string} ds
+ */
+const darkTwin = (ds) => {
+  const parts = ds.split('/')
+  parts[4] = `Dark${parts[4]}`
+  return parts.join('/')
+}
+
+/**
  * The site: its storage tree under `data` (the directory the server
  * exports as LFN `/`) and a mirror of its inventory rows.
  */
@@ -276,7 +288,7 @@ export class RaceSite {
           this.trueMissing.add(lfn)
         }
         if (c % 3 === 1) {
-          const lfn = `${dir}/${r.uuid()}.root`
+          const lfn = `${darkTwin(ds)}/${this.newCounter()}/${r.uuid()}.root`
           this.writeStorage(lfn, this.size())
           this.trueOrphans.add(lfn)
         }
@@ -291,7 +303,7 @@ export class RaceSite {
       this.trueMissing.add(lfn)
     }
     // a block nobody registered
-    const dark = `${all[all.length - 1]}/${this.newCounter()}`
+    const dark = `${darkTwin(all[all.length - 1] ?? '')}/${this.newCounter()}`
     for (let i = 0; i < 3; i++) {
       const lfn = `${dark}/${r.uuid()}.root`
       this.writeStorage(lfn, this.size())

@@ -19,6 +19,8 @@ pub const DEFAULT_DEPTH: usize = 4;
 /// Lists a server over `threads` independent connections, so that the
 /// server works on that many directories at once.
 pub struct XrootdLister {
+    /// This lister's number in the process: its connections are its own.
+    id: u32,
     /// The servers the connections go to, in turn.
     doors: Vec<String>,
     /// One handle per connection (and per engine worker in the synchronous
@@ -34,9 +36,15 @@ pub fn unavailable_message() -> &'static str {
     xrootd_sys::NOT_BUILT_MESSAGE
 }
 
-fn connection(host_port: &str, worker: usize, generation: u32) -> Result<FileSystem, xrootd_sys::Error> {
-    // XrdCl keys a channel by user@host:port: a distinct user name is a distinct TCP connection
-    FileSystem::new(&xrootd_sys::connection_url(host_port, &format!("g{generation}w"), worker))
+/// Listers made so far in this process.
+static LISTERS: AtomicU32 = AtomicU32::new(0);
+
+fn connection(host_port: &str, lister: u32, worker: usize, generation: u32) -> Result<FileSystem, xrootd_sys::Error> {
+    // XrdCl keys a channel by user@host:port: a distinct user name is a distinct TCP connection.
+    // The lister's number keeps a new listing off the channels of an earlier one, which XrdCl
+    // keeps for the whole process: after an outage they refuse to connect again for
+    // ConnectionWindow seconds, and every request of the new listing would expire.
+    FileSystem::new(&xrootd_sys::connection_url(host_port, &format!("l{lister}g{generation}w"), worker))
 }
 
 impl XrootdLister {
@@ -56,13 +64,15 @@ impl XrootdLister {
             return Err("no server to list".to_string());
         }
         let threads = threads.max(1);
+        let id = LISTERS.fetch_add(1, Ordering::Relaxed);
         let mut conns = Vec::with_capacity(threads);
         for w in 0..threads {
             let door = &doors[w % doors.len()];
-            let fs = connection(door, w, 0).map_err(|e| format!("root://{door}: {e}"))?;
+            let fs = connection(door, id, w, 0).map_err(|e| format!("root://{door}: {e}"))?;
             conns.push(Mutex::new(Arc::new(fs)));
         }
         Ok(XrootdLister {
+            id,
             doors: doors.to_vec(),
             conns,
             generations: (0..threads).map(|_| AtomicU32::new(0)).collect(),
@@ -183,7 +193,7 @@ impl AsyncDirLister for XrootdLister {
     fn reconnect(&self, conn: usize) {
         let w = conn % self.conns.len();
         let generation = self.generations[w].fetch_add(1, Ordering::Relaxed) + 1;
-        if let Ok(fs) = connection(&self.doors[w % self.doors.len()], w, generation) {
+        if let Ok(fs) = connection(&self.doors[w % self.doors.len()], self.id, w, generation) {
             *self.conns[w].lock().expect("connection lock") = Arc::new(fs);
         }
     }

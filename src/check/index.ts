@@ -247,14 +247,15 @@ async function checkSite(
   const incoming = new FullFilter(await backend.inventory.incomingFiles(site))
   const ignored = new PatternFilter(config.get<string[]>('IgnoreDirectories'))
   const beingDeleted = new DatasetFilter(deleting)
+  const candidates = lfnsOf(first, 'orphan')
   const orphanVeto = new Filters(
     ignored,
     beingDeleted,
     incoming,
     new DatasetFilter(protectedDatasets),
-    datasetsAtSite(lfnsOf(first, 'orphan'), inventories),
+    datasetsAtSite(candidates, inventories),
   )
-  const inventorySizes = inventorySizesOf(lfnsOf(first, 'orphan'), inventories)
+  const inventorySizes = inventorySizesOf(candidates, inventories)
   const mismatchVeto = new Filters(ignored, beingDeleted, incoming)
   const missing = keepListed(first, 'missing', second, beingDeleted)
   const orphan = keepListed(first, 'orphan', second, {
@@ -273,13 +274,14 @@ async function checkSite(
 
   // an orphan whose path either inventory listing holds is a size mismatch:
   // its storage copy is deleted only once the same mismatch is seen twice
-  const orphanFiles = filesOf(first, 'orphan')
+  const storageSizes = native(() => first.sizes('orphan'))
+  const orphanFindings = orphan.map((lfn, i): Finding => ({ lfn, size: storageSizes[i] as number }))
   const sizeMismatch: Finding[] = []
   const plainOrphans: Finding[] = []
-  for (const f of orphanFiles) {
+  for (const f of orphanFindings) {
     const held = inventorySizes.get(f.lfn)
-    if (held === undefined) plainOrphans.push({ lfn: f.lfn, size: f.size })
-    else sizeMismatch.push({ lfn: f.lfn, size: f.size, inventorySize: held })
+    if (held === undefined) plainOrphans.push(f)
+    else sizeMismatch.push({ ...f, inventorySize: held })
   }
   log.info(
     `missing ${missing.length} (${first.missingSize} bytes), orphan ${orphan.length} (${first.orphanSize} bytes), ${sizeMismatch.length} of them size mismatches`,
@@ -365,7 +367,6 @@ async function checkSite(
   }
   throwIfAborted(signal, site)
   const missingFindings = missingSizes.map((f): Finding => ({ lfn: f.lfn, size: f.size }))
-  const orphanFindings = orphanFiles.map((f): Finding => ({ lfn: f.lfn, size: f.size }))
   const emptyFindings = empty.map((lfn): Finding => ({ lfn }))
   const runId = await store.recordRun(
     stats,
@@ -406,10 +407,12 @@ async function checkSite(
     2,
     0,
   )
-  const deletableOrphans = [
-    ...plainOrphans.filter((f) => orphanConfirmed(f.lfn)),
-    ...sizeMismatch.filter((f) => mismatchConfirmed(f.lfn) && orphanConfirmed(f.lfn)),
-  ].map((f) => f.lfn)
+  const deletableOrphans = sortLfns(
+    [
+      ...plainOrphans.filter((f) => orphanConfirmed(f.lfn)),
+      ...sizeMismatch.filter((f) => mismatchConfirmed(f.lfn) && orphanConfirmed(f.lfn)),
+    ].map((f) => f.lfn),
+  )
   const emptyConfirmed = confirmed(
     await store.streaks(site, 'empty', runId, emptyFindings, enough),
     confirmRuns,
@@ -425,7 +428,7 @@ async function checkSite(
   else if (heldBack) log.info('no registry requests: held back')
   else {
     if (config.get<boolean>('DeleteOrphans') && deletableOrphans.length) {
-      requested.deletions += await backend.registry.delete(site, sortLfns(deletableOrphans))
+      requested.deletions += await backend.registry.delete(site, deletableOrphans)
       await store.markActed(site, runId, 'orphan', deletableOrphans)
     }
     if (deletableEmpty.length) {

@@ -97,6 +97,27 @@ describe.each(databases)('summary store findings on %s', (_, location) => {
     return store.recordRun(stats(site, time), time - 100, findings, LIMITS)
   }
 
+  it('keeps LFNs of any length a file system allows (4096 bytes), and finds them again', async () => {
+    const long = lfn(`/store/user/${'d'.repeat(200)}/`.repeat(19) + 'x'.repeat(200))
+    const longer = lfn(`${long}y`)
+    expect(lfnBytes(long).length).toBeGreaterThan(4000)
+    const first = await run(SITE, {
+      orphan: [
+        { lfn: long, size: 1 },
+        { lfn: longer, size: 2 },
+      ],
+    })
+    const second = await run(SITE, { orphan: [{ lfn: long, size: 1 }] })
+    expect(await store.findings(SITE, 'orphan', first)).toEqual([
+      { lfn: long, size: 1, acted: null },
+      { lfn: longer, size: 2, acted: null },
+    ])
+    const streaks = await store.streaks(SITE, 'orphan', second, [{ lfn: long, size: 1 }])
+    expect(streaks.get(long)?.runs).toBe(2)
+    expect(await store.markActed(SITE, second, 'orphan', [long])).toBe(1)
+    expect((await store.findings(SITE, 'orphan'))[0]?.acted).not.toBeNull()
+  })
+
   it("keeps every run's findings, dry sites included, and reads them by run", async () => {
     await store.addSites([SITE, OTHER])
     expect((await store.status(SITE))?.reporting).toBe('dry')

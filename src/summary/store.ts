@@ -13,10 +13,11 @@
  * | `site_runs(id, site, started, time, files, nodes, empty, missing, missing_size, orphan, orphan_size, nosource, unrecoverable, unlisted, unlisted_bad, duration, threads, unmerged, unmerged_size, held_back)` | one row per finished run |
  * | `findings(run_id, site, kind, lfn, size, inventory_size, acted)` | one row per finding of every run, dry sites included, kept after later runs; `acted` is when a registry request was made for it (unix seconds), NULL until then |
  *
- * `findings.lfn` holds the exact bytes of the name (SQLite: TEXT bound
- * from the bytes; MySQL: `VARBINARY(1024)`, so that a key of site, kind
- * and LFN stays within InnoDB's 3072 bytes), so that a name that is not
- * UTF-8 and its U+FFFD look-alike are two findings.
+ * `findings.lfn` holds the exact bytes of the name, of any length (SQLite:
+ * TEXT bound from the bytes; MySQL: a `BLOB`, found through an index on its
+ * first 255 bytes, since InnoDB keys stop at 3072 bytes and a name on
+ * storage can be longer), so that a name that is not UTF-8 and its U+FFFD
+ * look-alike are two findings.
  *
  * Databases made by earlier versions also hold `invalid`, `orphans`,
  * `empty_directories`, `unmerged` and their `_history` twins (the last
@@ -90,7 +91,6 @@ function schema(dialect: 'sqlite' | 'mysql'): string[] {
   const my = dialect === 'mysql'
   const site = my ? 'VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin' : 'TEXT'
   const kind = my ? 'VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin' : 'TEXT'
-  const lfn = my ? 'VARBINARY(1024)' : 'TEXT'
   const text = my ? 'VARCHAR(1000)' : 'TEXT'
   const big = my ? 'BIGINT' : 'INTEGER'
   const id = my ? 'BIGINT PRIMARY KEY AUTO_INCREMENT' : 'INTEGER PRIMARY KEY AUTOINCREMENT'
@@ -117,17 +117,30 @@ function schema(dialect: 'sqlite' | 'mysql'): string[] {
       held_back ${text} NULL
     )${engine}`,
     `CREATE INDEX ${my ? '' : 'IF NOT EXISTS '}site_runs_site ON site_runs (site, time)`,
-    // keyed by run, as they are read, streaked and marked; SQLite keeps the rows in the key (WITHOUT ROWID): each LFN once
-    `CREATE TABLE IF NOT EXISTS findings (
+    // keyed by run, as they are read, streaked and marked; SQLite keeps the rows in the key (WITHOUT ROWID): each
+    // LFN once; MySQL keys a prefix of the name (a key holds at most 3072 bytes), and a row id is the primary key
+    my
+      ? `CREATE TABLE IF NOT EXISTS findings (
+      id BIGINT PRIMARY KEY AUTO_INCREMENT,
       run_id ${big} NOT NULL,
       site ${site} NOT NULL,
       kind ${kind} NOT NULL,
-      lfn ${lfn} NOT NULL,
+      lfn BLOB NOT NULL,
+      size ${big} NULL,
+      inventory_size ${big} NULL,
+      acted ${big} NULL,
+      KEY findings_run (run_id, kind, lfn(255))
+    )${engine}`
+      : `CREATE TABLE IF NOT EXISTS findings (
+      run_id ${big} NOT NULL,
+      site ${site} NOT NULL,
+      kind ${kind} NOT NULL,
+      lfn TEXT NOT NULL,
       size ${big} NULL,
       inventory_size ${big} NULL,
       acted ${big} NULL,
       PRIMARY KEY (run_id, kind, lfn)
-    )${engine}${my ? '' : ' WITHOUT ROWID'}`,
+    ) WITHOUT ROWID`,
     `CREATE INDEX ${my ? '' : 'IF NOT EXISTS '}findings_acted ON findings (site, kind, acted)`,
   ]
 }

@@ -170,11 +170,11 @@ async function fillStore(): Promise<void> {
   // another worker picks two sites: one waits in the queue, one runs
   const store = await openSummary()
   try {
-    const worker = { host: `${os.hostname()}-other-worker`, pid: 1 }
+    const worker = { host: `${os.hostname()}-other-worker`, pid: 1, owner: 'other-worker', leaseSeconds: 3600 }
     for (const s of SPECS.filter((x) => x.then === 'queue' || x.then === 'run')) {
       const picked = await store.pick(new RegExp(`^${s.site}$`), async () => true, worker)
       expect(picked?.site).toBe(s.site)
-      if (s.then === 'run') await store.markRunning(s.site)
+      if (s.then === 'run') await store.markRunning(s.site, worker.owner)
     }
   } finally {
     await store.close()

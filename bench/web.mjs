@@ -72,8 +72,9 @@ export async function fill(store, sites, runs) {
     if (status === 'halt' || status === 'disabled') await store.setStatus(site, status === 'halt' ? 'halt' : 'disable')
     if (i % 2) await store.setStatus(site, 'act')
     if (status === 'running' || status === 'locked') {
-      await store.pick(new RegExp(`^${site}$`), async () => true, { host: 'bench-worker', pid: 1 })
-      if (status === 'running') await store.markRunning(site)
+      const worker = { host: 'bench-worker', pid: 1, owner: 'bench-worker', leaseSeconds: 86_400 }
+      await store.pick(new RegExp(`^${site}$`), async () => true, worker)
+      if (status === 'running') await store.markRunning(site, worker.owner)
     }
   }
   return names

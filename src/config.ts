@@ -65,6 +65,13 @@ export const SCHEMA: Record<string, KeySpec> = {
   MaxMissing: { kind: 'integer', default: 1000, min: 0, doc: 'more missing files than this: nothing is acted on' },
   MaxOrphan: { kind: 'integer', default: 5000, min: 0, doc: 'more orphans than this: nothing is acted on' },
   DeleteOrphans: { kind: 'boolean', default: true, doc: 'request deletion of orphans at act sites' },
+  LeaseSeconds: {
+    kind: 'integer',
+    default: 60,
+    min: 2,
+    max: 86_400,
+    doc: 'a running check renews its lease on the site within this; a site whose lease expired (its worker died) is taken by another',
+  },
   OrphanConfirmRuns: {
     kind: 'integer',
     default: 2,

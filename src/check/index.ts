@@ -15,6 +15,7 @@
  *   copy) or "unrecoverable" (no tape copy either).
  * - A site set to `halt` or `disable` while it runs stops within seconds.
  */
+import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -51,6 +52,8 @@ export interface CheckOptions {
   onLog?: (line: string) => void
   /** Seconds between looks at the site's status for a halt. @default 1 */
   haltPollSeconds?: number
+  /** The worker's host name in the summary store. @default $DYNAMO_CONSISTENCY_HOST, else the machine's name */
+  host?: string
   /** Called between the storage listing and the second inventory listing (for embedding and tests). */
   afterRemoteListing?: (site: string) => Promise<void> | void
   /** Called inside the report transaction after each kind of finding is written (for fault tests). */
@@ -110,23 +113,40 @@ export class HaltedError extends CancelledError {
 
 const now = () => Math.floor(Date.now() / 1000)
 
-/** Watches the site's status and aborts the run when it is halted or disabled. */
-function watchHalt(store: SummaryStore, site: string, seconds: number, controller: AbortController): () => void {
+/**
+ * Watches the site while it runs: aborts the run when the site is halted
+ * or disabled, and renews the worker's lease on it (a third of
+ * `LeaseSeconds` at most after the last renewal), aborting the run when the
+ * lease was lost (another worker took the site after it expired).
+ */
+function watchSite(
+  store: SummaryStore,
+  site: string,
+  lease: { owner: string; seconds: number },
+  pollSeconds: number,
+  controller: AbortController,
+): () => void {
   let busy = false
-  const timer = setInterval(() => {
-    if (busy) return
-    busy = true
-    store
-      .status(site)
-      .then((s) => {
-        if (s && (s.status === 'halt' || s.status === 'disabled'))
-          controller.abort(new Error(`site set to ${s.status}`))
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        busy = false
-      })
-  }, seconds * 1000)
+  let renewed = Date.now()
+  const timer = setInterval(
+    () => {
+      if (busy) return
+      busy = true
+      const renew = Date.now() - renewed >= (lease.seconds * 1000) / 3
+      Promise.all([store.status(site), renew ? store.renewLease(site, lease.owner, lease.seconds) : true])
+        .then(([s, held]) => {
+          if (s && (s.status === 'halt' || s.status === 'disabled'))
+            controller.abort(new Error(`site set to ${s.status}`))
+          else if (!held) controller.abort(new Error('the lease on the site was lost to another worker'))
+          else if (renew) renewed = Date.now()
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          busy = false
+        })
+    },
+    Math.min(pollSeconds, lease.seconds / 4) * 1000,
+  )
   timer.unref()
   return () => clearInterval(timer)
 }
@@ -145,20 +165,24 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport | nul
   const backend = options.backend ?? openBackend()
   try {
     await store.addSites(await backend.siteinfo.siteList())
+    const host = options.host ?? (process.env.DYNAMO_CONSISTENCY_HOST || os.hostname())
+    const lease = { owner: `${host}:${process.pid}:${randomUUID()}`, seconds: config.get<number>('LeaseSeconds') }
     const picked = await store.pick(sitePattern(options.site), (s) => backend.checkSite(s), {
-      host: os.hostname(),
+      host,
       pid: process.pid,
+      owner: lease.owner,
+      leaseSeconds: lease.seconds,
     })
     if (!picked) return null
     const controller = new AbortController()
     const onOuterAbort = () => controller.abort(options.signal?.reason ?? new Error('interrupted'))
     if (options.signal?.aborted) onOuterAbort()
     options.signal?.addEventListener('abort', onOuterAbort, { once: true })
-    const stopWatching = watchHalt(store, picked.site, options.haltPollSeconds ?? 1, controller)
+    const stopWatching = watchSite(store, picked.site, lease, options.haltPollSeconds ?? 1, controller)
     const log = new RunLog(path.join(config.resolvePath('VarLocation'), 'logs', picked.site), options.onLog)
     let failed = false
     try {
-      await store.markRunning(picked.site)
+      await store.markRunning(picked.site, lease.owner)
       return await checkSite(
         picked.site,
         picked.reporting,
@@ -181,7 +205,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport | nul
       options.signal?.removeEventListener('abort', onOuterAbort)
       log.close()
       // a store that went away must not hide the error that stopped the run
-      await store.release(picked.site).catch((err) => {
+      await store.release(picked.site, lease.owner).catch((err) => {
         if (!failed) throw err
       })
     }

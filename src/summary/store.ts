@@ -9,7 +9,7 @@
  *
  * | table | holds |
  * |---|---|
- * | `site_status(site, status, reporting, running_since, run_host, run_pid, last_start, max_missing, max_orphan)` | one row per site |
+ * | `site_status(site, status, reporting, running_since, run_host, run_pid, last_start, max_missing, max_orphan, lease_owner, lease_until)` | one row per site; a running check holds a lease on its site (`lease_owner`, until `lease_until`, unix seconds) that it renews while it runs |
  * | `site_runs(id, site, started, time, files, nodes, empty, missing, missing_size, orphan, orphan_size, nosource, unrecoverable, unlisted, unlisted_bad, duration, threads, unmerged, unmerged_size, held_back)` | one row per finished run |
  * | `findings(run_id, site, kind, lfn, size, inventory_size, acted)` | one row per finding of every run, dry sites included, kept after later runs; `acted` is when a registry request was made for it (unix seconds), NULL until then |
  *
@@ -106,7 +106,9 @@ function schema(dialect: 'sqlite' | 'mysql'): string[] {
       run_pid ${big} NULL,
       last_start ${big} NULL,
       max_missing ${big} NULL,
-      max_orphan ${big} NULL
+      max_orphan ${big} NULL,
+      lease_owner ${text} NULL,
+      lease_until ${big} NULL
     )${engine}`,
     `CREATE TABLE IF NOT EXISTS site_runs (
       id ${id},
@@ -144,6 +146,12 @@ function schema(dialect: 'sqlite' | 'mysql'): string[] {
     `CREATE INDEX ${my ? '' : 'IF NOT EXISTS '}findings_acted ON findings (site, kind, acted)`,
   ]
 }
+
+/** Columns added to tables that earlier versions made. */
+const ADDED_COLUMNS = [
+  'ALTER TABLE site_status ADD COLUMN lease_owner VARCHAR(1000) NULL',
+  'ALTER TABLE site_status ADD COLUMN lease_until BIGINT NULL',
+]
 
 /** The summary store location the configuration names. */
 export function summaryLocation(): string {
@@ -206,15 +214,16 @@ export class SummaryStore implements SummaryReader {
 
   constructor(readonly db: Sql) {}
 
-  /** Create the tables when absent. */
+  /** Create the tables when absent (and add the columns later versions need). */
   init(): Promise<void> {
     this.ready ??= (async () => {
-      for (const statement of schema(this.db.dialect)) {
+      for (const statement of [...schema(this.db.dialect), ...ADDED_COLUMNS]) {
         try {
           await this.db.run(statement)
         } catch (err) {
-          // MySQL has no CREATE INDEX IF NOT EXISTS before 10.1 syntax; an existing index is fine
-          if (!/Duplicate key name/.test((err as Error).message)) throw err
+          // MySQL has no CREATE INDEX IF NOT EXISTS before 10.1 syntax; an existing index is fine,
+          // and so is a column a table made by this version has already
+          if (!/Duplicate key name|Duplicate column name|duplicate column name/.test((err as Error).message)) throw err
         }
       }
     })()
@@ -279,79 +288,81 @@ export class SummaryStore implements SummaryReader {
       await this.db.run('UPDATE site_status SET reporting = ? WHERE site = ?', [what, site])
     } else {
       const status: RunStatus = what === 'disable' ? 'disabled' : what
-      const unlock = status === 'ready' ? ', running_since = NULL, run_host = NULL, run_pid = NULL' : ''
+      const unlock =
+        status === 'ready'
+          ? ', running_since = NULL, run_host = NULL, run_pid = NULL, lease_owner = NULL, lease_until = NULL'
+          : ''
       await this.db.run(`UPDATE site_status SET status = ?${unlock} WHERE site = ?`, [status, site])
     }
   }
 
   /**
-   * Pick the ready site matching `pattern` that ran longest ago (never run
-   * first) and whose `checkSite` passes, and lock it for this worker, in
-   * one transaction: two workers never pick the same site.
+   * Pick the site matching `pattern` that ran longest ago (never run
+   * first), is ready or whose lease has expired (its worker died, on any
+   * host), and whose `checkSite` passes, and take a lease on it for
+   * `leaseSeconds`, in one transaction: two workers never hold the same
+   * site. The worker renews the lease while it runs (`renewLease`).
    */
   async pick(
     pattern: RegExp,
     checkSite: (site: string) => Promise<boolean>,
-    worker: { host: string; pid: number },
+    worker: { host: string; pid: number; owner: string; leaseSeconds: number },
   ): Promise<PickedSite | null> {
     await this.init()
-    await this.releaseDead(worker.host)
     const forUpdate = this.db.dialect === 'mysql' ? ' FOR UPDATE' : ''
+    const free = `(status = 'ready' OR (status IN ('locked', 'running') AND COALESCE(lease_until, 0) < ?))`
     return this.db.transaction(async (tx) => {
+      const t = now()
       const rows = await tx.all<{ site: string; reporting: string }>(
-        `SELECT site, reporting FROM site_status WHERE status = 'ready'
+        `SELECT site, reporting FROM site_status WHERE ${free}
          ORDER BY COALESCE(last_start, 0), site${forUpdate}`,
+        [t],
       )
       for (const r of rows) {
         const site = String(r.site)
         if (!pattern.test(site) || !(await checkSite(site))) continue
-        const started = now()
         const claimed = await tx.run(
-          `UPDATE site_status SET status = 'locked', running_since = ?, run_host = ?, run_pid = ?, last_start = ?
-           WHERE site = ? AND status = 'ready'`,
-          [started, worker.host, worker.pid, started, site],
+          `UPDATE site_status SET status = 'locked', running_since = ?, run_host = ?, run_pid = ?, last_start = ?,
+           lease_owner = ?, lease_until = ? WHERE site = ? AND ${free}`,
+          [t, worker.host, worker.pid, t, worker.owner, t + worker.leaseSeconds, site, t],
         )
-        if (claimed.changes === 1) return { site, reporting: r.reporting === 'act' ? 'act' : 'dry', started }
+        if (claimed.changes === 1) return { site, reporting: r.reporting === 'act' ? 'act' : 'dry', started: t }
       }
       return null
     })
   }
 
-  /** Sites locked by processes of this host that no longer exist go back to ready. */
-  private async releaseDead(host: string): Promise<void> {
-    const rows = await this.db.all<{ site: string; run_pid: number }>(
-      `SELECT site, run_pid FROM site_status WHERE status IN ('locked', 'running') AND run_host = ?`,
-      [host],
+  /**
+   * Extend this worker's lease on a site to `leaseSeconds` from now.
+   * False when the worker holds it no longer (halted, disabled, or taken
+   * over after the lease expired): the run must stop.
+   */
+  async renewLease(site: string, owner: string, leaseSeconds: number): Promise<boolean> {
+    const r = await this.db.run(
+      `UPDATE site_status SET lease_until = ? WHERE site = ? AND lease_owner = ? AND status IN ('locked', 'running')`,
+      [now() + leaseSeconds, site, owner],
     )
-    for (const r of rows) {
-      const pid = num(r.run_pid)
-      let alive = true
-      try {
-        process.kill(pid, 0)
-      } catch (err) {
-        alive = (err as NodeJS.ErrnoException).code === 'EPERM'
-      }
-      if (!alive) {
-        await this.db.run(
-          `UPDATE site_status SET status = 'ready', running_since = NULL, run_host = NULL, run_pid = NULL
-           WHERE site = ? AND status IN ('locked', 'running') AND run_pid = ?`,
-          [r.site, pid],
-        )
-      }
-    }
+    return r.changes === 1
   }
 
   /** Mark a locked site as running. */
-  async markRunning(site: string): Promise<void> {
-    await this.db.run(`UPDATE site_status SET status = 'running' WHERE site = ? AND status = 'locked'`, [site])
+  async markRunning(site: string, owner: string): Promise<void> {
+    await this.db.run(
+      `UPDATE site_status SET status = 'running' WHERE site = ? AND status = 'locked' AND lease_owner = ?`,
+      [site, owner],
+    )
   }
 
-  /** Unlock a site after its run: back to ready unless it was halted or disabled meanwhile. */
-  async release(site: string): Promise<void> {
+  /**
+   * Give a site up after its run: back to ready unless it was halted or
+   * disabled meanwhile; nothing when another worker holds it now.
+   */
+  async release(site: string, owner: string): Promise<void> {
     await this.db.run(
       `UPDATE site_status SET status = CASE WHEN status IN ('locked', 'running') THEN 'ready' ELSE status END,
-       running_since = NULL, run_host = NULL, run_pid = NULL WHERE site = ?`,
-      [site],
+       running_since = NULL, run_host = NULL, run_pid = NULL, lease_owner = NULL, lease_until = NULL
+       WHERE site = ? AND lease_owner = ?`,
+      [site, owner],
     )
   }
 

@@ -111,6 +111,11 @@ describe('MySQL URLs', () => {
     )
     expect(() => parseMysqlUrl('not a url', 'SummaryDatabase')).toThrow(/SummaryDatabase: not a URL/)
     expect(redact('mysql://u:secret@h:1/db')).toBe('mysql://u:***@h:1/db')
+    // passwords holding `/` or `@`, unencoded: nothing of them shows
+    expect(redact('mysql://u:se/cr/et@h:1/db')).toBe('mysql://u:***@h:1/db')
+    expect(redact('mysql://u:se@cr@et@h:1/db')).toBe('mysql://u:***@h:1/db')
+    expect(redact('mysql://u@h:1/db')).toBe('mysql://u@h:1/db')
+    expect(redact('/var/summary.db')).toBe('/var/summary.db')
     try {
       parseMysqlUrl('postgres://u:secret@h/db', 'x')
     } catch (err) {

@@ -183,6 +183,37 @@ describe('Dynamo over MySQL', () => {
     expect(server.sql('SELECT COUNT(*) FROM local_invalidations', 'dynamoregister')).toMatch(/\n1\n/)
   })
 
+  it('serves the page without creating or changing a table of the store', async () => {
+    const www = path.join(site.dir, 'page')
+    const text = JSON.parse(fs.readFileSync(site.config, 'utf8'))
+    const withStore = (url: string) => fs.writeFileSync(site.config, JSON.stringify({ ...text, SummaryDatabase: url }))
+    // a database with no store yet: a one-line error, and still no table
+    const empty = server.db('no_store')
+    server.sql(`DROP DATABASE IF EXISTS \`${empty}\`; CREATE DATABASE \`${empty}\``)
+    withStore(`${server.url}/${empty}`)
+    const none = cli(['web', 'install', '--dir', www, '--config', site.config])
+    expect(none.code).toBe(1)
+    expect(none.stderr.trim().split('\n')).toHaveLength(1)
+    expect(none.stderr).toMatch(/no summary store here yet/)
+    expect(server.sql('SHOW TABLES', 'no_store').trim()).toBe('')
+    // a store a check wrote: read, never changed; the password (with `/` and `@`) never shown
+    withStore(text.SummaryDatabase)
+    expect(cli(['check', '--site', SITE, '--config', site.config, '--quiet']).code).toBe(0)
+    const checksum = () => server.sql('CHECKSUM TABLE site_status, site_runs, findings', 'consistency')
+    const before = checksum()
+    const url = new URL(text.SummaryDatabase)
+    url.password = encodeURIComponent('pa/ss@word')
+    withStore(url.toString())
+    const r = cli(['web', 'install', '--dir', www, '--config', site.config])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(fs.readFileSync(path.join(www, 'api', 'sites.json'), 'utf8')).toContain(SITE)
+    const shown = fs.readFileSync(path.join(www, 'config.json'), 'utf8')
+    expect(shown).toContain('***')
+    expect(shown).not.toMatch(/pa%2Fss|word/)
+    expect(checksum()).toBe(before)
+  })
+
   it('keeps names that are not UTF-8, or not ASCII, byte for byte: in the listing and in the requests', async () => {
     const dir = '/store/data/Run2018A/SingleMuon/MINIAOD/17Sep2018-v1/20000/'
     const bytes = (name: string) => Buffer.from(`${dir}${name}`, 'latin1')

@@ -667,3 +667,23 @@ describe('the static export (web install)', () => {
     }
   })
 })
+
+describe('a page over a store that is not there yet', () => {
+  it('is a one-line error, and creates nothing', () => {
+    const dir = tempDir('web-no-store')
+    const file = path.join(dir, 'config.json')
+    const store = path.join(dir, 'var', 'summary.db')
+    fs.writeFileSync(file, JSON.stringify({ VarLocation: path.join(dir, 'var'), WebDir: path.join(dir, 'www') }))
+    for (const args of [
+      ['web', 'install', '--config', file],
+      ['web', 'serve', '--port', '0', '--config', file],
+    ]) {
+      const r = cli(args)
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      expect(r.stderr).toMatch(/no summary store here yet/)
+    }
+    expect(fs.existsSync(store)).toBe(false)
+    expect(fs.existsSync(path.join(dir, 'var'))).toBe(false)
+  })
+})

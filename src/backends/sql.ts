@@ -236,9 +236,21 @@ export function parseMysqlUrl(text: string, what: string): MysqlTarget {
   return target
 }
 
-/** A URL with its password hidden, for messages. */
+/**
+ * A URL with its password hidden, for messages and pages. The user part
+ * runs to the last `@` (a password may hold `@` or `/`, even unencoded,
+ * which no URL parser reads back), and everything after the user's `:` in
+ * it is hidden: a host's port before an `@` in the query is hidden too,
+ * which is the safe side.
+ */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+  const start = url.indexOf('://')
+  const at = url.lastIndexOf('@')
+  if (start < 0 || at < start) return url
+  const userinfo = url.slice(start + 3, at)
+  const colon = userinfo.indexOf(':')
+  if (colon < 0) return url
+  return `${url.slice(0, start + 3)}${userinfo.slice(0, colon)}:***${url.slice(at)}`
 }
 
 type Pool = import('mysql2/promise').Pool

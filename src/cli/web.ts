@@ -62,7 +62,7 @@ export const webCommand: Command = {
       only('port', 'serve')
       only('host', 'serve')
       const dir = typeof options.dir === 'string' ? options.dir : config.resolvePath('WebDir')
-      const reader = await openSummary()
+      const reader = await openSummary(undefined, { readOnly: true })
       try {
         const report = await installWeb({ reader, dir, refresh })
         io.out(`${report.sites} sites: ${report.files.length} files written to ${report.dir}`)
@@ -76,7 +76,7 @@ export const webCommand: Command = {
     const port = numberOption(options, 'port', 'web', { min: 0, integer: true }) ?? 8080
     if (port > 65535) throw new UsageError(`web: --port must be at most 65535, not ${port}`)
     const host = typeof options.host === 'string' ? options.host : '127.0.0.1'
-    const reader = await openSummary()
+    const reader = await openSummary(undefined, { readOnly: true })
     let server: Awaited<ReturnType<typeof startWebServer>>
     try {
       server = await startWebServer({ reader, host, port, refresh })

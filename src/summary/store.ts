@@ -26,7 +26,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { insertRows, MysqlSql, type Param, type Row, redact, type Sql, SqliteSql } from '../backends/sql'
+import { DatabaseError, insertRows, MysqlSql, type Param, type Row, redact, type Sql, SqliteSql } from '../backends/sql'
 import { config } from '../config'
 import { type Lfn, lfnBytes, lfnFromColumn } from '../lfn'
 import type { Reporting, RunStats, RunStatus, SiteSummary, SummaryReader } from './types'
@@ -212,11 +212,27 @@ export interface PickedSite {
 export class SummaryStore implements SummaryReader {
   private ready: Promise<void> | null = null
 
-  constructor(readonly db: Sql) {}
+  /** `readOnly`: never create nor change a table (the page's store: a SELECT-only account will do). */
+  constructor(
+    readonly db: Sql,
+    readonly readOnly = false,
+  ) {}
 
-  /** Create the tables when absent (and add the columns later versions need). */
+  /**
+   * Create the tables when absent (and add the columns later versions
+   * need); a read-only store only checks that there are tables to read.
+   */
   init(): Promise<void> {
     this.ready ??= (async () => {
+      if (this.readOnly) {
+        try {
+          await this.db.all('SELECT site FROM site_status WHERE 1 = 0')
+        } catch (err) {
+          if (!/no such table|ER_NO_SUCH_TABLE|doesn't exist/.test((err as Error).message)) throw err
+          throw new DatabaseError(`${this.db.where}: no summary store here yet: a check writes it`)
+        }
+        return
+      }
       for (const statement of [...schema(this.db.dialect), ...ADDED_COLUMNS]) {
         try {
           await this.db.run(statement)
@@ -587,16 +603,25 @@ export class SummaryStore implements SummaryReader {
 
 /**
  * Open the summary store: a SQLite file or a `mysql://` URL (default: the
- * configuration's `SummaryDatabase`, else `VarLocation/summary.db`).
+ * configuration's `SummaryDatabase`, else `VarLocation/summary.db`). With
+ * `readOnly`, nothing is created nor changed, and a store that does not
+ * exist yet is an error.
  */
-export async function openSummary(location: string = summaryLocation()): Promise<SummaryStore> {
+export async function openSummary(
+  location: string = summaryLocation(),
+  options: { readOnly?: boolean } = {},
+): Promise<SummaryStore> {
+  const readOnly = options.readOnly ?? false
   let db: Sql
   if (/^(mysql|mariadb):\/\//.test(location)) db = new MysqlSql(location, `SummaryDatabase ${redact(location)}`)
   else {
-    fs.mkdirSync(path.dirname(location), { recursive: true })
+    if (readOnly && !fs.existsSync(location)) {
+      throw new DatabaseError(`SummaryDatabase ${location}: no summary store here yet: a check writes it`)
+    }
+    if (!readOnly) fs.mkdirSync(path.dirname(location), { recursive: true })
     db = new SqliteSql(location)
   }
-  const store = new SummaryStore(db)
+  const store = new SummaryStore(db, readOnly)
   try {
     await store.init()
   } catch (err) {

@@ -181,7 +181,8 @@ function distance(a: string, b: string): number {
 
 /** Check one key's value against the schema; the error names key and file. */
 export function checkKey(key: string, v: unknown, file: string): unknown {
-  const spec = SCHEMA[key]
+  // own keys only: `__proto__`, `toString` or `constructor` are no keys of ours
+  const spec = Object.hasOwn(SCHEMA, key) ? SCHEMA[key] : undefined
   if (!spec) {
     const near = Object.keys(SCHEMA).find((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2)
     throw new ConfigError(`${file}: unknown key ${key}${near ? ` (did you mean ${near}?)` : ''}`, { file })
@@ -262,13 +263,23 @@ export class Config {
     }
     const values: ConfigValues = {}
     for (const [k, spec] of Object.entries(SCHEMA)) values[k] = structuredClone(spec.default)
-    if (location !== null) Object.assign(values, parseConfig(fs.readFileSync(location, 'utf8'), location))
+    if (location !== null) {
+      let text: string
+      try {
+        text = fs.readFileSync(location, 'utf8')
+      } catch (err) {
+        throw new ConfigError(`${location}: cannot read the configuration: ${(err as Error).message}`, {
+          file: location,
+        })
+      }
+      Object.assign(values, parseConfig(text, location))
+    }
     this.cache = { location, mtimeMs, values }
     return { ...values, ...envOverrides(process.env) }
   }
 
   get<T = unknown>(key: string): T {
-    if (!SCHEMA[key]) throw new ConfigError(`unknown key ${key}`)
+    if (!Object.hasOwn(SCHEMA, key)) throw new ConfigError(`unknown key ${key}`)
     return this.configDict()[key] as T
   }
 

@@ -46,6 +46,10 @@ export const checkCommand: Command = {
     if (positional.length) throw new UsageError(`check: unexpected argument ${positional[0]} (see check --help)`)
     if (typeof options.site !== 'string' || options.site === '') throw new UsageError('check needs --site PATTERN')
     if (typeof options.config === 'string') config.setLocation(options.config)
+    // the defaults alone would check against ./var and an empty inventory: never what was meant
+    if (config.LOCATION === null) {
+      throw new UsageError('check needs a configuration: --config FILE or DYNAMO_CONSISTENCY_CONFIG')
+    }
     const controller = new AbortController()
     const stop = (sig: NodeJS.Signals) => controller.abort(new Error(`received ${sig}`))
     process.once('SIGINT', stop)

@@ -68,6 +68,12 @@ export async function main(argv: string[] = process.argv.slice(2), io?: Output):
       output.err(`dynamo-consistency: ${err.message}`)
       return 1
     }
+    // the system's own errors (a port in use, an unknown host, a full disk) say what is wrong in
+    // their message; a stack trace is for errors of the program itself
+    if (err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
+      output.err(`dynamo-consistency: ${err.message}`)
+      return 1
+    }
     output.err(`dynamo-consistency: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
     return 1
   }

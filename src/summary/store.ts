@@ -121,28 +121,17 @@ function schema(dialect: 'sqlite' | 'mysql'): string[] {
     `CREATE INDEX ${my ? '' : 'IF NOT EXISTS '}site_runs_site ON site_runs (site, time)`,
     // keyed by run, as they are read, streaked and marked; SQLite keeps the rows in the key (WITHOUT ROWID): each
     // LFN once; MySQL keys a prefix of the name (a key holds at most 3072 bytes), and a row id is the primary key
-    my
-      ? `CREATE TABLE IF NOT EXISTS findings (
-      id BIGINT PRIMARY KEY AUTO_INCREMENT,
+    `CREATE TABLE IF NOT EXISTS findings (
+      ${my ? 'id BIGINT PRIMARY KEY AUTO_INCREMENT,' : ''}
       run_id ${big} NOT NULL,
       site ${site} NOT NULL,
       kind ${kind} NOT NULL,
-      lfn BLOB NOT NULL,
+      lfn ${my ? 'BLOB' : 'TEXT'} NOT NULL,
       size ${big} NULL,
       inventory_size ${big} NULL,
       acted ${big} NULL,
-      KEY findings_run (run_id, kind, lfn(255))
-    )${engine}`
-      : `CREATE TABLE IF NOT EXISTS findings (
-      run_id ${big} NOT NULL,
-      site ${site} NOT NULL,
-      kind ${kind} NOT NULL,
-      lfn TEXT NOT NULL,
-      size ${big} NULL,
-      inventory_size ${big} NULL,
-      acted ${big} NULL,
-      PRIMARY KEY (run_id, kind, lfn)
-    ) WITHOUT ROWID`,
+      ${my ? 'KEY findings_run (run_id, kind, lfn(255))' : 'PRIMARY KEY (run_id, kind, lfn)'}
+    )${my ? engine : ' WITHOUT ROWID'}`,
     `CREATE INDEX ${my ? '' : 'IF NOT EXISTS '}findings_acted ON findings (site, kind, acted)`,
   ]
 }

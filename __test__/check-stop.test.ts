@@ -10,9 +10,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { EmbeddedBackend, openEmbeddedDatabase } from '../src/backends'
+import { EmbeddedBackend, openEmbeddedDatabase, SqliteSql } from '../src/backends'
 import { HaltedError, runCheck } from '../src/check'
 import { config } from '../src/config'
+import { CancelledError } from '../src/errors'
+import { nativeTask, Tree } from '../src/native'
 import { openSummary } from '../src/summary/store'
 import { inventoryRows, makeSite, SITE, type SiteSetup } from './helpers/check-site'
 import { CLI, cli, writeFile } from './helpers/cli'
@@ -167,6 +169,34 @@ describe.skipIf(!usable)('stopping the storage phase', () => {
       expect(await siteState(site.config)).toEqual({ status: 'ready', runs: 0 })
     } finally {
       await silent.close()
+    }
+  })
+})
+
+describe('stopping the embedded inventory listing', () => {
+  it('interrupts the query at once, with a signal that served an earlier native task', async () => {
+    const db = new SqliteSql(':memory:')
+    try {
+      const run = new AbortController()
+      // the run's signal served the first inventory listing
+      await nativeTask('a first listing', run.signal, (s) =>
+        db.native.fillTreeAsync(new Tree(0), `SELECT '/store/a.root', 1, 0`, [], s),
+      )
+      // 30 million steps that give one row at their end: seconds of work
+      const slow = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000000)
+        SELECT '/store/b.root', 1, 0 FROM n WHERE i = 30000000`
+      const tree = new Tree(0)
+      const listing = nativeTask('the inventory listing', run.signal, (s) => db.native.fillTreeAsync(tree, slow, [], s))
+      await new Promise((r) => setTimeout(r, 300))
+      const t0 = Date.now()
+      run.abort(new Error('received SIGINT'))
+      await expect(listing).rejects.toBeInstanceOf(CancelledError)
+      expect(Date.now() - t0).toBeLessThan(STOP_MS)
+      expect(tree.fileCount).toBe(0)
+      // the connection serves the next statement
+      expect(await db.all('SELECT 1 AS one')).toEqual([{ one: 1 }])
+    } finally {
+      await db.close()
     }
   })
 })

@@ -16,7 +16,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { config } from './config'
 import { DirectoryInfo } from './datatypes'
-import { CancelledError, ConfigError, nativeAsync } from './errors'
+import { CancelledError, ConfigError } from './errors'
 import type { ListOptions, ListProgress } from './native'
 import * as binding from './native'
 
@@ -78,20 +78,26 @@ export function siteTarget(
  * `GlobalRedirectors`, which send `/store/test/xrootd/SITE/` to the site's
  * own redirector (the CMS convention).
  */
-export async function locateDoor(site: string): Promise<string | undefined> {
+export async function locateDoor(site: string, signal?: AbortSignal): Promise<string | undefined> {
   if (config.site<string>('Redirectors', site, '')) return undefined
   const access = config.site<string>('AccessMethod', site, 'XRootD').toLowerCase()
   if (access.startsWith('local') || access.startsWith('dump')) return undefined
   for (const global of config.get<string[]>('GlobalRedirectors')) {
     const url = `${global.includes('://') ? global : `root://${global}`}//store/test/xrootd/${site}/`
     try {
-      const found = await binding.locate(url, config.get<number>('Timeout'))
+      const found = await locate(url, signal)
       if (found[0]) return plainAddress(found[0].address)
-    } catch {
+    } catch (err) {
+      if (err instanceof CancelledError) throw err
       // this redirector does not know the site: ask the next
     }
   }
   return undefined
+}
+
+/** XRootD `locate`, waiting up to `Timeout`; an abort returns at once. */
+function locate(url: string, signal: AbortSignal | undefined): Promise<binding.ServerLocation[]> {
+  return binding.nativeTask(`locating ${url}`, signal, (s) => binding.locate(url, config.get<number>('Timeout'), s))
 }
 
 /** XRootD reports IPv4 servers as IPv4-mapped IPv6 (`[::1.2.3.4]:port`): `1.2.3.4:port`. */
@@ -108,17 +114,20 @@ function plainAddress(address: string): string {
  * whole namespace, as a site's doors do. When `locate` fails or names no
  * data server, the door is used.
  */
-export async function siteDoors(site: string, target: string, roots: readonly string[]): Promise<string[]> {
+export async function siteDoors(
+  site: string,
+  target: string,
+  roots: readonly string[],
+  signal?: AbortSignal,
+): Promise<string[]> {
   if (!/^(root|xroot):\/\//i.test(target)) return []
   if (config.get<string[]>('UseLoadBalancer').includes(site)) return []
   const first = roots[0] ?? '/'
   try {
-    const found = await binding.locate(
-      `${target.replace(/\/+$/, '')}/${first.replace(/^\/+/, '')}`,
-      config.get<number>('Timeout'),
-    )
+    const found = await locate(`${target.replace(/\/+$/, '')}/${first.replace(/^\/+/, '')}`, signal)
     return [...new Set(found.filter((l) => !l.manager).map((l) => plainAddress(l.address)))]
-  } catch {
+  } catch (err) {
+    if (err instanceof CancelledError) throw err
     return []
   }
 }
@@ -128,6 +137,7 @@ export async function siteListOptions(
   site: string,
   where: { target: string; method: string },
   roots: readonly string[],
+  signal?: AbortSignal,
 ): Promise<ListOptions> {
   const opts: ListOptions = {
     threads: config.get<number>(where.method === 'gfal' ? 'GFALThreads' : 'NumThreads'),
@@ -138,7 +148,7 @@ export async function siteListOptions(
   if (where.method !== 'local') opts.method = where.method
   if (where.method === 'native') opts.depth = config.get<number>('RequestsInFlight')
   if (where.method === 'native' || where.method === 'xrdfs') {
-    const doors = await siteDoors(site, where.target, roots)
+    const doors = await siteDoors(site, where.target, roots, signal)
     if (doors.length > 0) opts.doors = doors
   }
   return opts
@@ -162,14 +172,14 @@ export async function listing(site: string, options: ListingOptions = {}): Promi
       }
     }
   }
-  const where = siteTarget(site, await locateDoor(site))
+  const where = siteTarget(site, await locateDoor(site, options.signal))
   let info: DirectoryInfo
   if ('dump' in where) {
     info = await DirectoryInfo.fromListing(where.dump, where.format)
   } else {
     fs.mkdirSync(path.dirname(cache), { recursive: true })
     const opts: ListOptions = {
-      ...(await siteListOptions(site, where, siteRoots())),
+      ...(await siteListOptions(site, where, siteRoots(), options.signal)),
       checkpoint: `${cache}.checkpoint`,
       resume: options.resume ?? false,
     }
@@ -182,18 +192,11 @@ export async function listing(site: string, options: ListingOptions = {}): Promi
   return info
 }
 
-/**
- * The native listing, with an abort signal that may already have fired
- * (N-API only hears of aborts that come after the call).
- */
-export async function nativeListing(
-  target: string,
-  options: ListOptions,
-  extra: ListingOptions = {},
-): Promise<binding.Tree> {
-  if (extra.signal?.aborted)
-    throw new CancelledError('E_CANCELLED', `listing ${target} was cancelled before it started`)
-  return nativeAsync(binding.listRemote(target, options, extra.onProgress, extra.signal))
+/** The native listing; an abort stops it within a fraction of a second. */
+export function nativeListing(target: string, options: ListOptions, extra: ListingOptions = {}): Promise<binding.Tree> {
+  return binding.nativeTask(`listing ${target}`, extra.signal, (signal) =>
+    binding.listRemote(target, options, extra.onProgress, signal),
+  )
 }
 
 /** List any local directory or storage URL (`root://host:port//path`). */
@@ -227,7 +230,6 @@ export abstract class Lister {
   abstract lsDirectory(lfn: string, worker: number): Promise<ListerEntry[]> | ListerEntry[]
 
   async list(options: ListOptions = {}, extra: ListingOptions = {}): Promise<DirectoryInfo> {
-    if (extra.signal?.aborted) throw new CancelledError('E_CANCELLED', 'the listing was cancelled before it started')
     const answer = async (req: binding.ListRequest) => {
       try {
         const entries = await this.lsDirectory(req.lfn, req.worker)
@@ -245,8 +247,8 @@ export abstract class Lister {
         binding.replyListing(req.id, null, null, null, null, message || 'listing failed', retryable)
       }
     }
-    const tree = await nativeAsync(
-      binding.listWithJs((req) => void answer(req), options, extra.onProgress, extra.signal),
+    const tree = await binding.nativeTask('the listing', extra.signal, (signal) =>
+      binding.listWithJs((req) => void answer(req), options, extra.onProgress, signal),
     )
     return new DirectoryInfo(tree)
   }

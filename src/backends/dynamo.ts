@@ -11,7 +11,16 @@ import { datasetOf } from '../filters'
 import { type Lfn, lfnBytes, lfnFromColumn, lfnFromText } from '../lfn'
 import * as binding from '../native'
 import { DatabaseError, insertRows, MysqlSql, type Param, parseMysqlUrl, redact } from './sql'
-import type { Backend, Copies, Inventory, MissingBlock, Registry, SiteInfo, TransferRequest } from './types'
+import type {
+  Backend,
+  Copies,
+  Inventory,
+  MissingBlock,
+  QueryOptions,
+  Registry,
+  SiteInfo,
+  TransferRequest,
+} from './types'
 
 const now = () => Math.floor(Date.now() / 1000)
 
@@ -130,7 +139,7 @@ class DynamoInventory implements Inventory {
     private readonly registry: MysqlSql,
   ) {}
 
-  async listFiles(site: string, options: { signal?: AbortSignal } = {}): Promise<DirectoryInfo> {
+  async listFiles(site: string, options: QueryOptions = {}): Promise<DirectoryInfo> {
     const t = now()
     const tree = new binding.Tree(t)
     await streamIntoTree(this.db, tree, SITE_FILES_QUERY, [t, site], options.signal)
@@ -138,7 +147,7 @@ class DynamoInventory implements Inventory {
   }
 
   /** The original's `protected_datasets`, query for query. */
-  async protectedDatasets(site: string): Promise<Lfn[]> {
+  async protectedDatasets(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
     const rows = await this.db.all<{ name: Buffer }>(
       `SELECT CAST(d.name AS BINARY) AS name FROM sites AS s
          JOIN dataset_replicas AS dr ON dr.site_id = s.id JOIN datasets AS d ON d.id = dr.dataset_id
@@ -151,20 +160,23 @@ class DynamoInventory implements Inventory {
          JOIN datasets AS d ON d.id = b.dataset_id JOIN sites AS s ON s.id = u.site_id
          WHERE s.name = ? AND u.\`delete\` = 0`,
       [site, site],
+      options,
     )
     return rows.map((r) => lfnFromColumn(r.name))
   }
 
-  async incomingFiles(site: string): Promise<Lfn[]> {
+  async incomingFiles(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
     const subscribed = await this.db.all<{ lfn: Buffer }>(
       `SELECT CAST(f.name AS BINARY) AS lfn FROM file_subscriptions AS u
        JOIN files AS f ON f.id = u.file_id JOIN sites AS s ON s.id = u.site_id
        WHERE s.name = ? AND u.\`delete\` = 0 AND u.status NOT IN ('done', 'cancelled')`,
       [site],
+      options,
     )
     const queued = await this.registry.all<{ lfn: Buffer }>(
       `SELECT CAST(file AS BINARY) AS lfn FROM transfer_queue WHERE site_to = ? AND status IN ('new', 'inbatch')`,
       [site],
+      options,
     )
     return [...subscribed, ...queued].map((r) => lfnFromColumn(r.lfn))
   }
@@ -174,22 +186,24 @@ class DynamoInventory implements Inventory {
    * subscriptions not done nor cancelled, and Dynamo's own deletion queue
    * rows (a request id; the check's requests have none).
    */
-  async deletionRequests(site: string): Promise<Lfn[]> {
+  async deletionRequests(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
     const subscribed = await this.db.all<{ lfn: Buffer }>(
       `SELECT CAST(f.name AS BINARY) AS lfn FROM file_subscriptions AS u
        JOIN files AS f ON f.id = u.file_id JOIN sites AS s ON s.id = u.site_id
        WHERE s.name = ? AND u.\`delete\` = 1 AND u.status NOT IN ('done', 'cancelled')`,
       [site],
+      options,
     )
     const queued = await this.registry.all<{ lfn: Buffer }>(
       `SELECT CAST(file AS BINARY) AS lfn FROM deletion_queue
        WHERE site = ? AND reqid <> 0 AND status IN ('new', 'inbatch')`,
       [site],
+      options,
     )
     return datasetsOfFiles([...subscribed, ...queued])
   }
 
-  async filelistToBlocklist(site: string, lfns: readonly Lfn[]): Promise<MissingBlock[]> {
+  async filelistToBlocklist(site: string, lfns: readonly Lfn[], options: QueryOptions = {}): Promise<MissingBlock[]> {
     const blocks = new Map<string, MissingBlock>()
     for (const part of chunks(lfns)) {
       const rows = await this.db.all<{ block: string; grp: string | null; n: number }>(
@@ -201,6 +215,7 @@ class DynamoInventory implements Inventory {
          WHERE s.name = ? AND f.name IN (${marks(part.length)})
          GROUP BY block, grp`,
         [site, ...lfnParams(part)],
+        options,
       )
       for (const r of rows) {
         const b = blocks.get(r.block) ?? { block: String(r.block), group: r.grp ?? '', count: 0 }
@@ -212,7 +227,7 @@ class DynamoInventory implements Inventory {
   }
 
   /** As the original's registry: complete replicas owned by a group, at ready sites. */
-  async copiesElsewhere(site: string, lfns: readonly Lfn[]): Promise<Map<Lfn, Copies>> {
+  async copiesElsewhere(site: string, lfns: readonly Lfn[], options: QueryOptions = {}): Promise<Map<Lfn, Copies>> {
     const out = new Map<Lfn, Copies>(lfns.map((l) => [l, { disk: [], tape: [] }]))
     for (const part of chunks(lfns)) {
       const rows = await this.db.all<{ lfn: Buffer; site: string; storage_type: string }>(
@@ -223,6 +238,7 @@ class DynamoInventory implements Inventory {
            AND br.is_complete = 1 AND br.group_id <> 0
          ORDER BY s.name`,
         [...lfnParams(part), site],
+        options,
       )
       for (const r of rows) {
         out.get(lfnFromColumn(r.lfn))?.[r.storage_type === 'mss' ? 'tape' : 'disk'].push(String(r.site))

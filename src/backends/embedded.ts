@@ -23,12 +23,21 @@
 import * as path from 'node:path'
 import { config } from '../config'
 import { DirectoryInfo } from '../datatypes'
-import { ConfigError, nativeAsync } from '../errors'
+import { CancelledError, ConfigError } from '../errors'
 import { datasetOf } from '../filters'
 import { type Lfn, lfnBytes, lfnForDisplay, lfnFromColumn } from '../lfn'
 import * as binding from '../native'
 import { insertRows, type Param, SqliteSql } from './sql'
-import type { Backend, Copies, Inventory, MissingBlock, Registry, SiteInfo, TransferRequest } from './types'
+import type {
+  Backend,
+  Copies,
+  Inventory,
+  MissingBlock,
+  QueryOptions,
+  Registry,
+  SiteInfo,
+  TransferRequest,
+} from './types'
 
 export const EMBEDDED_SCHEMA = `
 CREATE TABLE IF NOT EXISTS sites (
@@ -111,18 +120,31 @@ const marks = (n: number) => Array(n).fill('?').join(', ')
 
 const lfnParams = (lfns: readonly Lfn[]) => lfns.map(lfnBytes)
 
+/**
+ * The statements here run on the JavaScript thread, each over an index:
+ * an abort is heard between them.
+ */
+function stopIfAborted(options: QueryOptions): void {
+  if (options.signal?.aborted) throw new CancelledError('E_CANCELLED', 'the inventory query was cancelled')
+}
+
 export class EmbeddedInventory implements Inventory {
   constructor(private readonly db: SqliteSql) {}
 
-  async listFiles(site: string, options: { signal?: AbortSignal } = {}): Promise<DirectoryInfo> {
+  async listFiles(site: string, options: QueryOptions = {}): Promise<DirectoryInfo> {
     const t = now()
     const tree = new binding.Tree(t)
     const sql = `SELECT lfn, size, CASE WHEN complete = 1 AND grp <> '' THEN 0 ELSE ? END FROM replicas WHERE site = ?`
-    await this.db.withNative((db) => nativeAsync(db.fillTreeAsync(tree, sql, [t, site], options.signal)))
+    await this.db.withNative((db) =>
+      binding.nativeTask('the inventory listing', options.signal, (signal) =>
+        db.fillTreeAsync(tree, sql, [t, site], signal),
+      ),
+    )
     return new DirectoryInfo(tree)
   }
 
-  async protectedDatasets(site: string): Promise<Lfn[]> {
+  async protectedDatasets(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
+    stopIfAborted(options)
     const rows = await this.db.all<{ dataset: unknown }>(
       `SELECT dataset FROM protected_datasets WHERE site IN (?, '*')
        UNION
@@ -132,14 +154,16 @@ export class EmbeddedInventory implements Inventory {
     return rows.map((r) => lfnFromColumn(r.dataset))
   }
 
-  async deletionRequests(site: string): Promise<Lfn[]> {
+  async deletionRequests(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
+    stopIfAborted(options)
     const rows = await this.db.all<{ dataset: unknown }>(`SELECT dataset FROM deletion_requests WHERE site = ?`, [site])
     return rows.map((r) => lfnFromColumn(r.dataset))
   }
 
-  async filelistToBlocklist(site: string, lfns: readonly Lfn[]): Promise<MissingBlock[]> {
+  async filelistToBlocklist(site: string, lfns: readonly Lfn[], options: QueryOptions = {}): Promise<MissingBlock[]> {
     const blocks = new Map<string, MissingBlock>()
     for (const part of chunks(lfns)) {
+      stopIfAborted(options)
       const rows = await this.db.all<{ lfn: unknown; block: string; grp: string }>(
         `SELECT lfn, block, grp FROM replicas WHERE site = ? AND lfn IN (${marks(part.length)})`,
         [site, ...lfnParams(part)],
@@ -155,7 +179,7 @@ export class EmbeddedInventory implements Inventory {
     return [...blocks.values()].sort((a, b) => b.count - a.count || (a.block < b.block ? -1 : 1))
   }
 
-  async copiesElsewhere(site: string, lfns: readonly Lfn[]): Promise<Map<Lfn, Copies>> {
+  async copiesElsewhere(site: string, lfns: readonly Lfn[], options: QueryOptions = {}): Promise<Map<Lfn, Copies>> {
     const out = new Map<Lfn, Copies>(lfns.map((l) => [l, { disk: [], tape: [] }]))
     const sites = await this.db.all<{ name: string; storage_type: string }>(
       `SELECT name, storage_type FROM sites WHERE name <> ? AND status = 'ready' ORDER BY name`,
@@ -163,6 +187,7 @@ export class EmbeddedInventory implements Inventory {
     )
     for (const other of sites) {
       for (const part of chunks(lfns)) {
+        stopIfAborted(options)
         // the primary key (site, lfn) answers each of these without a scan
         const rows = await this.db.all<{ lfn: unknown }>(
           `SELECT lfn FROM replicas WHERE site = ? AND complete = 1 AND grp <> '' AND lfn IN (${marks(part.length)})`,
@@ -177,7 +202,8 @@ export class EmbeddedInventory implements Inventory {
   }
 
   /** LFNs being transferred to the site (not yet in its inventory, maybe already on its storage). */
-  async incomingFiles(site: string): Promise<Lfn[]> {
+  async incomingFiles(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
+    stopIfAborted(options)
     const rows = await this.db.all<{ file: unknown }>(
       `SELECT file FROM transfer_queue WHERE site_to = ? AND status IN ('new', 'inbatch')`,
       [site],

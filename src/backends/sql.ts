@@ -5,7 +5,7 @@
  * dialects differ ask `dialect`.
  */
 import type * as Binding from '../../index'
-import { ConsistencyError, fromNative } from '../errors'
+import { CancelledError, ConsistencyError, fromNative } from '../errors'
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const binding: typeof Binding = require('../../index.js')
@@ -313,12 +313,47 @@ export class MysqlSql implements Sql {
     })
   }
 
-  all<T = Row>(sql: string, params: readonly Param[] = []): Promise<T[]> {
-    return mysqlAll<T>(this.pool, this.where, sql, params)
+  /**
+   * The rows of a query. With a `signal`, the query runs on a connection
+   * of its own from the pool, and an abort rejects at once and closes that
+   * connection (a query waiting on a table lock would otherwise wait for
+   * as long as the lock is held).
+   */
+  all<T = Row>(sql: string, params: readonly Param[] = [], options: { signal?: AbortSignal } = {}): Promise<T[]> {
+    const { signal } = options
+    if (!signal) return mysqlAll<T>(this.pool, this.where, sql, params)
+    return this.cancellable(signal, (conn) => mysqlAll<T>(conn, this.where, sql, params))
   }
 
   run(sql: string, params: readonly Param[] = []): Promise<RunResult> {
     return mysqlRun(this.pool, this.where, sql, params)
+  }
+
+  private async cancellable<T>(signal: AbortSignal, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    const cancelled = () => new CancelledError('E_CANCELLED', `${this.where}: the query was cancelled`)
+    if (signal.aborted) throw cancelled()
+    let onAbort = () => {}
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(cancelled())
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    const getting = this.pool.getConnection()
+    let conn: PoolConnection | undefined
+    try {
+      conn = await Promise.race([getting, aborted]).catch((err) => {
+        throw err instanceof CancelledError ? err : mysqlError(this.where, 'connect', err)
+      })
+      return await Promise.race([fn(conn), aborted])
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      if (!conn) {
+        // cancelled while waiting for a connection: it goes back to the pool when it comes
+        getting.then((c) => c.release()).catch(() => undefined)
+      } else if (signal.aborted) {
+        // still busy with the cancelled query: closed, not handed to the next caller
+        conn.destroy()
+      } else conn.release()
+    }
   }
 
   /**

@@ -36,6 +36,14 @@ export interface TransferRequest {
   source: string
 }
 
+/**
+ * How a query of the inventory may be stopped: an abort rejects it
+ * (`CancelledError`) within moments, whatever the database is doing.
+ */
+export interface QueryOptions {
+  signal?: AbortSignal
+}
+
 export interface Inventory {
   /**
    * The files the inventory says `site` holds, as a tree: files of complete
@@ -44,27 +52,27 @@ export interface Inventory {
    * on storage from being called an orphan. Rows are streamed into the
    * native tree in batches.
    */
-  listFiles(site: string, options?: { signal?: AbortSignal }): Promise<DirectoryInfo>
+  listFiles(site: string, options?: QueryOptions): Promise<DirectoryInfo>
   /**
    * Datasets whose files on the site are never deleted as orphans (the
    * original's `protected_datasets`): every dataset with a replica at the
    * site, every dataset whose status is `IGNORED`, and every dataset with
    * files subscribed to the site. Names as bytes, as LFNs.
    */
-  protectedDatasets(site: string): Promise<Lfn[]>
+  protectedDatasets(site: string, options?: QueryOptions): Promise<Lfn[]>
   /** LFNs being transferred to the site (on its storage, maybe, before the inventory knows them). */
-  incomingFiles(site: string): Promise<Lfn[]>
+  incomingFiles(site: string, options?: QueryOptions): Promise<Lfn[]>
   /**
    * Datasets the data-management system is deleting at the site: their
    * missing files are not missing, and their orphans are not the check's
    * to delete. The check's own requests in the deletion queue are not
    * among them.
    */
-  deletionRequests(site: string): Promise<Lfn[]>
+  deletionRequests(site: string, options?: QueryOptions): Promise<Lfn[]>
   /** Group the given LFNs of `site` by block. */
-  filelistToBlocklist(site: string, lfns: readonly Lfn[]): Promise<MissingBlock[]>
+  filelistToBlocklist(site: string, lfns: readonly Lfn[], options?: QueryOptions): Promise<MissingBlock[]>
   /** Copies of the given LFNs at sites other than `site` that a transfer can start from. */
-  copiesElsewhere(site: string, lfns: readonly Lfn[]): Promise<Map<Lfn, Copies>>
+  copiesElsewhere(site: string, lfns: readonly Lfn[], options?: QueryOptions): Promise<Map<Lfn, Copies>>
 }
 
 export interface Registry {

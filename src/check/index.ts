@@ -24,10 +24,10 @@ import type { Sql } from '../backends/sql'
 import type { Backend, MissingBlock, TransferRequest } from '../backends/types'
 import { config } from '../config'
 import type { DirectoryInfo } from '../datatypes'
-import { CancelledError, native, nativeAsync } from '../errors'
+import { CancelledError, native } from '../errors'
 import { DatasetFilter, datasetDirectoryOf, type Filter, Filters, FullFilter, PatternFilter } from '../filters'
 import { type Lfn, lfnFromText, sortLfns } from '../lfn'
-import { compareAsync } from '../native'
+import { compareAsync, nativeTask } from '../native'
 import { type Finding, openSummary, type SummaryStore } from '../summary/store'
 import type { Reporting, RunStats } from '../summary/types'
 import { filesOf, type Held, keepListed, lfnsOf, lookUp, writeList } from './lists'
@@ -155,6 +155,21 @@ function throwIfAborted(signal: AbortSignal, site: string): void {
   if (signal.aborted) throw new HaltedError(site, String((signal.reason as Error)?.message ?? signal.reason))
 }
 
+/** `work`, or a HaltedError as soon as `signal` aborts (`work` is left to end by itself). */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal, site: string): Promise<T> {
+  throwIfAborted(signal, site)
+  let onAbort = () => {}
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new HaltedError(site, String((signal.reason as Error)?.message ?? signal.reason)))
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([work, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
 /**
  * Run the check on the ready site matching `options.site` that ran longest
  * ago. Returns null when no site is ready.
@@ -253,9 +268,12 @@ async function checkSite(
   log.info(`inventory again: ${inventoryAgain.fileCount} files${same ? ' (unchanged)' : ''}`)
   const inventories = [inventory, inventoryAgain]
 
+  // a compare of millions of files takes well under a second: a stop is heard before and after it
   const compareOptions = { ignoreAge: age }
-  const first = await nativeAsync(compareAsync(inventory.tree, remote.tree, compareOptions))
-  const second = same ? null : await nativeAsync(compareAsync(inventoryAgain.tree, remote.tree, compareOptions))
+  const compare = (inv: DirectoryInfo) =>
+    nativeTask('the comparison', signal, (s) => compareAsync(inv.tree, remote.tree, compareOptions, s))
+  const first = await compare(inventory)
+  const second = same ? null : await compare(inventoryAgain)
   throwIfAborted(signal, site)
 
   // the vetoes, as the original's: missing files of datasets being deleted
@@ -266,9 +284,10 @@ async function checkSite(
   // A storage file whose path an inventory listing holds is no dark data but
   // a size mismatch: only the vetoes that are not about the dataset being
   // at the site apply to it
-  const deleting = await backend.inventory.deletionRequests(site)
-  const protectedDatasets = await backend.inventory.protectedDatasets(site)
-  const incoming = new FullFilter(await backend.inventory.incomingFiles(site))
+  const query = { signal }
+  const deleting = await backend.inventory.deletionRequests(site, query)
+  const protectedDatasets = await backend.inventory.protectedDatasets(site, query)
+  const incoming = new FullFilter(await backend.inventory.incomingFiles(site, query))
   const ignored = new PatternFilter(config.get<string[]>('IgnoreDirectories'))
   const beingDeleted = new DatasetFilter(deleting)
   const candidates = lfnsOf(first, 'orphan')
@@ -321,10 +340,11 @@ async function checkSite(
   }
 
   // where else the missing files are: complete, owned replicas at ready sites
-  const copies = await backend.inventory.copiesElsewhere(site, missing)
+  const copies = await backend.inventory.copiesElsewhere(site, missing, query)
   const noSource = missing.filter((l) => (copies.get(l)?.disk.length ?? 0) === 0)
   const unrecoverable = noSource.filter((l) => (copies.get(l)?.tape.length ?? 0) === 0)
-  const missingBlocks = await backend.inventory.filelistToBlocklist(site, missing)
+  const missingBlocks = await backend.inventory.filelistToBlocklist(site, missing, query)
+  throwIfAborted(signal, site)
 
   // the lists in WebDir
   const web = config.resolvePath('WebDir')
@@ -403,7 +423,11 @@ async function checkSite(
       ...(unmerged ? { unmerged: unmerged.files } : {}),
     },
     { maxMissing, maxOrphan },
-    options.duringReport,
+    // a stop rolls the whole record back: heard after each kind of finding is written
+    async (tx) => {
+      if (options.duringReport) await untilAborted(options.duringReport(tx), signal, site)
+      throwIfAborted(signal, site)
+    },
   )
   log.info(`run ${runId} recorded`)
 
@@ -446,8 +470,11 @@ async function checkSite(
   const waiting = orphan.length - deletableOrphans.length + empty.length - deletableEmpty.length
   if (waiting) log.info(`${waiting} orphans and empty directories wait for confirmation in later runs`)
 
-  // acting: only at act sites, only below the gates
+  // acting: only at act sites, only below the gates. A stop is heard
+  // before each batch of requests, never between a batch and its marks: a
+  // batch not marked acted is asked for again by the next run
   const requested = { deletions: 0, transfers: 0 }
+  throwIfAborted(signal, site)
   if (reporting !== 'act') log.info('dry site: no registry requests')
   else if (heldBack) log.info('no registry requests: held back')
   else {
@@ -456,10 +483,12 @@ async function checkSite(
       await store.markActed(site, runId, 'orphan', deletableOrphans)
     }
     if (deletableEmpty.length) {
+      throwIfAborted(signal, site)
       requested.deletions += await backend.registry.delete(site, deletableEmpty)
       await store.markActed(site, runId, 'empty', deletableEmpty)
     }
     if (unmerged?.files.length) {
+      throwIfAborted(signal, site)
       const lfns = unmerged.files.map((f) => f.lfn)
       requested.deletions += await backend.registry.delete(site, lfns)
       await store.markActed(site, runId, 'unmerged', lfns)
@@ -471,6 +500,7 @@ async function checkSite(
       return sources.map((source): TransferRequest => ({ lfn, source }))
     })
     if (config.get<boolean>('UseTransferQueue') && transfers.length) {
+      throwIfAborted(signal, site)
       requested.transfers += await backend.registry.transfer(site, transfers)
       await store.markActed(site, runId, 'missing', [...new Set(transfers.map((t) => t.lfn))])
     }

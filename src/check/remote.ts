@@ -22,10 +22,10 @@ export async function listSite(
     log?: (line: string) => void
   } = {},
 ): Promise<DirectoryInfo> {
-  const where = siteTarget(site, await locateDoor(site))
+  const where = siteTarget(site, await locateDoor(site, options.signal))
   if ('dump' in where) return DirectoryInfo.fromListing(where.dump, where.format)
   if (roots.length === 0) return DirectoryInfo.empty()
-  const opts = await siteListOptions(site, where, roots)
+  const opts = await siteListOptions(site, where, roots, options.signal)
   options.log?.(
     `storage: ${where.target} (${where.method}, ${opts.threads} ${where.method === 'local' ? 'threads' : 'connections'}${opts.doors ? ` over ${opts.doors.join(', ')}` : ''})`,
   )

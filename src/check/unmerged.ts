@@ -16,11 +16,12 @@ import { listSite } from './remote'
 const DAY = 86_400
 
 /** Read the protected LFN directories. */
-export async function protectedUnmerged(source: string): Promise<string[]> {
+export async function protectedUnmerged(source: string, signal?: AbortSignal): Promise<string[]> {
   if (!source) return []
   let text: string
   if (/^https?:\/\//.test(source)) {
-    const res = await fetch(source, { signal: AbortSignal.timeout(60_000) })
+    const timeout = AbortSignal.timeout(60_000)
+    const res = await fetch(source, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout })
     if (!res.ok) throw new ConfigError(`ListDeletable ${source}: HTTP ${res.status}`)
     text = await res.text()
   } else {
@@ -69,7 +70,7 @@ export interface UnmergedResult {
 export async function findUnmerged(site: string, signal?: AbortSignal): Promise<UnmergedResult> {
   const root = lfnFromText(`${config.get<string>('RootPath').replace(/\/+$/, '')}/unmerged`)
   const logs = `${root}/logs` as Lfn
-  const protectedDirs = (await protectedUnmerged(config.get<string>('ListDeletable'))).map(lfnFromText)
+  const protectedDirs = (await protectedUnmerged(config.get<string>('ListDeletable'), signal)).map(lfnFromText)
   const avoid = config.get<string[]>('UnmergedDirsToAvoid').map(lfnFromText)
   const now = Date.now() / 1000
   const minAge = config.get<number>('UnmergedMinAge') * DAY

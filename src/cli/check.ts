@@ -30,8 +30,13 @@ Options:
   -h, --help       show this help
 
 SIGINT or SIGTERM, or \`set-status SITE halt\` from anywhere, stop the run
-within seconds. Exit status: 0 when the run finished (differences are not
-failures) or no site was ready, 1 on failure or when stopped, 2 on bad usage.`
+within seconds in any phase: the site goes back to ready after a signal and
+stays halted after a halt, and a run stopped before its report is committed
+leaves nothing in the summary store. A second SIGINT or SIGTERM ends the
+process at once.
+
+Exit status: 0 when the run finished (differences are not failures) or no
+site was ready, 1 on failure or when stopped, 2 on bad usage.`
 
 export const checkCommand: Command = {
   name: 'check',

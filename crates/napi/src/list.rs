@@ -151,6 +151,9 @@ impl Task for ListTask {
 
 /// List a local directory (its files named by their path below it, with a
 /// leading `/`) or a storage URL (`root://host:port//path`, gfal URLs).
+/// An abort stops the listing within a fraction of a second; give each call
+/// a signal of its own (napi-rs tells only the first task a signal was given
+/// to of its abort).
 #[napi(
     ts_args_type = "target: string, options?: ListOptions, onProgress?: (event: ListProgress) => void, signal?: AbortSignal",
     ts_return_type = "Promise<Tree>"
@@ -191,6 +194,14 @@ pub struct ServerLocation {
 pub struct LocateTask {
     url: String,
     timeout: Duration,
+    cancel: Arc<AtomicBool>,
+}
+
+fn locate_now(url: &str, timeout: Duration) -> Result<Vec<ServerLocation>> {
+    let parsed = dc_listing::remote::StorageUrl::parse(url).map_err(invalid)?;
+    let lister = dc_listing::xrootd::XrootdLister::new(&parsed.server, 1).map_err(|e| failure("E_LISTER", e))?;
+    let found = lister.locate(&parsed.lfn, timeout).map_err(|e| failure("E_LOCATE", e.message))?;
+    Ok(found.into_iter().map(|l| ServerLocation { address: l.address, manager: l.manager }).collect())
 }
 
 impl Task for LocateTask {
@@ -198,10 +209,31 @@ impl Task for LocateTask {
     type JsValue = Vec<ServerLocation>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let parsed = dc_listing::remote::StorageUrl::parse(&self.url).map_err(invalid)?;
-        let lister = dc_listing::xrootd::XrootdLister::new(&parsed.server, 1).map_err(|e| failure("E_LISTER", e))?;
-        let found = lister.locate(&parsed.lfn, self.timeout).map_err(|e| failure("E_LOCATE", e.message))?;
-        Ok(found.into_iter().map(|l| ServerLocation { address: l.address, manager: l.manager }).collect())
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (url, timeout) = (self.url.clone(), self.timeout);
+        // a thread of its own: XrdCl's locate cannot be interrupted, and a cancel must not wait
+        // up to the timeout for it (the thread ends by itself then, its answer unread)
+        std::thread::Builder::new()
+            .name("dc-locate".into())
+            .spawn(move || {
+                let _ = tx.send(locate_now(&url, timeout));
+            })
+            .map_err(|e| failure("E_LOCATE", format!("{}: cannot start a thread: {e}", self.url)))?;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(found) => return found,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if self.cancel.load(Ordering::Relaxed) => {
+                    return Err(failure("E_CANCELLED", format!("locating {} was cancelled", self.url)));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(failure(
+                        "E_LOCATE",
+                        format!("{}: the locate thread ended without an answer", self.url),
+                    ));
+                }
+            }
+        }
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -209,9 +241,20 @@ impl Task for LocateTask {
     }
 }
 
-/// The servers a redirector sends `root://host:port//path` to (XRootD `locate`).
-#[napi(ts_return_type = "Promise<ServerLocation[]>")]
-pub fn locate(url: String, timeout_seconds: Option<f64>) -> AsyncTask<LocateTask> {
+/// The servers a redirector sends `root://host:port//path` to (XRootD
+/// `locate`). An abort returns at once (`E_CANCELLED`); give each call a
+/// signal of its own (napi-rs tells only the first task a signal was given
+/// to of its abort).
+#[napi(
+    ts_args_type = "url: string, timeoutSeconds?: number, signal?: AbortSignal",
+    ts_return_type = "Promise<ServerLocation[]>"
+)]
+pub fn locate(url: String, timeout_seconds: Option<f64>, signal: Option<AbortSignal>) -> AsyncTask<LocateTask> {
     let timeout = Duration::from_secs_f64(timeout_seconds.unwrap_or(30.0).clamp(0.001, 86_400.0));
-    AsyncTask::new(LocateTask { url, timeout })
+    let cancel = Arc::new(AtomicBool::new(false));
+    if let Some(s) = &signal {
+        let flag = cancel.clone();
+        s.on_abort(move || flag.store(true, Ordering::Relaxed));
+    }
+    AsyncTask::with_optional_signal(LocateTask { url, timeout, cancel }, signal)
 }

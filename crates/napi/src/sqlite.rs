@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use dc_sqlite::{Database, Value};
+use dc_sqlite::{Database, Interrupter, Value};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -74,6 +74,8 @@ fn from_value(v: Value) -> SqlValue {
 pub struct SqliteDatabase {
     // shared with the async fill, which runs off the JS thread
     inner: Arc<Mutex<Database>>,
+    // taken at opening: while a fill runs it holds the connection's lock
+    interrupter: Arc<Interrupter>,
 }
 
 impl SqliteDatabase {
@@ -93,7 +95,8 @@ impl SqliteDatabase {
             return Err(invalid(format!("busyTimeoutMs must be a non-negative number, not {timeout}")));
         }
         let db = Database::open(&PathBuf::from(path), Duration::from_millis(timeout as u64)).map_err(sql_error)?;
-        Ok(SqliteDatabase { inner: Arc::new(Mutex::new(db)) })
+        let interrupter = Arc::new(db.interrupter().map_err(sql_error)?);
+        Ok(SqliteDatabase { inner: Arc::new(Mutex::new(db)), interrupter })
     }
 
     /// Run statements without parameters (schema, `BEGIN`, `COMMIT`).
@@ -142,7 +145,10 @@ impl SqliteDatabase {
         self.db().fill_tree(&sql, &params, &mut t).map(|n| n as f64).map_err(sql_error)
     }
 
-    /// `fillTree` off the JS thread.
+    /// `fillTree` off the JS thread. An abort stops the query at once
+    /// (`E_CANCELLED`) and adds nothing to the tree; give each call a
+    /// signal of its own (napi-rs tells only the first task a signal was
+    /// given to of its abort).
     #[napi(
         ts_args_type = "tree: Tree, sql: string, params?: Array<number | string | Buffer | null>, signal?: AbortSignal",
         ts_return_type = "Promise<number>"
@@ -155,6 +161,11 @@ impl SqliteDatabase {
         signal: Option<AbortSignal>,
     ) -> Result<AsyncTask<FillTask>> {
         let task = FillTask { db: self.inner.clone(), tree: tree.inner.clone(), sql, params: to_values(params)? };
+        if let Some(s) = &signal {
+            let interrupter = self.interrupter.clone();
+            // a running query cannot be dropped by N-API: SQLite stops it at its next step
+            s.on_abort(move || interrupter.interrupt());
+        }
         Ok(AsyncTask::with_optional_signal(task, signal))
     }
 
@@ -189,7 +200,13 @@ impl Task for FillTask {
     fn compute(&mut self) -> Result<u64> {
         let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
         let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
-        db.fill_tree(&self.sql, &self.params, &mut tree).map_err(sql_error)
+        db.fill_tree(&self.sql, &self.params, &mut tree).map_err(|e| {
+            if e.is_interrupted() {
+                failure("E_CANCELLED", "the inventory listing was cancelled")
+            } else {
+                sql_error(e)
+            }
+        })
     }
 
     fn resolve(&mut self, _env: Env, n: u64) -> Result<f64> {

@@ -59,6 +59,25 @@ pub enum Error {
     Closed,
 }
 
+impl Error {
+    /// Whether the statement was stopped by an [`Interrupter`].
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Error::Statement { source: rusqlite::Error::SqliteFailure(e, _), .. }
+            if e.code == rusqlite::ErrorCode::OperationInterrupted)
+    }
+}
+
+/// Stops the statement a [`Database`] is running, from any thread (a
+/// cancelled inventory listing); a no-op when none runs, or once the
+/// database is closed.
+pub struct Interrupter(rusqlite::InterruptHandle);
+
+impl Interrupter {
+    pub fn interrupt(&self) {
+        self.0.interrupt();
+    }
+}
+
 /// The result of a statement that changes rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunResult {
@@ -101,6 +120,11 @@ impl Database {
 
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// A handle that stops this connection's running statement from another thread.
+    pub fn interrupter(&self) -> Result<Interrupter, Error> {
+        Ok(Interrupter(self.conn()?.get_interrupt_handle()))
     }
 
     fn conn(&self) -> Result<&Connection, Error> {
@@ -382,6 +406,25 @@ mod tests {
         assert_eq!(tree.file_count(), 0);
         let e = db.fill_tree("SELECT lfn FROM f", &[], &mut tree).unwrap_err().to_string();
         assert!(e.contains("not 3"), "{e}");
+    }
+
+    #[test]
+    fn an_interrupted_fill_adds_nothing() {
+        let db = memory();
+        let stop = db.interrupter().unwrap();
+        // rows without end: only the interrupt ends the statement
+        let sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT '/a/' || i, 1, 0 FROM n";
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            stop.interrupt();
+        });
+        let mut tree = Tree::new(0);
+        let e = db.fill_tree(sql, &[], &mut tree).unwrap_err();
+        stopper.join().unwrap();
+        assert!(e.is_interrupted(), "{e}");
+        assert_eq!(tree.file_count(), 0);
+        // the next statement runs as usual
+        assert_eq!(db.query("SELECT 1", &[]).unwrap().rows[0][0], Value::Integer(1));
     }
 
     #[test]

@@ -7,6 +7,7 @@ import { EmbeddedBackend, openEmbeddedDatabase } from '../src/backends'
 import { runCheck } from '../src/check'
 import { config } from '../src/config'
 import { EMPTY_DIR, inventoryRows, makeSite, SITE, short } from './helpers/check-site'
+import { cli } from './helpers/cli'
 import { have, XrootdServer } from './helpers/xrootd-server'
 
 const server = new XrootdServer()
@@ -78,4 +79,33 @@ describe.skipIf(!usable)('check over XRootD', () => {
       await backend.close()
     }
   })
+})
+
+describe('check over a dead door', () => {
+  it('records the run, calls nothing missing, and exits 3', async () => {
+    const site = makeSite('check-dead-door', {
+      AccessMethod: { [SITE]: 'XRootD' },
+      // nothing listens on port 1
+      Redirectors: { [SITE]: '127.0.0.1:1' },
+      Timeout: 2,
+      Retries: 0,
+    })
+    config.setLocation(site.config)
+    const db = openEmbeddedDatabase()
+    await db.run('INSERT INTO sites (name) VALUES (?)', [SITE])
+    for (const r of inventoryRows().filter((x) => x.site === SITE)) {
+      await db.run('INSERT INTO replicas (site, lfn, size, block, grp, complete) VALUES (?, ?, ?, ?, ?, 1)', [
+        SITE,
+        r.lfn,
+        r.size,
+        r.block,
+        r.group || 'DataOps',
+      ])
+    }
+    await db.close()
+    const r = cli(['check', '--site', SITE, '--config', site.config, '--quiet'])
+    expect(r.code).toBe(3)
+    expect(r.stdout).toMatch(/missing: +0 files/)
+    expect(r.stderr).toMatch(/no top directory of its storage could be listed/)
+  }, 60_000)
 })

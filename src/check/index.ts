@@ -99,6 +99,8 @@ export interface CheckReport {
   unmerged: Lfn[]
   /** Registry requests made (0 for dry sites and held-back runs). */
   requested: { deletions: number; transfers: number }
+  /** Every top directory of the storage listing was unlisted: nothing on storage was seen (a dead door, refused credentials). */
+  storageUnlisted: boolean
 }
 
 /** How a run ended without a report. */
@@ -313,6 +315,9 @@ async function checkSite(
     new Filters(ignored, new FullFilter(heldByEither(emptyCandidates, inventories, () => true))),
   )
   const unlisted = native(() => first.unlisted())
+  const unlistedPaths = new Set(unlisted.map((u) => u.path))
+  const storageUnlisted = roots.length > 0 && roots.every((r) => unlistedPaths.has(r))
+  if (storageUnlisted) log.info('nothing on storage could be listed: every top directory is unlisted')
   const unlistedBad = unlisted.filter((u) => !/time(d)? ?out/i.test(u.reason)).length
 
   // an orphan whose path either inventory listing holds is a size mismatch:
@@ -525,6 +530,7 @@ async function checkSite(
     missingBlocks,
     unmerged: unmerged?.files.map((f) => f.lfn) ?? [],
     requested,
+    storageUnlisted,
   }
 }
 

@@ -36,7 +36,9 @@ leaves nothing in the summary store. A second SIGINT or SIGTERM ends the
 process at once.
 
 Exit status: 0 when the run finished (differences are not failures) or no
-site was ready, 1 on failure or when stopped, 2 on bad usage.`
+site was ready, 1 on failure or when stopped, 2 on bad usage, 3 when the run
+finished but no top directory of the storage could be listed (a dead door,
+refused credentials: the run is recorded, with nothing called missing).`
 
 export const checkCommand: Command = {
   name: 'check',
@@ -82,6 +84,10 @@ export const checkCommand: Command = {
           `log:           ${report.log}`,
         ].join('\n'),
       )
+      if (report.storageUnlisted) {
+        io.err(`dynamo-consistency: ${report.site}: no top directory of its storage could be listed (see the log)`)
+        return 3
+      }
       return 0
     } catch (err) {
       if (err instanceof HaltedError) {

@@ -8,7 +8,7 @@ use dc_core::{DirState, ListingFormat, Tree as CoreTree, UNKNOWN_SIZE};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{invalid, io_error, listing_error, tree_file_error};
+use crate::errors::{invalid, io_error, listing_error, no_panic, tree_file_error};
 
 /// A directory tree: a storage listing or an inventory.
 #[napi]
@@ -127,13 +127,13 @@ impl Tree {
     }
 
     /// Load a tree file written by `save`.
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn load(path: String) -> Result<Tree> {
         dc_core::load_tree(&PathBuf::from(path)).map(Tree::wrap).map_err(tree_file_error)
     }
 
     /// Read a listing file (`auto` or `ral` format).
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn read_listing(path: String, format: Option<String>) -> Result<Tree> {
         let format = parse_format(format)?;
         dc_core::read_listing(&PathBuf::from(path), format).map(Tree::wrap).map_err(listing_error)
@@ -192,7 +192,7 @@ impl Tree {
     }
 
     /// Add files from a listing file to this tree.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn add_listing(&self, path: String, format: Option<String>) -> Result<f64> {
         let format = parse_format(format)?;
         let file = std::fs::File::open(&path).map_err(|e| io_error(path.as_ref(), e))?;
@@ -454,10 +454,10 @@ impl Task for LoadTask {
     type JsValue = Tree;
 
     fn compute(&mut self) -> Result<CoreTree> {
-        match self.format {
+        no_panic("reading a tree or listing file", || match self.format {
             None => dc_core::load_tree(&self.path).map_err(tree_file_error),
             Some(f) => dc_core::read_listing(&self.path, f).map_err(listing_error),
-        }
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: CoreTree) -> Result<Tree> {

@@ -71,3 +71,112 @@ describe('numbers out of range', () => {
     expect(locate.stdout).toMatch(/^E_INVALID_ARGUMENT: timeoutSeconds must be a number from/)
   })
 })
+
+/** A listing file of `rows` (LFN, size), all old. */
+function listing(name: string, rows: Array<[string, number]>): string {
+  const file = path.join(work, name)
+  fs.writeFileSync(file, rows.map(([lfn, size]) => `${lfn}|${size}|1500000000\n`).join(''))
+  return file
+}
+
+const SITE: Array<[string, number]> = [
+  ['/store/mc/a/1.root', 10],
+  ['/store/mc/a/2.root', 20],
+  ['/store/mc/b/3.root', 30],
+]
+
+/** Compare through the CLI in a shell (for pipes); the summary as JSON. */
+function shell(command: string): {
+  code: number | null
+  summary: Record<string, { count: number; files: number }> | null
+  stderr: string
+} {
+  const r = spawnSync('bash', ['-c', command.replaceAll('$CLI', '"$NODE" "$CLI_JS"')], {
+    cwd: work,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, NODE: process.execPath, CLI_JS: path.join(ROOT, 'bin/dynamo-consistency.js') },
+  })
+  let summary = null
+  try {
+    summary = JSON.parse(r.stdout)
+  } catch {
+    // no summary: the command failed
+  }
+  return { code: r.status, summary, stderr: r.stderr }
+}
+
+describe('inputs that once aborted or hung', () => {
+  it('refuses a tree file whose counts its length cannot hold, before allocating for them', () => {
+    const inv = listing('inv.txt', SITE)
+    const good = path.join(work, 'good.tree')
+    expect(cli(['list', storage, '--output', good]).code).toBe(0)
+    const bytes = fs.readFileSync(good)
+    // the file count is the u64 at byte 28: its fourth byte makes it billions
+    bytes[31] = 0x7f
+    const bad = path.join(work, 'count.tree')
+    fs.writeFileSync(bad, bytes)
+    const r = cli(['compare', inv, bad, '--output', path.join(work, 'count')])
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).toMatch(/count\.tree: the tree file is corrupt \(.*cannot fit in \d+ bytes\)/)
+  })
+
+  it('refuses a sparse terabyte read as a listing, without reserving for it', () => {
+    const inv = listing('inv.txt', SITE)
+    const huge = path.join(work, 'x.txt')
+    fs.writeFileSync(huge, '')
+    fs.truncateSync(huge, 2 ** 40)
+    try {
+      const r = cli(['compare', inv, huge, '--output', path.join(work, 'huge')])
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stderr).toContain('x.txt:1: a line longer than 16 MiB')
+    } finally {
+      fs.rmSync(huge)
+    }
+  })
+
+  it('reads a listing from a pipe, process substitution or FIFO whole, first bytes included', () => {
+    listing('inv.txt', SITE)
+    listing('rem.txt', SITE)
+    for (const command of [
+      '$CLI compare /dev/stdin rem.txt --json --output piped < inv.txt',
+      'cat inv.txt | $CLI compare /dev/stdin rem.txt --json --output piped',
+      '$CLI compare <(cat inv.txt) <(cat rem.txt) --json --output piped',
+      'rm -f fifo && mkfifo fifo && (cat inv.txt > fifo &) && $CLI compare fifo rem.txt --json --output piped',
+    ]) {
+      const r = shell(command)
+      expect(r.code, `${command}: ${r.stderr}`).toBe(0)
+      expect(r.summary?.missing?.count, command).toBe(0)
+      expect(r.summary?.orphan?.count, command).toBe(0)
+      expect(r.summary?.inventory?.files, command).toBe(3)
+    }
+    // a tree file through a pipe too
+    const tree = path.join(work, 'piped.tree')
+    expect(cli(['list', storage, '--output', tree]).code).toBe(0)
+    const r = shell(
+      `cat ${JSON.stringify(tree)} | $CLI compare /dev/stdin ${JSON.stringify(tree)} --json --output piped`,
+    )
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.summary?.missing?.count).toBe(0)
+  })
+
+  it('refuses an empty file named *.tree rather than reading it as an empty listing', () => {
+    const inv = listing('inv.txt', SITE)
+    const empty = path.join(work, 'empty.tree')
+    fs.writeFileSync(empty, '')
+    for (const args of [
+      [inv, empty],
+      [empty, inv],
+    ]) {
+      const r = cli(['compare', ...args, '--output', path.join(work, 'empty')])
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stderr).toContain('empty.tree: the tree file is empty')
+    }
+    // an empty listing by any other name is an empty listing
+    const none = path.join(work, 'none.txt')
+    fs.writeFileSync(none, '')
+    const r = cli(['compare', none, inv, '--json', '--output', path.join(work, 'none')])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).orphan.count).toBe(3)
+  })
+})

@@ -15,6 +15,7 @@ export const {
   replyListing,
   loadTreeAsync,
   readListingAsync,
+  readInputAsync,
   nativeVersion,
   writeLfnList,
 } = binding

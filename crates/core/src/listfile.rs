@@ -354,6 +354,16 @@ impl Loader<'_> {
     }
 }
 
+/// The longest line a listing may hold. A name component is at most 1 MiB
+/// in a tree file, and a line rarely a few hundred bytes: a longer one is not
+/// a listing (a binary file, or a sparse file of zeros), and is refused
+/// rather than buffered until memory runs out.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// The most of a file's length taken as a guess of its number of files
+/// when reserving space: a sparse or lying length costs nothing beyond it.
+const MAX_RESERVE_BYTES: u64 = 256 << 20;
+
 /// Read every line of `reader` into `tree`; `name` labels errors.
 pub fn read_into<R: Read>(
     tree: &mut Tree,
@@ -369,7 +379,11 @@ pub fn read_into<R: Read>(
     let mut files = 0u64;
     loop {
         if filled == buf.len() {
-            buf.resize(buf.len() * 2, 0);
+            if buf.len() >= MAX_LINE {
+                let message = format!("a line longer than {} MiB: not a listing file", MAX_LINE >> 20);
+                return Err(ListingError::BadLine { path: name.to_string(), line: line_no + 1, message });
+            }
+            buf.resize((buf.len() * 2).min(MAX_LINE), 0);
         }
         let n = reader.read(&mut buf[filled..]).map_err(io_err)?;
         let eof = n == 0;
@@ -408,16 +422,25 @@ pub fn read_listing(path: &Path, format: ListingFormat) -> Result<Tree, ListingE
     let io_err = |source| ListingError::Io { path: name.clone(), source };
     let file = File::open(path).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
+    let mut tree = tree_for(&meta);
+    read_into(&mut tree, file, &name, format)?;
+    Ok(tree)
+}
+
+/// An empty tree for the listing file of `meta`: listed at the file's
+/// modification time, with room reserved for about as many files as its
+/// length holds.
+pub fn tree_for(meta: &std::fs::Metadata) -> Tree {
     let listed_at = meta
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs() as i64);
     let mut tree = Tree::new(listed_at);
-    // a CMS LFN line is about 100 bytes
-    tree.reserve_files((meta.len() / 100) as usize, (meta.len() / 3) as usize);
-    read_into(&mut tree, file, &name, format)?;
-    Ok(tree)
+    // a CMS LFN line is about 100 bytes; beyond the cap the vectors grow as lines come
+    let guess = if meta.is_file() { meta.len().min(MAX_RESERVE_BYTES) } else { 0 };
+    tree.reserve_files((guess / 100) as usize, (guess / 3) as usize);
+    tree
 }
 
 /// Write `LFN|size|mtime` lines, sorted by LFN bytes (a listing file that
@@ -540,6 +563,32 @@ mod tests {
         assert_eq!(n, 3);
         assert_eq!(back.hash(), t.hash());
         assert_eq!(back.files_sorted(None), t.files_sorted(None));
+    }
+
+    #[test]
+    fn a_line_without_end_is_refused_not_buffered_forever() {
+        let mut t = Tree::new(0);
+        let endless = std::io::repeat(b'a').take(MAX_LINE as u64 + 10);
+        let err = read_into(&mut t, endless, "zeros", ListingFormat::Auto).unwrap_err();
+        assert_eq!(err.line(), Some(1));
+        assert!(err.to_string().contains("longer than 16 MiB"), "{err}");
+        // a long line under the limit is read
+        let mut long = b"/store/".to_vec();
+        long.extend(vec![b'x'; 9 << 20]);
+        long.extend_from_slice(b"|1|2\n/store/b|3|4\n");
+        let mut t = Tree::new(0);
+        assert_eq!(read_into(&mut t, &long[..], "long", ListingFormat::Auto).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_sparse_terabyte_is_refused_without_reserving_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.txt");
+        let f = File::create(&path).unwrap();
+        f.set_len(1 << 40).unwrap();
+        drop(f);
+        let err = read_listing(&path, ListingFormat::Auto).err().expect("must fail");
+        assert_eq!(err.line(), Some(1));
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! size u64, mtime i64); a name or reason is a u32 length and its bytes.
 //! Last comes the xxh3-64 of everything before it. The same tree gives the
 //! same bytes whatever order it was built in. A truncated or corrupt file is
-//! an error, never a wrong tree.
+//! an error, never a wrong tree, and never a huge allocation: the counts in
+//! the header are checked against the length of the file before anything is
+//! reserved for them, and a reader of unknown length (a pipe) reserves
+//! little and grows as the entries arrive.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -20,6 +23,14 @@ use crate::tree::{DirId, DirState, Tree};
 pub const MAGIC: &[u8; 8] = b"DCTREE\0\n";
 pub const VERSION: u32 = 1;
 const MAX_NAME: u32 = 1 << 20;
+/// The fewest bytes the header, one directory, one file and the checksum
+/// take: what a count of them in a file of known length is checked against.
+const HEADER_BYTES: u64 = 8 + 4 + 8 + 8 + 8;
+const DIR_MIN_BYTES: u64 = 4 + 4 + 8 + 8 + 1 + 4;
+const FILE_MIN_BYTES: u64 = 4 + 4 + 8 + 8;
+const SUM_BYTES: u64 = 8;
+/// Files reserved for ahead when the length of the input is unknown.
+const STREAM_RESERVE: u64 = 1 << 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TreeFileError {
@@ -27,6 +38,8 @@ pub enum TreeFileError {
     Io { path: String, source: io::Error },
     #[error("{path}: not a tree file")]
     NotATreeFile { path: String },
+    #[error("{path}: the tree file is empty (a save that never finished, or a truncation)")]
+    Empty { path: String },
     #[error("{path}: tree file version {found} is not supported (this build reads version {VERSION})")]
     Version { path: String, found: u32 },
     #[error("{path}: the tree file is truncated")]
@@ -149,6 +162,12 @@ impl<R: Read> HashReader<R> {
 
 /// Read a tree written by [`write_tree`]; `name` labels errors.
 pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
+    read_tree_sized(r, name, None)
+}
+
+/// [`read_tree`] of an input of `len` bytes when it is known (a regular
+/// file): counts the input cannot hold are an error before any allocation.
+pub fn read_tree_sized<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<Tree, TreeFileError> {
     let path = name.to_string();
     let mut r = HashReader { inner: r, hasher: Xxh3::new() };
     let map = |e: io::Error| {
@@ -173,6 +192,14 @@ pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
     let n_files = r.u64().map_err(map)?;
     if n_dirs == 0 || n_dirs > u32::MAX as u64 || n_files > u32::MAX as u64 {
         return Err(corrupt("impossible counts"));
+    }
+    // both counts fit in 32 bits: the sum cannot overflow
+    let least = HEADER_BYTES + n_dirs * DIR_MIN_BYTES + n_files * FILE_MIN_BYTES + SUM_BYTES;
+    if len.is_some_and(|len| least > len) {
+        return Err(corrupt(&format!(
+            "{n_dirs} directories and {n_files} files cannot fit in {} bytes",
+            len.unwrap_or(0)
+        )));
     }
     let mut tree = Tree::new(default_listed_at);
     let mut name_buf = Vec::new();
@@ -214,7 +241,7 @@ pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
             }
         }
     }
-    tree.reserve_files(n_files as usize, 0);
+    tree.reserve_files(if len.is_some() { n_files } else { n_files.min(STREAM_RESERVE) } as usize, 0);
     for _ in 0..n_files {
         let dir = r.u32().map_err(map)?;
         if dir as u64 >= n_dirs {
@@ -240,8 +267,11 @@ pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
 
 pub fn load_tree(path: &Path) -> Result<Tree, TreeFileError> {
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| TreeFileError::Io { path: name.clone(), source })?;
-    read_tree(BufReader::with_capacity(1 << 20, file), &name)
+    let io_err = |source| TreeFileError::Io { path: name.clone(), source };
+    let file = File::open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    let len = meta.is_file().then_some(meta.len());
+    read_tree_sized(BufReader::with_capacity(1 << 20, file), &name, len)
 }
 
 #[cfg(test)]
@@ -306,6 +336,25 @@ mod tests {
         let mut longer = good;
         longer.push(0);
         assert!(read_tree(&longer[..], "t").is_err());
+    }
+
+    #[test]
+    fn counts_the_file_cannot_hold_are_refused_before_any_allocation() {
+        let good = bytes(&sample(false));
+        // the file count is the u64 at 28; one byte changed makes it billions
+        let mut bad = good.clone();
+        bad[31] = 0x7f;
+        let err = read_tree_sized(&bad[..], "t", Some(bad.len() as u64)).err().expect("must fail");
+        assert!(matches!(err, TreeFileError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("cannot fit"), "{err}");
+        // of unknown length (a pipe): little is reserved, and the end of the input ends it
+        let err = read_tree(&bad[..], "t").err().expect("must fail");
+        assert!(matches!(err, TreeFileError::Corrupt { .. } | TreeFileError::Truncated { .. }), "{err}");
+        let mut bad_dirs = good.clone();
+        bad_dirs[23] = 0x01;
+        let err = read_tree_sized(&bad_dirs[..], "t", Some(bad_dirs.len() as u64)).err().expect("must fail");
+        assert!(matches!(err, TreeFileError::Corrupt { .. }), "{err}");
+        assert!(read_tree_sized(&good[..], "t", Some(good.len() as u64)).is_ok());
     }
 
     #[test]

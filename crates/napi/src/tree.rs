@@ -443,10 +443,18 @@ pub struct FileColumns {
     pub mtimes: Float64Array,
 }
 
-/// Load a tree file off the JS thread.
+/// What a [`LoadTask`] reads.
+enum LoadKind {
+    TreeFile,
+    Listing(ListingFormat),
+    /// A tree file or a listing, by its first bytes.
+    Either(ListingFormat),
+}
+
+/// Load a tree file or read a listing off the JS thread.
 pub struct LoadTask {
     path: PathBuf,
-    format: Option<ListingFormat>,
+    kind: LoadKind,
 }
 
 impl Task for LoadTask {
@@ -454,9 +462,13 @@ impl Task for LoadTask {
     type JsValue = Tree;
 
     fn compute(&mut self) -> Result<CoreTree> {
-        no_panic("reading a tree or listing file", || match self.format {
-            None => dc_core::load_tree(&self.path).map_err(tree_file_error),
-            Some(f) => dc_core::read_listing(&self.path, f).map_err(listing_error),
+        no_panic("reading a tree or listing file", || match self.kind {
+            LoadKind::TreeFile => dc_core::load_tree(&self.path).map_err(tree_file_error),
+            LoadKind::Listing(f) => dc_core::read_listing(&self.path, f).map_err(listing_error),
+            LoadKind::Either(f) => dc_core::read_input(&self.path, f).map_err(|e| match e {
+                dc_core::InputError::Tree(e) => tree_file_error(e),
+                dc_core::InputError::Listing(e) => listing_error(e),
+            }),
         })
     }
 
@@ -468,7 +480,7 @@ impl Task for LoadTask {
 /// Load a tree file without blocking the event loop.
 #[napi(ts_return_type = "Promise<Tree>")]
 pub fn load_tree_async(path: String, signal: Option<AbortSignal>) -> AsyncTask<LoadTask> {
-    AsyncTask::with_optional_signal(LoadTask { path: path.into(), format: None }, signal)
+    AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind: LoadKind::TreeFile }, signal)
 }
 
 /// Read a listing file without blocking the event loop.
@@ -479,5 +491,18 @@ pub fn read_listing_async(
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<LoadTask>> {
     let format = parse_format(format)?;
-    Ok(AsyncTask::with_optional_signal(LoadTask { path: path.into(), format: Some(format) }, signal))
+    Ok(AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind: LoadKind::Listing(format) }, signal))
+}
+
+/// Read a tree file or a listing file (`format` `auto` or `ral`), whichever
+/// `path` holds, told by its first bytes: the file is opened and read once,
+/// so a pipe or a FIFO works. A file named `*.tree` must hold a tree.
+#[napi(ts_return_type = "Promise<Tree>")]
+pub fn read_input_async(
+    path: String,
+    format: Option<String>,
+    signal: Option<AbortSignal>,
+) -> Result<AsyncTask<LoadTask>> {
+    let format = parse_format(format)?;
+    Ok(AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind: LoadKind::Either(format) }, signal))
 }

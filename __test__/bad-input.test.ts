@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { CancelledError } from '../src/errors'
+import { Lister, type ListerEntry } from '../src/remotelister'
 import { cli, ROOT, tempDir, writeFile } from './helpers/cli'
 
 const work = tempDir('bad-input')
@@ -178,5 +180,57 @@ describe('inputs that once aborted or hung', () => {
     const r = cli(['compare', none, inv, '--json', '--output', path.join(work, 'none')])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).orphan.count).toBe(3)
+  })
+})
+
+/** `/store/a/f.root` and `/store/b/g.root`; with `hang`, `/store/b` is never answered. */
+class TwoDirs extends Lister {
+  constructor(private readonly hang: boolean) {
+    super()
+  }
+
+  lsDirectory(lfn: string): Promise<ListerEntry[]> | ListerEntry[] {
+    if (lfn === '/store')
+      return [
+        { name: 'a', isDir: true },
+        { name: 'b', isDir: true },
+      ]
+    if (lfn === '/store/a') return [{ name: 'f.root', isDir: false, size: 1, mtime: 2 }]
+    if (this.hang) return new Promise(() => {})
+    return [{ name: 'g.root', isDir: false, size: 3, mtime: 4 }]
+  }
+}
+
+describe('checkpoints', () => {
+  it('resume only the listing they are of', async () => {
+    const out = path.join(work, 'resumed.tree')
+    const checkpoint = `${out}.checkpoint`
+    // a listing cancelled while /store/b hangs leaves a checkpoint with /store/b pending
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 300)
+    const options = { roots: ['/store'], checkpoint, checkpointInterval: 0.01, timeout: 1, retries: 0 }
+    const cancelled = await new TwoDirs(true).list(options, { signal: controller.signal }).catch((e: unknown) => e)
+    expect(cancelled).toBeInstanceOf(CancelledError)
+    expect(fs.existsSync(checkpoint)).toBe(true)
+
+    // another target refuses it, and leaves it in place
+    const r = cli(['list', storage, '--output', out, '--resume'])
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).toContain(`${checkpoint} is the checkpoint of another listing`)
+    expect(r.stderr).toContain('target (a lister written in JavaScript), root /store')
+    expect(r.stderr).toContain(`target ${storage}, method local, root /`)
+    expect(fs.existsSync(checkpoint)).toBe(true)
+    expect(fs.existsSync(out)).toBe(false)
+
+    // the same listing goes on from it
+    const resumed = await new TwoDirs(false).list({ ...options, resume: true })
+    expect(resumed.getFiles()).toEqual(['/store/a/f.root', '/store/b/g.root'])
+    expect(fs.existsSync(checkpoint)).toBe(false)
+
+    // a checkpoint with no record of its target is refused too
+    resumed.save(checkpoint)
+    const old = cli(['list', storage, '--output', out, '--resume'])
+    expect(old.code).toBe(1)
+    expect(old.stderr).toContain('no record of its target')
   })
 })

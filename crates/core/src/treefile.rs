@@ -1,7 +1,9 @@
 //! Tree files: a versioned binary form of a tree with a checksum.
 //!
-//! Layout (little endian): magic `DCTREE\0\n`, version u32, default listed
-//! time i64, directory count u64, file count u64; then every directory in
+//! Layout (little endian): magic `DCTREE\0\n`, version u32, (version 2
+//! only: a note, what the tree is of, such as the target and options of the
+//! listing a checkpoint belongs to), default listed time i64, directory
+//! count u64, file count u64; then every directory in
 //! path order (parent u32, name, mtime i64, listed_at i64, state u8, reason),
 //! then every file grouped by directory in name order (directory u32, name,
 //! size u64, mtime i64); a name or reason is a u32 length and its bytes.
@@ -21,7 +23,9 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::tree::{DirId, DirState, Tree};
 
 pub const MAGIC: &[u8; 8] = b"DCTREE\0\n";
+/// The version of a tree file without a note; one with a note is version 2.
 pub const VERSION: u32 = 1;
+pub const VERSION_NOTED: u32 = 2;
 const MAX_NAME: u32 = 1 << 20;
 /// The fewest bytes the header, one directory, one file and the checksum
 /// take: what a count of them in a file of known length is checked against.
@@ -40,7 +44,9 @@ pub enum TreeFileError {
     NotATreeFile { path: String },
     #[error("{path}: the tree file is empty (a save that never finished, or a truncation)")]
     Empty { path: String },
-    #[error("{path}: tree file version {found} is not supported (this build reads version {VERSION})")]
+    #[error(
+        "{path}: tree file version {found} is not supported (this build reads versions {VERSION} and {VERSION_NOTED})"
+    )]
     Version { path: String, found: u32 },
     #[error("{path}: the tree file is truncated")]
     Truncated { path: String },
@@ -78,6 +84,15 @@ fn put_bytes<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
 
 /// Write `tree` to `w` in canonical order.
 pub fn write_tree<W: Write>(tree: &Tree, w: W) -> io::Result<()> {
+    write_tree_noted(tree, b"", w)
+}
+
+/// [`write_tree`] with a note of what the tree is of (version 2; an empty
+/// note writes version 1).
+pub fn write_tree_noted<W: Write>(tree: &Tree, note: &[u8], w: W) -> io::Result<()> {
+    if note.len() > MAX_NAME as usize {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "a tree file's note is at most 1 MiB"));
+    }
     let mut w = HashWriter { inner: w, hasher: Xxh3::new() };
     let n = tree.dir_count();
     let paths = tree.dir_paths();
@@ -89,7 +104,12 @@ pub fn write_tree<W: Write>(tree: &Tree, w: W) -> io::Result<()> {
         new_id[d as usize] = pos as u32;
     }
     w.write_all(MAGIC)?;
-    w.write_all(&VERSION.to_le_bytes())?;
+    if note.is_empty() {
+        w.write_all(&VERSION.to_le_bytes())?;
+    } else {
+        w.write_all(&VERSION_NOTED.to_le_bytes())?;
+        put_bytes(&mut w, note)?;
+    }
     w.write_all(&tree.default_listed_at().to_le_bytes())?;
     w.write_all(&(n as u64).to_le_bytes())?;
     w.write_all(&(tree.file_count() as u64).to_le_bytes())?;
@@ -120,9 +140,14 @@ pub fn write_tree<W: Write>(tree: &Tree, w: W) -> io::Result<()> {
 /// Save to `path` through a temporary file renamed into place, so that a
 /// crash never leaves a half-written tree under the final name.
 pub fn save_tree(tree: &Tree, path: &Path) -> Result<(), TreeFileError> {
+    save_tree_noted(tree, b"", path)
+}
+
+/// [`save_tree`] with a note (see [`write_tree_noted`]).
+pub fn save_tree_noted(tree: &Tree, note: &[u8], path: &Path) -> Result<(), TreeFileError> {
     let name = path.display().to_string();
     let io_err = |source| TreeFileError::Io { path: name.clone(), source };
-    crate::atomic::write_atomic(path, |w| write_tree(tree, w)).map_err(io_err)
+    crate::atomic::write_atomic(path, |w| write_tree_noted(tree, note, w)).map_err(io_err)
 }
 
 struct HashReader<R: Read> {
@@ -168,6 +193,11 @@ pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
 /// [`read_tree`] of an input of `len` bytes when it is known (a regular
 /// file): counts the input cannot hold are an error before any allocation.
 pub fn read_tree_sized<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<Tree, TreeFileError> {
+    read_tree_noted(r, name, len).map(|(tree, _)| tree)
+}
+
+/// [`read_tree_sized`] that gives the file's note too (empty in version 1).
+pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(Tree, Vec<u8>), TreeFileError> {
     let path = name.to_string();
     let mut r = HashReader { inner: r, hasher: Xxh3::new() };
     let map = |e: io::Error| {
@@ -184,8 +214,18 @@ pub fn read_tree_sized<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<Tr
         return Err(TreeFileError::NotATreeFile { path });
     }
     let version = r.u32().map_err(map)?;
-    if version != VERSION {
-        return Err(TreeFileError::Version { path, found: version });
+    let mut note = Vec::new();
+    match version {
+        VERSION => {}
+        VERSION_NOTED => {
+            let n = r.u32().map_err(map)?;
+            if n > MAX_NAME || len.is_some_and(|len| n as u64 > len) {
+                return Err(corrupt("note too long"));
+            }
+            note.resize(n as usize, 0);
+            r.exact(&mut note).map_err(map)?;
+        }
+        _ => return Err(TreeFileError::Version { path, found: version }),
     }
     let default_listed_at = r.i64().map_err(map)?;
     let n_dirs = r.u64().map_err(map)?;
@@ -194,7 +234,11 @@ pub fn read_tree_sized<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<Tr
         return Err(corrupt("impossible counts"));
     }
     // both counts fit in 32 bits: the sum cannot overflow
-    let least = HEADER_BYTES + n_dirs * DIR_MIN_BYTES + n_files * FILE_MIN_BYTES + SUM_BYTES;
+    let least = HEADER_BYTES
+        + if note.is_empty() { 0 } else { 4 + note.len() as u64 }
+        + n_dirs * DIR_MIN_BYTES
+        + n_files * FILE_MIN_BYTES
+        + SUM_BYTES;
     if len.is_some_and(|len| least > len) {
         return Err(corrupt(&format!(
             "{n_dirs} directories and {n_files} files cannot fit in {} bytes",
@@ -262,16 +306,21 @@ pub fn read_tree_sized<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<Tr
     if r.inner.read(&mut extra).map_err(map)? != 0 {
         return Err(corrupt("bytes after the checksum"));
     }
-    Ok(tree)
+    Ok((tree, note))
 }
 
 pub fn load_tree(path: &Path) -> Result<Tree, TreeFileError> {
+    load_tree_noted(path).map(|(tree, _)| tree)
+}
+
+/// [`load_tree`] that gives the file's note too (empty in version 1).
+pub fn load_tree_noted(path: &Path) -> Result<(Tree, Vec<u8>), TreeFileError> {
     let name = path.display().to_string();
     let io_err = |source| TreeFileError::Io { path: name.clone(), source };
     let file = File::open(path).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
     let len = meta.is_file().then_some(meta.len());
-    read_tree_sized(BufReader::with_capacity(1 << 20, file), &name, len)
+    read_tree_noted(BufReader::with_capacity(1 << 20, file), &name, len)
 }
 
 #[cfg(test)]
@@ -355,6 +404,23 @@ mod tests {
         let err = read_tree_sized(&bad_dirs[..], "t", Some(bad_dirs.len() as u64)).err().expect("must fail");
         assert!(matches!(err, TreeFileError::Corrupt { .. }), "{err}");
         assert!(read_tree_sized(&good[..], "t", Some(good.len() as u64)).is_ok());
+    }
+
+    #[test]
+    fn a_note_is_kept_and_changes_nothing_else() {
+        let t = sample(false);
+        let mut noted = Vec::new();
+        write_tree_noted(&t, b"target /a", &mut noted).unwrap();
+        let (back, note) = read_tree_noted(&noted[..], "t", Some(noted.len() as u64)).unwrap();
+        assert_eq!(note, b"target /a");
+        assert_eq!(back.hash(), t.hash());
+        assert_eq!(read_tree(&noted[..], "t").unwrap().hash(), t.hash());
+        // no note: version 1, the same bytes as ever
+        let (_, none) = read_tree_noted(&bytes(&t)[..], "t", None).unwrap();
+        assert!(none.is_empty());
+        let mut flipped = noted.clone();
+        flipped[14] ^= 1;
+        assert!(read_tree(&flipped[..], "t").is_err());
     }
 
     #[test]

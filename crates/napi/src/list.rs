@@ -127,6 +127,38 @@ fn is_url(target: &str) -> bool {
     target.contains("://")
 }
 
+const CHECKPOINT_HEAD: &str = "dynamo-consistency listing checkpoint";
+
+/// What a checkpoint is of: the target and the options that decide what
+/// the tree holds (method, starting directories). Threads, retries and
+/// timeouts may change from one attempt to the next; the target may not.
+fn checkpoint_note(source: &Source, opts: &ListOptions, roots: &[Vec<u8>]) -> Vec<u8> {
+    let mut note = format!("{CHECKPOINT_HEAD}\n");
+    match source {
+        Source::Target(t) if is_url(t) => {
+            note += &format!("target {t}\nmethod {}\n", opts.method.as_deref().unwrap_or("native"));
+        }
+        Source::Target(t) => note += &format!("target {t}\nmethod local\n"),
+        Source::Js(_) => note += "target (a lister written in JavaScript)\n",
+    }
+    let mut note = note.into_bytes();
+    for r in roots {
+        note.extend_from_slice(b"root ");
+        note.extend_from_slice(r);
+        note.push(b'\n');
+    }
+    note
+}
+
+/// A note for a message: its lines after the first, joined.
+fn describe_note(note: &[u8]) -> String {
+    let text = String::from_utf8_lossy(note);
+    match text.strip_prefix(CHECKPOINT_HEAD) {
+        Some(rest) => rest.trim().lines().collect::<Vec<_>>().join(", "),
+        None => "no record of its target: written by an earlier version".to_string(),
+    }
+}
+
 fn lister_for(
     target: &str,
     opts: &ListOptions,
@@ -177,11 +209,25 @@ impl ListTask {
             _ => vec![base],
         };
         let checkpoint = o.checkpoint.as_ref().map(PathBuf::from);
+        let note = checkpoint_note(&self.source, o, &roots);
         let start = match &checkpoint {
-            // a checkpoint that does not load (truncated by a crash) is started afresh
-            Some(p) if o.resume.unwrap_or(false) && p.exists() => {
-                dc_core::load_tree(p).unwrap_or_else(|_| CoreTree::new(dc_core::now()))
-            }
+            Some(p) if o.resume.unwrap_or(false) && p.exists() => match dc_core::treefile::load_tree_noted(p) {
+                Ok((tree, found)) if found == note => tree,
+                Ok((_, found)) => {
+                    return Err(failure(
+                        "E_CHECKPOINT",
+                        format!(
+                            "{} is the checkpoint of another listing ({}), not of this one ({}): resume that \
+                             listing, or remove the checkpoint to start afresh",
+                            p.display(),
+                            describe_note(&found),
+                            describe_note(&note)
+                        ),
+                    ))
+                }
+                // a checkpoint that does not load (truncated by a crash) is started afresh
+                Err(_) => CoreTree::new(dc_core::now()),
+            },
             _ => CoreTree::new(dc_core::now()),
         };
         let engine_opts = EngineOptions {
@@ -190,6 +236,7 @@ impl ListTask {
             timeout: settings.timeout,
             progress_every: settings.progress_every,
             checkpoint: checkpoint.clone(),
+            checkpoint_note: note,
             checkpoint_every: settings.checkpoint_every,
             cancel: self.cancel.clone(),
             ..EngineOptions::default()

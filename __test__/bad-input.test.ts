@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { DirectoryInfo } from '../src/datatypes'
 import { CancelledError } from '../src/errors'
 import { Lister, type ListerEntry } from '../src/remotelister'
 import { cli, ROOT, tempDir, writeFile } from './helpers/cli'
@@ -232,5 +233,43 @@ describe('checkpoints', () => {
     const old = cli(['list', storage, '--output', out, '--resume'])
     expect(old.code).toBe(1)
     expect(old.stderr).toContain('no record of its target')
+  })
+})
+
+describe('round trips', () => {
+  it('reads back whatever list --format text writes: mtimes before 1970, names ending in a space', () => {
+    const site = path.join(work, 'old-site')
+    writeFile(path.join(site, 'store/old/1960.root'), 5)
+    // Node's utimes cannot go before 1970
+    expect(spawnSync('touch', ['-m', '-d', '@-315619200', path.join(site, 'store/old/1960.root')]).status).toBe(0)
+    writeFile(path.join(site, 'store/old/epoch.root'), 6, 0)
+    writeFile(path.join(site, 'store/odd/ends in a space '), 7)
+    writeFile(path.join(site, 'store/odd/\tstarts with a tab'), 8)
+    writeFile(path.join(site, 'store/odd/last word 12'), 9)
+    const text = path.join(work, 'old-site.txt')
+    const r = cli(['list', site, '--output', text, '--format', 'text'])
+    expect(r.code, r.stderr).toBe(0)
+    const written = fs.readFileSync(text, 'utf8')
+    expect(written).toContain('/store/old/1960.root|5|-315619200\n')
+    expect(written).toContain('/store/odd/ends in a space\\x20|7|')
+    const tree = path.join(work, 'old-site.tree')
+    expect(cli(['list', site, '--output', tree]).code).toBe(0)
+    // the text listing against the tree of the same storage, and against itself
+    for (const other of [tree, text]) {
+      const c = cli(['compare', text, other, '--json', '--output', path.join(work, 'old')])
+      expect(c.code, c.stderr).toBe(0)
+      const summary = JSON.parse(c.stdout)
+      expect([summary.inventory.files, summary.missing.count, summary.orphan.count]).toEqual([5, 0, 0])
+    }
+  })
+
+  it('writes an unknown size so that it reads back unknown, with its mtime', async () => {
+    const t = DirectoryInfo.empty(1_000)
+    t.addFiles(['/store/u/name ending 12', '/store/u/b.root'], [-1, 2 ** 53 - 1], [-5, 7])
+    const file = path.join(work, 'unknown.txt')
+    t.tree.writeListing(file)
+    expect(fs.readFileSync(file, 'utf8')).toBe('/store/u/b.root|9007199254740991|7\n/store/u/name ending 12||-5\n')
+    const back = await DirectoryInfo.fromListing(file)
+    expect(back.tree.fileColumns()).toEqual(t.tree.fileColumns())
   })
 })

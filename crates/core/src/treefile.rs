@@ -432,4 +432,56 @@ mod tests {
         assert!(is_tree_file(&path));
         assert_eq!(load_tree(&path).unwrap().hash(), t.hash());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn good() -> Vec<u8> {
+            bytes(&sample(false))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_bytes_after_the_magic_are_an_error_never_a_panic(
+                version in prop_oneof![Just(VERSION), Just(VERSION_NOTED), any::<u32>()],
+                rest in prop::collection::vec(any::<u8>(), 0..400),
+            ) {
+                let mut input = MAGIC.to_vec();
+                input.extend_from_slice(&version.to_le_bytes());
+                input.extend_from_slice(&rest);
+                let len = input.len() as u64;
+                prop_assert!(read_tree_noted(&input[..], "t", Some(len)).is_err());
+                prop_assert!(read_tree(&input[..], "t").is_err());
+            }
+
+            #[test]
+            fn a_changed_byte_is_an_error(pos in any::<prop::sample::Index>(), xor in 1u8..=255) {
+                let mut input = good();
+                let i = pos.index(input.len());
+                input[i] ^= xor;
+                let len = input.len() as u64;
+                prop_assert!(read_tree_sized(&input[..], "t", Some(len)).is_err());
+                prop_assert!(read_tree(&input[..], "t").is_err());
+            }
+
+            #[test]
+            fn counts_of_any_size_are_checked_before_reserving(
+                dirs in any::<u64>(), files in any::<u64>(), cut in any::<prop::sample::Index>()
+            ) {
+                let mut input = good();
+                input[20..28].copy_from_slice(&dirs.to_le_bytes());
+                input[28..36].copy_from_slice(&files.to_le_bytes());
+                let cut = cut.index(input.len());
+                let len = cut as u64;
+                // whatever the counts claim, the answer is an error about the file, at once
+                prop_assert!(read_tree_sized(&input[..cut], "t", Some(len)).is_err());
+                if (dirs, files) != (6, 3) {
+                    prop_assert!(read_tree(&input[..], "t").is_err());
+                }
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DirectoryInfo } from '../src/datatypes'
-import { CancelledError } from '../src/errors'
+import { CancelledError, native, TreeFileError } from '../src/errors'
 import { Lister, type ListerEntry } from '../src/remotelister'
 import { cli, ROOT, tempDir, writeFile } from './helpers/cli'
 
@@ -163,7 +163,7 @@ describe('inputs that once aborted or hung', () => {
     expect(r.summary?.missing?.count).toBe(0)
   })
 
-  it('refuses an empty file named *.tree rather than reading it as an empty listing', () => {
+  it('refuses an empty file named *.tree rather than reading it as an empty listing', async () => {
     const inv = listing('inv.txt', SITE)
     const empty = path.join(work, 'empty.tree')
     fs.writeFileSync(empty, '')
@@ -175,6 +175,11 @@ describe('inputs that once aborted or hung', () => {
       expect(r.code, r.stderr).toBe(1)
       expect(r.stderr).toContain('empty.tree: the tree file is empty')
     }
+    // wherever a listing is expected: an inventory listing file, a listing added to a tree
+    const asListing = await DirectoryInfo.fromListing(empty).catch((e: unknown) => e)
+    expect(asListing).toBeInstanceOf(TreeFileError)
+    expect((asListing as TreeFileError).code).toBe('E_BAD_TREE_FILE')
+    expect(() => native(() => DirectoryInfo.empty().tree.addListing(empty))).toThrow(TreeFileError)
     // an empty listing by any other name is an empty listing
     const none = path.join(work, 'none.txt')
     fs.writeFileSync(none, '')

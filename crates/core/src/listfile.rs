@@ -40,13 +40,17 @@ pub enum ListingError {
     Io { path: String, source: io::Error },
     #[error("{path}:{line}: {message}")]
     BadLine { path: String, line: u64, message: String },
+    #[error(
+        "{path}: an empty file named *.tree: a tree file is never empty (a save that never finished, or a truncation)"
+    )]
+    EmptyTree { path: String },
 }
 
 impl ListingError {
     pub fn line(&self) -> Option<u64> {
         match self {
             ListingError::BadLine { line, .. } => Some(*line),
-            ListingError::Io { .. } => None,
+            ListingError::Io { .. } | ListingError::EmptyTree { .. } => None,
         }
     }
 }
@@ -451,9 +455,20 @@ pub fn read_listing(path: &Path, format: ListingFormat) -> Result<Tree, ListingE
     let io_err = |source| ListingError::Io { path: name.clone(), source };
     let file = File::open(path).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
+    refuse_empty_tree(path, &meta)?;
     let mut tree = tree_for(&meta);
     read_into(&mut tree, file, &name, format)?;
     Ok(tree)
+}
+
+/// An empty file named `*.tree` is a tree file that lost its content, not
+/// an empty listing: read as one, it would make every inventory file missing
+/// (or every storage file an orphan).
+pub fn refuse_empty_tree(path: &Path, meta: &std::fs::Metadata) -> Result<(), ListingError> {
+    if meta.is_file() && meta.len() == 0 && path.extension().is_some_and(|e| e == "tree") {
+        return Err(ListingError::EmptyTree { path: path.display().to_string() });
+    }
+    Ok(())
 }
 
 /// An empty tree for the listing file of `meta`: listed at the file's
@@ -631,6 +646,18 @@ mod tests {
         long.extend_from_slice(b"|1|2\n/store/b|3|4\n");
         let mut t = Tree::new(0);
         assert_eq!(read_into(&mut t, &long[..], "long", ListingFormat::Auto).unwrap(), 2);
+    }
+
+    #[test]
+    fn an_empty_tree_file_is_not_an_empty_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("site.tree");
+        File::create(&path).unwrap();
+        let err = read_listing(&path, ListingFormat::Auto).err().expect("must fail");
+        assert!(matches!(err, ListingError::EmptyTree { .. }), "{err}");
+        let txt = dir.path().join("site.txt");
+        File::create(&txt).unwrap();
+        assert_eq!(read_listing(&txt, ListingFormat::Auto).unwrap().file_count(), 0);
     }
 
     #[test]

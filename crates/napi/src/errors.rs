@@ -14,7 +14,10 @@ pub fn failure(code: &str, message: impl std::fmt::Display) -> Error {
 }
 
 pub fn listing_error(e: dc_core::ListingError) -> Error {
-    failure("E_BAD_LISTING", e)
+    match e {
+        dc_core::ListingError::EmptyTree { .. } => failure("E_BAD_TREE_FILE", e),
+        _ => failure("E_BAD_LISTING", e),
+    }
 }
 
 pub fn tree_file_error(e: dc_core::TreeFileError) -> Error {

@@ -196,6 +196,8 @@ impl Tree {
     pub fn add_listing(&self, path: String, format: Option<String>) -> Result<f64> {
         let format = parse_format(format)?;
         let file = std::fs::File::open(&path).map_err(|e| io_error(path.as_ref(), e))?;
+        let meta = file.metadata().map_err(|e| io_error(path.as_ref(), e))?;
+        dc_core::listfile::refuse_empty_tree(path.as_ref(), &meta).map_err(listing_error)?;
         let n = dc_core::listfile::read_into(&mut self.write(), file, &path, format).map_err(listing_error)?;
         Ok(n as f64)
     }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { Config } from '../src/config'
+import { Config, SCHEMA } from '../src/config'
 import { ConfigError } from '../src/errors'
 import { tempDir } from './helpers/cli'
 
@@ -10,6 +10,7 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
 afterEach(() => {
   delete process.env.IgnoreAge
   delete process.env.DirectoryList
+  delete process.env.Timeout
 })
 
 function write(name: string, text: string): string {
@@ -62,5 +63,25 @@ describe('configuration', () => {
     expect(() => c.configDict()).toThrow(/not valid JSON/)
     c.setLocation(path.join(work, 'absent.yaml'))
     expect(() => c.configDict()).toThrow(/cannot read the configuration/)
+  })
+
+  it('gives every number a maximum, so that no value overflows a clock', () => {
+    for (const [key, spec] of Object.entries(SCHEMA)) {
+      if (spec.kind === 'number' || spec.kind === 'integer') {
+        expect(spec.max, key).toBeTypeOf('number')
+        expect(spec.min, key).toBeTypeOf('number')
+      }
+    }
+    const c = new Config()
+    const file = write('huge.yaml', 'Timeout: 1e300\n')
+    c.setLocation(file)
+    expect(() => c.get('Timeout')).toThrow(`${file}: Timeout must be at most 86400`)
+    c.setLocation(write('fine.yaml', 'Timeout: 86400\n'))
+    expect(c.get('Timeout')).toBe(86400)
+    process.env.Timeout = '1e300'
+    expect(() => c.get('Timeout')).toThrow('environment variable Timeout: Timeout must be at most 86400')
+    c.setLocation(write('retries.json', '{"Retries": 4294967296}'))
+    delete process.env.Timeout
+    expect(() => c.get('Retries')).toThrow(/Retries must be at most 100/)
   })
 })

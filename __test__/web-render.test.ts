@@ -237,9 +237,10 @@ describe('the web command', () => {
       [['web', 'serve', 'extra'], /unexpected argument extra/],
       [['web', 'serve', '--dir', 'x'], /--dir is for web install/],
       [['web', 'install', '--port', '1'], /--port is for web serve/],
-      [['web', 'serve', '--port', '70000'], /at most 65535/],
+      [['web', 'serve', '--port', '70000'], /--port must be a whole number from 0 to 65535, not 70000/],
       [['web', 'serve', '--port', 'x'], /--port must be a whole number/],
-      [['web', 'serve', '--refresh', '-1'], /--refresh must be a number of at least 0/],
+      [['web', 'serve', '--refresh', '-1'], /--refresh must be a number from 0 to 86400, not -1/],
+      [['web', 'serve', '--refresh', '1e300'], /--refresh must be a number from 0 to 86400, not 1e300/],
     ] as const) {
       const r = cli([...args])
       expect(r.code, args.join(' ')).toBe(2)

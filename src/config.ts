@@ -23,7 +23,27 @@ export interface KeySpec {
   max?: number
 }
 
-/** Every key the tool reads, with its default. */
+/**
+ * The largest values numbers may take, here, on the command line and in
+ * the native layer (which checks them again): past them a value is a
+ * mistake, and some (a timeout of 1e300 seconds) would overflow a clock.
+ */
+export const LIMITS = {
+  /** listing connections, workers or processes */
+  threads: 1024,
+  /** requests in flight on one connection */
+  depth: 1024,
+  /** further attempts for one directory */
+  retries: 100,
+  /** seconds, for a timeout: a day */
+  seconds: 86_400,
+  /** days, for an age: a century */
+  days: 36_500,
+  /** a count of files: more than any site holds */
+  files: 1e12,
+} as const
+
+/** Every key the tool reads, with its default. Every number has a `max`. */
 export const SCHEMA: Record<string, KeySpec> = {
   RootPath: { kind: 'string', default: '/store', doc: 'the LFN below which every listing starts' },
   DirectoryList: {
@@ -36,20 +56,32 @@ export const SCHEMA: Record<string, KeySpec> = {
     default: [],
     doc: 'substrings: matching orphans and empty directories are not reported',
   },
-  IgnoreAge: { kind: 'number', default: 2, min: 0, doc: 'days: younger files are not compared' },
-  NumThreads: { kind: 'integer', default: 4, min: 1, doc: 'listing connections per site' },
-  GFALThreads: { kind: 'integer', default: 4, min: 1, doc: 'listing processes for gfal sites' },
+  IgnoreAge: { kind: 'number', default: 2, min: 0, max: LIMITS.days, doc: 'days: younger files are not compared' },
+  NumThreads: { kind: 'integer', default: 4, min: 1, max: LIMITS.threads, doc: 'listing connections per site' },
+  GFALThreads: { kind: 'integer', default: 4, min: 1, max: LIMITS.threads, doc: 'listing processes for gfal sites' },
   RequestsInFlight: {
     kind: 'integer',
     default: 4,
     min: 0,
-    max: 1024,
+    max: LIMITS.depth,
     doc: 'requests the native XRootD lister keeps in flight on each connection (0: one synchronous request at a time)',
   },
-  Retries: { kind: 'integer', default: 2, min: 0, doc: 'further attempts per failed directory' },
-  Timeout: { kind: 'number', default: 300, min: 0.001, doc: 'seconds one directory listing may take' },
-  ListAge: { kind: 'number', default: 0, min: 0, doc: 'days a cached site listing is reused' },
-  InventoryAge: { kind: 'number', default: 0, min: 0, doc: 'days a cached inventory listing is reused' },
+  Retries: { kind: 'integer', default: 2, min: 0, max: LIMITS.retries, doc: 'further attempts per failed directory' },
+  Timeout: {
+    kind: 'number',
+    default: 300,
+    min: 0.001,
+    max: LIMITS.seconds,
+    doc: 'seconds one directory listing may take',
+  },
+  ListAge: { kind: 'number', default: 0, min: 0, max: LIMITS.days, doc: 'days a cached site listing is reused' },
+  InventoryAge: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: LIMITS.days,
+    doc: 'days a cached inventory listing is reused',
+  },
   VarLocation: { kind: 'string', default: 'var', doc: 'directory for caches, logs and the embedded databases' },
   WebDir: { kind: 'string', default: 'www', doc: 'directory for the result lists and the web page' },
   Redirectors: { kind: 'record', values: 'string', default: {}, doc: 'site: XRootD door (host[:port])' },
@@ -62,8 +94,20 @@ export const SCHEMA: Record<string, KeySpec> = {
     doc: 'site: XRootD (native), directx (xrdfs), SRM (gfal), local:DIR or dump:FILE',
   },
   UseLoadBalancer: { kind: 'string[]', default: [], doc: 'sites listed through their redirector, not a data server' },
-  MaxMissing: { kind: 'integer', default: 1000, min: 0, doc: 'more missing files than this: nothing is acted on' },
-  MaxOrphan: { kind: 'integer', default: 5000, min: 0, doc: 'more orphans than this: nothing is acted on' },
+  MaxMissing: {
+    kind: 'integer',
+    default: 1000,
+    min: 0,
+    max: LIMITS.files,
+    doc: 'more missing files than this: nothing is acted on',
+  },
+  MaxOrphan: {
+    kind: 'integer',
+    default: 5000,
+    min: 0,
+    max: LIMITS.files,
+    doc: 'more orphans than this: nothing is acted on',
+  },
   DeleteOrphans: { kind: 'boolean', default: true, doc: 'request deletion of orphans at act sites' },
   LeaseSeconds: {
     kind: 'integer',
@@ -88,7 +132,13 @@ export const SCHEMA: Record<string, KeySpec> = {
   },
   UseTransferQueue: { kind: 'boolean', default: true, doc: 'request transfers of missing files at act sites' },
   Unmerged: { kind: 'string[]', default: [], doc: 'sites whose /store/unmerged is cleaned' },
-  UnmergedLogsAge: { kind: 'number', default: 7, min: 0, doc: 'days after which unmerged logs are deleted' },
+  UnmergedLogsAge: {
+    kind: 'number',
+    default: 7,
+    min: 0,
+    max: LIMITS.days,
+    doc: 'days after which unmerged logs are deleted',
+  },
   ListDeletable: { kind: 'string', default: '', doc: 'file or URL of protected unmerged LFNs' },
   AdditionalLogDeletions: { kind: 'record', values: 'string[]', default: {}, doc: 'site: further log directories' },
   FreeMem: { kind: 'boolean', default: false, doc: 'drop trees as soon as they are compared' },
@@ -125,6 +175,7 @@ export const SCHEMA: Record<string, KeySpec> = {
     kind: 'number',
     default: 14,
     min: 0,
+    max: LIMITS.days,
     doc: 'days after which unprotected unmerged files are deleted',
   },
   UnmergedDirsToAvoid: {

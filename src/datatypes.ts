@@ -25,6 +25,15 @@ export class DirectoryInfo {
     return new DirectoryInfo(await nativeAsync(binding.loadTreeAsync(file)))
   }
 
+  /**
+   * Read a tree file or a listing file, whichever `file` holds (told by its
+   * first bytes, read once: a pipe or a FIFO works). A file named `*.tree`
+   * must hold a tree.
+   */
+  static async read(file: string, format: 'auto' | 'ral' = 'auto'): Promise<DirectoryInfo> {
+    return new DirectoryInfo(await nativeAsync(binding.readInputAsync(file, format)))
+  }
+
   /** Read a listing file (`auto`: `LFN|size|mtime` and friends; `ral`: RAL dumps). */
   static async fromListing(file: string, format: 'auto' | 'ral' = 'auto'): Promise<DirectoryInfo> {
     return new DirectoryInfo(await nativeAsync(binding.readListingAsync(file, format)))
@@ -145,6 +154,6 @@ export interface TreeInfo extends TreeCounts {
 
 /** The figures of a saved tree or listing file. */
 export async function getInfo(file: string): Promise<TreeInfo> {
-  const info = binding.Tree.isTreeFile(file) ? await DirectoryInfo.load(file) : await DirectoryInfo.fromListing(file)
+  const info = await DirectoryInfo.read(file)
   return { ...info.counts(config.get<number>('IgnoreAge')), hash: info.hash }
 }

@@ -16,6 +16,7 @@ export const {
   replyListing,
   loadTreeAsync,
   readListingAsync,
+  readInputAsync,
   nativeVersion,
   writeLfnList,
 } = binding

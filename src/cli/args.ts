@@ -46,12 +46,16 @@ export function parseArgs(args: string[], spec: Record<string, OptionSpec>, comm
   return { positional, options }
 }
 
-/** A numeric option, checked. */
+/**
+ * A numeric option, checked against its range. Every number has a maximum:
+ * past it a value is a mistake, and some (a timeout of 1e20 seconds) would
+ * overflow a clock in the native layer.
+ */
 export function numberOption(
   options: Record<string, string | true>,
   name: string,
   command: string,
-  check: { min?: number; max?: number; integer?: boolean } = {},
+  check: { min: number; max: number; integer?: boolean },
 ): number | undefined {
   const raw = options[name]
   if (raw === undefined) return undefined
@@ -61,19 +65,11 @@ export function numberOption(
     raw.trim() !== '' &&
     Number.isFinite(n) &&
     (!check.integer || Number.isInteger(n)) &&
-    (check.min === undefined || n >= check.min) &&
-    (check.max === undefined || n <= check.max)
+    n >= check.min &&
+    n <= check.max
   if (!ok) {
     const want = check.integer ? 'a whole number' : 'a number'
-    const range =
-      check.min !== undefined && check.max !== undefined
-        ? ` from ${check.min} to ${check.max}`
-        : check.min !== undefined
-          ? ` of at least ${check.min}`
-          : check.max !== undefined
-            ? ` of at most ${check.max}`
-            : ''
-    throw new UsageError(`${command}: --${name} must be ${want}${range}, not ${String(raw)}`)
+    throw new UsageError(`${command}: --${name} must be ${want} from ${check.min} to ${check.max}, not ${String(raw)}`)
   }
   return n
 }

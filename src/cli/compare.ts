@@ -1,6 +1,7 @@
 /** `dynamo-consistency compare INVENTORY REMOTE`: compare two listings. */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { LIMITS } from '../config'
 import { compare } from '../datatypes'
 import { native, UsageError } from '../errors'
 import { numberOption, parseArgs } from './args'
@@ -52,8 +53,8 @@ export const compareCommand: Command = {
     )
     if (positional.length !== 2) throw new UsageError(`compare needs INVENTORY and REMOTE (see compare --help)`)
     const [inventoryPath, remotePath] = positional as [string, string]
-    const ignoreAge = numberOption(options, 'ignore-age', 'compare', { min: 0 }) ?? 0
-    const threads = numberOption(options, 'threads', 'compare', { min: 1, integer: true })
+    const ignoreAge = numberOption(options, 'ignore-age', 'compare', { min: 0, max: LIMITS.days }) ?? 0
+    const threads = numberOption(options, 'threads', 'compare', { min: 1, max: LIMITS.threads, integer: true })
     const formatOption = options.format ?? 'auto'
     if (formatOption !== 'auto' && formatOption !== 'ral') {
       throw new UsageError(`compare: --format must be auto or ral, not ${String(formatOption)}`)

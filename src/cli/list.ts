@@ -1,4 +1,6 @@
 /** `dynamo-consistency list URL-or-PATH`: list storage into a tree or text file. */
+
+import { LIMITS } from '../config'
 import { native, nativeAsync, UsageError } from '../errors'
 import type { ListOptions } from '../native'
 import * as binding from '../native'
@@ -17,12 +19,16 @@ Options:
   --format tree|text          tree: the binary tree file (default with --output);
                               text: LFN|size|mtime a line, sorted by bytes, which
                               \`compare\` reads back (default without --output)
-  --threads N                 parallel workers or connections (default 8 local, 4 remote)
+  --threads N                 parallel workers or connections, 1 to 1024
+                              (default 8 local, 4 remote)
   --method native|xrdfs|gfal  how to reach a server (default native)
-  --depth N                   native: requests in flight on each connection
-                              (default 4; 0: one synchronous request at a time)
-  --retries N                 further attempts per failed directory (default 2)
-  --timeout SECONDS           limit for one directory listing (default 300)
+  --depth N                   native: requests in flight on each connection,
+                              0 to 1024 (default 4; 0: one synchronous request
+                              at a time)
+  --retries N                 further attempts per failed directory, 0 to 100
+                              (default 2)
+  --timeout SECONDS           limit for one directory listing, 0.001 to 86400
+                              (default 300)
   --resume                    go on from FILE.checkpoint left by an interrupted run
   -h, --help                  show this help
 
@@ -62,10 +68,10 @@ export const listCommand: Command = {
       throw new UsageError(`list: --method must be native, xrdfs or gfal, not ${String(method)}`)
     }
     const listOptions: ListOptions = {}
-    const threads = numberOption(options, 'threads', 'list', { min: 1, integer: true })
-    const depth = numberOption(options, 'depth', 'list', { min: 0, max: 1024, integer: true })
-    const retries = numberOption(options, 'retries', 'list', { min: 0, integer: true })
-    const timeout = numberOption(options, 'timeout', 'list', { min: 0.001 })
+    const threads = numberOption(options, 'threads', 'list', { min: 1, max: LIMITS.threads, integer: true })
+    const depth = numberOption(options, 'depth', 'list', { min: 0, max: LIMITS.depth, integer: true })
+    const retries = numberOption(options, 'retries', 'list', { min: 0, max: LIMITS.retries, integer: true })
+    const timeout = numberOption(options, 'timeout', 'list', { min: 0.001, max: LIMITS.seconds })
     if (threads !== undefined) listOptions.threads = threads
     if (depth !== undefined) listOptions.depth = depth
     if (retries !== undefined) listOptions.retries = retries

@@ -30,6 +30,6 @@ export async function readSide(
     const tree = await nativeAsync(binding.listRemote(where, opts, progressReporter(io, label)))
     return new DirectoryInfo(tree)
   }
-  if (binding.Tree.isTreeFile(where)) return DirectoryInfo.load(where)
-  return DirectoryInfo.fromListing(where, options.format ?? 'auto')
+  // opened once and told apart by its first bytes: a pipe gives them once
+  return DirectoryInfo.read(where, options.format ?? 'auto')
 }

@@ -56,7 +56,7 @@ export const webCommand: Command = {
       if (options[name] !== undefined) throw new UsageError(`web ${action}: --${name} is for web ${where}`)
     }
     if (typeof options.config === 'string') config.setLocation(options.config)
-    const refresh = numberOption(options, 'refresh', 'web', { min: 0 }) ?? 60
+    const refresh = numberOption(options, 'refresh', 'web', { min: 0, max: 86_400 }) ?? 60
 
     if (action === 'install') {
       only('port', 'serve')
@@ -73,8 +73,7 @@ export const webCommand: Command = {
     }
 
     only('dir', 'install')
-    const port = numberOption(options, 'port', 'web', { min: 0, integer: true }) ?? 8080
-    if (port > 65535) throw new UsageError(`web: --port must be at most 65535, not ${port}`)
+    const port = numberOption(options, 'port', 'web', { min: 0, max: 65_535, integer: true }) ?? 8080
     const host = typeof options.host === 'string' ? options.host : '127.0.0.1'
     const reader = await openSummary(undefined, { readOnly: true })
     let server: Awaited<ReturnType<typeof startWebServer>>

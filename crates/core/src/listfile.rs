@@ -7,9 +7,16 @@
 //! byte of hex value HH (any other backslash is kept as it is), so that every
 //! name can be written on one line; the writer uses `\xHH` for whitespace at
 //! either end of a name, which the reader would otherwise trim. A NUL byte is
-//! never part of a name: a line holding one is an error. The whitespace form reads numbers from the right: `/a b 12` is the
-//! file `/a b` of 12 bytes; names whose last word is a number need the `|`
-//! form. mtime may be fractional (`find -printf %T@`); it is rounded down.
+//! never part of a name: a line holding one is an error.
+//!
+//! A size is a whole number of bytes up to 2^64 - 2; an empty size field
+//! (`LFN||mtime`) is an unknown size. mtime is unix seconds, negative before
+//! 1970, and may be fractional (`find -printf %T@`): it is rounded down. A
+//! number too large for its field is an error, never part of a name. The
+//! whitespace form reads numbers from the right: `/a b 12` is the file `/a b`
+//! of 12 bytes, and a negative last word is an mtime only after a size;
+//! names whose last word is a number need the `|` form, which is the form
+//! the tool writes: whatever it writes reads back the same.
 //!
 //! The RAL dump format (`LFN size days-since-epoch`) is chosen explicitly.
 
@@ -33,13 +40,17 @@ pub enum ListingError {
     Io { path: String, source: io::Error },
     #[error("{path}:{line}: {message}")]
     BadLine { path: String, line: u64, message: String },
+    #[error(
+        "{path}: an empty file named *.tree: a tree file is never empty (a save that never finished, or a truncation)"
+    )]
+    EmptyTree { path: String },
 }
 
 impl ListingError {
     pub fn line(&self) -> Option<u64> {
         match self {
             ListingError::BadLine { line, .. } => Some(*line),
-            ListingError::Io { .. } => None,
+            ListingError::Io { .. } | ListingError::EmptyTree { .. } => None,
         }
     }
 }
@@ -65,8 +76,10 @@ pub fn parse_line(raw: &[u8], format: ListingFormat) -> Result<Option<Line>, Str
         ListingFormat::Ral => {
             let (rest, days) = last_word(line).ok_or("empty line")?;
             let (lfn, size) = last_word(rest).filter(|(head, _)| !head.is_empty()).ok_or("expected `LFN size days`")?;
-            let days = parse_number(days).ok_or_else(|| format!("bad day count `{}`", show(days)))?;
-            (unescape(trim(lfn)), parse_size(size)?, days * 86_400)
+            let days = parse_number(days)
+                .and_then(|d| d.checked_mul(86_400))
+                .ok_or_else(|| format!("bad day count `{}`", show(days)))?;
+            (unescape(trim(lfn)), parse_size(size)?, days)
         }
         ListingFormat::Auto if has_unescaped_pipe(line) => {
             let fields = split_unescaped_pipes(line);
@@ -74,9 +87,9 @@ pub fn parse_line(raw: &[u8], format: ListingFormat) -> Result<Option<Line>, Str
                 return Err(format!("expected `LFN|size|mtime`, found {} fields", fields.len()));
             }
             let lfn = unescape(trim(fields[0]));
-            let size = match fields.get(1) {
-                Some(f) => parse_size(trim(f))?,
-                None => UNKNOWN_SIZE,
+            let size = match fields.get(1).map(|f| trim(f)) {
+                Some(f) if !f.is_empty() => parse_size(f)?,
+                _ => UNKNOWN_SIZE,
             };
             let mtime = match fields.get(2) {
                 Some(f) => parse_number(trim(f)).ok_or_else(|| format!("bad mtime `{}`", show(trim(f))))?,
@@ -85,24 +98,26 @@ pub fn parse_line(raw: &[u8], format: ListingFormat) -> Result<Option<Line>, Str
             (lfn, size, mtime)
         }
         ListingFormat::Auto => {
-            // numbers read from the right: LFN [size [mtime]]
-            let mut rest = line;
-            let mut nums: Vec<&[u8]> = Vec::new();
-            while nums.len() < 2 {
-                match last_word(rest) {
-                    Some((head, word)) if is_number(word) && !head.is_empty() => {
-                        nums.push(word);
-                        rest = head;
+            // numbers read from the right: LFN [size [mtime]]; a number is
+            // told by its form, so that one too large is an error, not a name
+            let (rest, size, mtime) = match last_word_after_name(line) {
+                Some((head, last)) if looks_numeric(last) => match last_word_after_name(head) {
+                    Some((name, size)) if looks_numeric(size) && !size.starts_with(b"-") => {
+                        (name, Some(size), Some(last))
                     }
-                    _ => break,
-                }
-            }
-            nums.reverse();
-            let size = match nums.first() {
+                    _ if !last.starts_with(b"-") => (head, Some(last), None),
+                    _ => (line, None, None),
+                },
+                _ => (line, None, None),
+            };
+            let size = match size {
                 Some(s) => parse_size(s)?,
                 None => UNKNOWN_SIZE,
             };
-            let mtime = nums.get(1).and_then(|m| parse_number(m)).unwrap_or(0);
+            let mtime = match mtime {
+                Some(m) => parse_number(m).ok_or_else(|| format!("bad mtime `{}`", show(m)))?,
+                None => 0,
+            };
             (unescape(trim(rest)), size, mtime)
         }
     };
@@ -145,20 +160,38 @@ fn last_word(b: &[u8]) -> Option<(&[u8], &[u8])> {
     }
 }
 
-fn is_number(b: &[u8]) -> bool {
-    parse_number(b).is_some()
+/// The last word of `b` when words come before it.
+fn last_word_after_name(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    last_word(b).filter(|(head, _)| !head.is_empty())
 }
 
-/// A non-negative integer or decimal, rounded down.
-fn parse_number(b: &[u8]) -> Option<i64> {
+/// Whether `b` has the form of a number: `-`, digits, `.` and digits.
+fn looks_numeric(b: &[u8]) -> bool {
+    let b = b.strip_prefix(b"-").unwrap_or(b);
     let (int, frac) = match memchr::memchr(b'.', b) {
         Some(p) => (&b[..p], &b[p + 1..]),
         None => (b, &b[..0]),
     };
-    if int.is_empty() || !int.iter().all(u8::is_ascii_digit) || !frac.iter().all(u8::is_ascii_digit) {
+    !int.is_empty() && int.iter().all(u8::is_ascii_digit) && frac.iter().all(u8::is_ascii_digit)
+}
+
+/// An integer or decimal, negative or not, rounded down; `None` when it
+/// is not one or does not fit in an i64.
+fn parse_number(b: &[u8]) -> Option<i64> {
+    if !looks_numeric(b) {
         return None;
     }
-    std::str::from_utf8(int).ok()?.parse().ok()
+    let negative = b.first() == Some(&b'-');
+    let (int, frac) = match memchr::memchr(b'.', b) {
+        Some(p) => (&b[..p], &b[p + 1..]),
+        None => (b, &b[..0]),
+    };
+    let whole: i64 = std::str::from_utf8(int).ok()?.parse().ok()?;
+    if negative && frac.iter().any(|&c| c != b'0') {
+        whole.checked_sub(1)
+    } else {
+        Some(whole)
+    }
 }
 
 fn parse_size(b: &[u8]) -> Result<u64, String> {
@@ -354,6 +387,16 @@ impl Loader<'_> {
     }
 }
 
+/// The longest line a listing may hold. A name component is at most 1 MiB
+/// in a tree file, and a line rarely a few hundred bytes: a longer one is not
+/// a listing (a binary file, or a sparse file of zeros), and is refused
+/// rather than buffered until memory runs out.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// The most of a file's length taken as a guess of its number of files
+/// when reserving space: a sparse or lying length costs nothing beyond it.
+const MAX_RESERVE_BYTES: u64 = 256 << 20;
+
 /// Read every line of `reader` into `tree`; `name` labels errors.
 pub fn read_into<R: Read>(
     tree: &mut Tree,
@@ -369,7 +412,11 @@ pub fn read_into<R: Read>(
     let mut files = 0u64;
     loop {
         if filled == buf.len() {
-            buf.resize(buf.len() * 2, 0);
+            if buf.len() >= MAX_LINE {
+                let message = format!("a line longer than {} MiB: not a listing file", MAX_LINE >> 20);
+                return Err(ListingError::BadLine { path: name.to_string(), line: line_no + 1, message });
+            }
+            buf.resize((buf.len() * 2).min(MAX_LINE), 0);
         }
         let n = reader.read(&mut buf[filled..]).map_err(io_err)?;
         let eof = n == 0;
@@ -408,16 +455,36 @@ pub fn read_listing(path: &Path, format: ListingFormat) -> Result<Tree, ListingE
     let io_err = |source| ListingError::Io { path: name.clone(), source };
     let file = File::open(path).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
+    refuse_empty_tree(path, &meta)?;
+    let mut tree = tree_for(&meta);
+    read_into(&mut tree, file, &name, format)?;
+    Ok(tree)
+}
+
+/// An empty file named `*.tree` is a tree file that lost its content, not
+/// an empty listing: read as one, it would make every inventory file missing
+/// (or every storage file an orphan).
+pub fn refuse_empty_tree(path: &Path, meta: &std::fs::Metadata) -> Result<(), ListingError> {
+    if meta.is_file() && meta.len() == 0 && path.extension().is_some_and(|e| e == "tree") {
+        return Err(ListingError::EmptyTree { path: path.display().to_string() });
+    }
+    Ok(())
+}
+
+/// An empty tree for the listing file of `meta`: listed at the file's
+/// modification time, with room reserved for about as many files as its
+/// length holds.
+pub fn tree_for(meta: &std::fs::Metadata) -> Tree {
     let listed_at = meta
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs() as i64);
     let mut tree = Tree::new(listed_at);
-    // a CMS LFN line is about 100 bytes
-    tree.reserve_files((meta.len() / 100) as usize, (meta.len() / 3) as usize);
-    read_into(&mut tree, file, &name, format)?;
-    Ok(tree)
+    // a CMS LFN line is about 100 bytes; beyond the cap the vectors grow as lines come
+    let guess = if meta.is_file() { meta.len().min(MAX_RESERVE_BYTES) } else { 0 };
+    tree.reserve_files((guess / 100) as usize, (guess / 3) as usize);
+    tree
 }
 
 /// Write `LFN|size|mtime` lines, sorted by LFN bytes (a listing file that
@@ -427,7 +494,8 @@ pub fn write_listing<W: Write>(w: &mut W, tree: &Tree) -> io::Result<()> {
         let f = tree.file(i);
         write_escaped(w, lfn)?;
         if f.size == UNKNOWN_SIZE {
-            writeln!(w)
+            // `LFN` alone would read back a last word that is a number as a size
+            writeln!(w, "||{}", f.mtime)
         } else {
             writeln!(w, "|{}|{}", f.size, f.mtime)
         }
@@ -473,6 +541,25 @@ mod tests {
         for l in [&b"/a/b |1|2"[..], b"/a\\|b|1|2", b"/a/|1|2", b"/a|b|1|2", b"/a|1|2.5", b"/a|-1|2", b"rel|1|2"] {
             assert!(parse_fast(l).is_none(), "{}", String::from_utf8_lossy(l));
         }
+    }
+
+    #[test]
+    fn numbers_of_every_range_read_back() {
+        assert_eq!(p("/old|5|-315619200"), line("/old", 5, -315_619_200));
+        assert_eq!(p("/old 5 -315619200"), line("/old", 5, -315_619_200));
+        assert_eq!(p("/old|5|-1.5"), line("/old", 5, -2));
+        assert_eq!(p("/old|5|-0.5"), line("/old", 5, -1));
+        assert_eq!(p("/m|1|-9223372036854775808"), line("/m", 1, i64::MIN));
+        assert_eq!(p("/big 18446744073709551614"), line("/big", u64::MAX - 1, 0));
+        assert_eq!(p("/big 9223372036854775808 7"), line("/big", 1 << 63, 7));
+        assert_eq!(p("/u||7"), line("/u", UNKNOWN_SIZE, 7));
+        assert_eq!(p("/u|"), line("/u", UNKNOWN_SIZE, 0));
+        // a negative last word with no size before it is part of the name
+        assert_eq!(p("/a b -5"), line("/a b -5", UNKNOWN_SIZE, 0));
+        for bad in [&b"/huge 18446744073709551616"[..], b"/t 1 99999999999999999999", b"/t|1|-99999999999999999999"] {
+            assert!(parse_line(bad, ListingFormat::Auto).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(parse_line(b"/r 1 999999999999999999", ListingFormat::Ral).is_err());
     }
 
     #[test]
@@ -533,13 +620,55 @@ mod tests {
         t.add_file_path(b"/s/b|pipe", 2, 20);
         t.add_file_path(b"/s/a\nnl", 1, 10);
         t.add_file_path(b"/s/c d", 3, 30);
+        t.add_file_path(b"/s/old", 4, -315_619_200);
+        t.add_file_path(b"/s/big", u64::MAX - 1, i64::MIN);
+        t.add_file_path(b"/s/unknown 12", UNKNOWN_SIZE, 9);
+        t.add_file_path(b"/s/space end ", 5, 6);
         let mut out = Vec::new();
         write_listing(&mut out, &t).unwrap();
         let mut back = Tree::new(0);
         let n = read_into(&mut back, &out[..], "x", ListingFormat::Auto).unwrap();
-        assert_eq!(n, 3);
+        assert_eq!(n, 7);
         assert_eq!(back.hash(), t.hash());
         assert_eq!(back.files_sorted(None), t.files_sorted(None));
+    }
+
+    #[test]
+    fn a_line_without_end_is_refused_not_buffered_forever() {
+        let mut t = Tree::new(0);
+        let endless = std::io::repeat(b'a').take(MAX_LINE as u64 + 10);
+        let err = read_into(&mut t, endless, "zeros", ListingFormat::Auto).unwrap_err();
+        assert_eq!(err.line(), Some(1));
+        assert!(err.to_string().contains("longer than 16 MiB"), "{err}");
+        // a long line under the limit is read
+        let mut long = b"/store/".to_vec();
+        long.extend(vec![b'x'; 9 << 20]);
+        long.extend_from_slice(b"|1|2\n/store/b|3|4\n");
+        let mut t = Tree::new(0);
+        assert_eq!(read_into(&mut t, &long[..], "long", ListingFormat::Auto).unwrap(), 2);
+    }
+
+    #[test]
+    fn an_empty_tree_file_is_not_an_empty_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("site.tree");
+        File::create(&path).unwrap();
+        let err = read_listing(&path, ListingFormat::Auto).err().expect("must fail");
+        assert!(matches!(err, ListingError::EmptyTree { .. }), "{err}");
+        let txt = dir.path().join("site.txt");
+        File::create(&txt).unwrap();
+        assert_eq!(read_listing(&txt, ListingFormat::Auto).unwrap().file_count(), 0);
+    }
+
+    #[test]
+    fn a_sparse_terabyte_is_refused_without_reserving_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.txt");
+        let f = File::create(&path).unwrap();
+        f.set_len(1 << 40).unwrap();
+        drop(f);
+        let err = read_listing(&path, ListingFormat::Auto).err().expect("must fail");
+        assert_eq!(err.line(), Some(1));
     }
 
     #[test]
@@ -552,5 +681,76 @@ mod tests {
         let n = read_into(&mut t, &text[..], "big", ListingFormat::Auto).unwrap();
         assert_eq!(n, 200_000);
         assert_eq!(t.total_size(), (0..200_000u64).sum::<u64>());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A name component: any bytes but NUL and `/`, not empty.
+        fn component() -> impl Strategy<Value = Vec<u8>> {
+            prop::collection::vec(any::<u8>().prop_filter("no NUL or /", |&c| c != 0 && c != b'/'), 1..12)
+        }
+
+        /// An LFN: `/` and one to four components.
+        fn lfn() -> impl Strategy<Value = Vec<u8>> {
+            prop::collection::vec(component(), 1..5).prop_map(|parts| {
+                let mut out = Vec::new();
+                for p in parts {
+                    out.push(b'/');
+                    out.extend_from_slice(&p);
+                }
+                out
+            })
+        }
+
+        fn size() -> impl Strategy<Value = u64> {
+            prop_oneof![Just(UNKNOWN_SIZE), Just(UNKNOWN_SIZE - 1), Just(0u64), any::<u64>()]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_bytes_give_a_line_or_an_error_never_a_panic(raw in prop::collection::vec(any::<u8>(), 0..200)) {
+                for format in [ListingFormat::Auto, ListingFormat::Ral] {
+                    if let Ok(Some(line)) = parse_line(&raw, format) {
+                        prop_assert_eq!(line.lfn.first(), Some(&b'/'));
+                    }
+                }
+                let mut t = Tree::new(0);
+                let _ = read_into(&mut t, &raw[..], "x", ListingFormat::Auto);
+            }
+
+            #[test]
+            fn numbers_and_separators_never_panic(
+                words in prop::collection::vec(prop_oneof![
+                    "-?[0-9]{1,25}(\\.[0-9]{0,3})?", "[|\\\\ \t]{1,3}", "/[a-z ]{0,4}", "x[0-9a-f]{0,3}"
+                ], 1..6)
+            ) {
+                let raw = words.concat();
+                for format in [ListingFormat::Auto, ListingFormat::Ral] {
+                    let _ = parse_line(raw.as_bytes(), format);
+                }
+            }
+
+            #[test]
+            fn whatever_is_written_reads_back_the_same(name in lfn(), size in size(), mtime in any::<i64>()) {
+                let mut out = Vec::new();
+                write_escaped(&mut out, &name).unwrap();
+                prop_assert!(!out.contains(&b'\n'));
+                prop_assert_eq!(&unescape(&out), &name);
+                // as a listing line, in the form the tool writes, through the full and the fast parser
+                let mut t = Tree::new(0);
+                t.add_file_path(&name, size, mtime);
+                let mut text = Vec::new();
+                write_listing(&mut text, &t).unwrap();
+                let mut back = Tree::new(0);
+                prop_assert_eq!(read_into(&mut back, &text[..], "x", ListingFormat::Auto).unwrap(), 1);
+                prop_assert_eq!(back.files_sorted(None), t.files_sorted(None));
+                let line = parse_line(text.strip_suffix(b"\n").unwrap(), ListingFormat::Auto).unwrap().unwrap();
+                prop_assert_eq!(line, Line { lfn: t.files_sorted(None)[0].0.clone(), size, mtime });
+            }
+        }
     }
 }

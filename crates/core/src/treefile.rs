@@ -1,13 +1,18 @@
 //! Tree files: a versioned binary form of a tree with a checksum.
 //!
-//! Layout (little endian): magic `DCTREE\0\n`, version u32, default listed
-//! time i64, directory count u64, file count u64; then every directory in
+//! Layout (little endian): magic `DCTREE\0\n`, version u32, (version 2
+//! only: a note, what the tree is of, such as the target and options of the
+//! listing a checkpoint belongs to), default listed time i64, directory
+//! count u64, file count u64; then every directory in
 //! path order (parent u32, name, mtime i64, listed_at i64, state u8, reason),
 //! then every file grouped by directory in name order (directory u32, name,
 //! size u64, mtime i64); a name or reason is a u32 length and its bytes.
 //! Last comes the xxh3-64 of everything before it. The same tree gives the
 //! same bytes whatever order it was built in. A truncated or corrupt file is
-//! an error, never a wrong tree.
+//! an error, never a wrong tree, and never a huge allocation: the counts in
+//! the header are checked against the length of the file before anything is
+//! reserved for them, and a reader of unknown length (a pipe) reserves
+//! little and grows as the entries arrive.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -18,8 +23,18 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::tree::{DirId, DirState, Tree};
 
 pub const MAGIC: &[u8; 8] = b"DCTREE\0\n";
+/// The version of a tree file without a note; one with a note is version 2.
 pub const VERSION: u32 = 1;
+pub const VERSION_NOTED: u32 = 2;
 const MAX_NAME: u32 = 1 << 20;
+/// The fewest bytes the header, one directory, one file and the checksum
+/// take: what a count of them in a file of known length is checked against.
+const HEADER_BYTES: u64 = 8 + 4 + 8 + 8 + 8;
+const DIR_MIN_BYTES: u64 = 4 + 4 + 8 + 8 + 1 + 4;
+const FILE_MIN_BYTES: u64 = 4 + 4 + 8 + 8;
+const SUM_BYTES: u64 = 8;
+/// Files reserved for ahead when the length of the input is unknown.
+const STREAM_RESERVE: u64 = 1 << 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TreeFileError {
@@ -27,7 +42,11 @@ pub enum TreeFileError {
     Io { path: String, source: io::Error },
     #[error("{path}: not a tree file")]
     NotATreeFile { path: String },
-    #[error("{path}: tree file version {found} is not supported (this build reads version {VERSION})")]
+    #[error("{path}: the tree file is empty (a save that never finished, or a truncation)")]
+    Empty { path: String },
+    #[error(
+        "{path}: tree file version {found} is not supported (this build reads versions {VERSION} and {VERSION_NOTED})"
+    )]
     Version { path: String, found: u32 },
     #[error("{path}: the tree file is truncated")]
     Truncated { path: String },
@@ -65,6 +84,15 @@ fn put_bytes<W: Write>(w: &mut W, b: &[u8]) -> io::Result<()> {
 
 /// Write `tree` to `w` in canonical order.
 pub fn write_tree<W: Write>(tree: &Tree, w: W) -> io::Result<()> {
+    write_tree_noted(tree, b"", w)
+}
+
+/// [`write_tree`] with a note of what the tree is of (version 2; an empty
+/// note writes version 1).
+pub fn write_tree_noted<W: Write>(tree: &Tree, note: &[u8], w: W) -> io::Result<()> {
+    if note.len() > MAX_NAME as usize {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "a tree file's note is at most 1 MiB"));
+    }
     let mut w = HashWriter { inner: w, hasher: Xxh3::new() };
     let n = tree.dir_count();
     let paths = tree.dir_paths();
@@ -76,7 +104,12 @@ pub fn write_tree<W: Write>(tree: &Tree, w: W) -> io::Result<()> {
         new_id[d as usize] = pos as u32;
     }
     w.write_all(MAGIC)?;
-    w.write_all(&VERSION.to_le_bytes())?;
+    if note.is_empty() {
+        w.write_all(&VERSION.to_le_bytes())?;
+    } else {
+        w.write_all(&VERSION_NOTED.to_le_bytes())?;
+        put_bytes(&mut w, note)?;
+    }
     w.write_all(&tree.default_listed_at().to_le_bytes())?;
     w.write_all(&(n as u64).to_le_bytes())?;
     w.write_all(&(tree.file_count() as u64).to_le_bytes())?;
@@ -107,9 +140,14 @@ pub fn write_tree<W: Write>(tree: &Tree, w: W) -> io::Result<()> {
 /// Save to `path` through a temporary file renamed into place, so that a
 /// crash never leaves a half-written tree under the final name.
 pub fn save_tree(tree: &Tree, path: &Path) -> Result<(), TreeFileError> {
+    save_tree_noted(tree, b"", path)
+}
+
+/// [`save_tree`] with a note (see [`write_tree_noted`]).
+pub fn save_tree_noted(tree: &Tree, note: &[u8], path: &Path) -> Result<(), TreeFileError> {
     let name = path.display().to_string();
     let io_err = |source| TreeFileError::Io { path: name.clone(), source };
-    crate::atomic::write_atomic(path, |w| write_tree(tree, w)).map_err(io_err)
+    crate::atomic::write_atomic(path, |w| write_tree_noted(tree, note, w)).map_err(io_err)
 }
 
 struct HashReader<R: Read> {
@@ -149,6 +187,17 @@ impl<R: Read> HashReader<R> {
 
 /// Read a tree written by [`write_tree`]; `name` labels errors.
 pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
+    read_tree_sized(r, name, None)
+}
+
+/// [`read_tree`] of an input of `len` bytes when it is known (a regular
+/// file): counts the input cannot hold are an error before any allocation.
+pub fn read_tree_sized<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<Tree, TreeFileError> {
+    read_tree_noted(r, name, len).map(|(tree, _)| tree)
+}
+
+/// [`read_tree_sized`] that gives the file's note too (empty in version 1).
+pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(Tree, Vec<u8>), TreeFileError> {
     let path = name.to_string();
     let mut r = HashReader { inner: r, hasher: Xxh3::new() };
     let map = |e: io::Error| {
@@ -165,14 +214,36 @@ pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
         return Err(TreeFileError::NotATreeFile { path });
     }
     let version = r.u32().map_err(map)?;
-    if version != VERSION {
-        return Err(TreeFileError::Version { path, found: version });
+    let mut note = Vec::new();
+    match version {
+        VERSION => {}
+        VERSION_NOTED => {
+            let n = r.u32().map_err(map)?;
+            if n > MAX_NAME || len.is_some_and(|len| n as u64 > len) {
+                return Err(corrupt("note too long"));
+            }
+            note.resize(n as usize, 0);
+            r.exact(&mut note).map_err(map)?;
+        }
+        _ => return Err(TreeFileError::Version { path, found: version }),
     }
     let default_listed_at = r.i64().map_err(map)?;
     let n_dirs = r.u64().map_err(map)?;
     let n_files = r.u64().map_err(map)?;
     if n_dirs == 0 || n_dirs > u32::MAX as u64 || n_files > u32::MAX as u64 {
         return Err(corrupt("impossible counts"));
+    }
+    // both counts fit in 32 bits: the sum cannot overflow
+    let least = HEADER_BYTES
+        + if note.is_empty() { 0 } else { 4 + note.len() as u64 }
+        + n_dirs * DIR_MIN_BYTES
+        + n_files * FILE_MIN_BYTES
+        + SUM_BYTES;
+    if len.is_some_and(|len| least > len) {
+        return Err(corrupt(&format!(
+            "{n_dirs} directories and {n_files} files cannot fit in {} bytes",
+            len.unwrap_or(0)
+        )));
     }
     let mut tree = Tree::new(default_listed_at);
     let mut name_buf = Vec::new();
@@ -214,7 +285,7 @@ pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
             }
         }
     }
-    tree.reserve_files(n_files as usize, 0);
+    tree.reserve_files(if len.is_some() { n_files } else { n_files.min(STREAM_RESERVE) } as usize, 0);
     for _ in 0..n_files {
         let dir = r.u32().map_err(map)?;
         if dir as u64 >= n_dirs {
@@ -235,13 +306,21 @@ pub fn read_tree<R: Read>(r: R, name: &str) -> Result<Tree, TreeFileError> {
     if r.inner.read(&mut extra).map_err(map)? != 0 {
         return Err(corrupt("bytes after the checksum"));
     }
-    Ok(tree)
+    Ok((tree, note))
 }
 
 pub fn load_tree(path: &Path) -> Result<Tree, TreeFileError> {
+    load_tree_noted(path).map(|(tree, _)| tree)
+}
+
+/// [`load_tree`] that gives the file's note too (empty in version 1).
+pub fn load_tree_noted(path: &Path) -> Result<(Tree, Vec<u8>), TreeFileError> {
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| TreeFileError::Io { path: name.clone(), source })?;
-    read_tree(BufReader::with_capacity(1 << 20, file), &name)
+    let io_err = |source| TreeFileError::Io { path: name.clone(), source };
+    let file = File::open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    let len = meta.is_file().then_some(meta.len());
+    read_tree_noted(BufReader::with_capacity(1 << 20, file), &name, len)
 }
 
 #[cfg(test)]
@@ -309,6 +388,42 @@ mod tests {
     }
 
     #[test]
+    fn counts_the_file_cannot_hold_are_refused_before_any_allocation() {
+        let good = bytes(&sample(false));
+        // the file count is the u64 at 28; one byte changed makes it billions
+        let mut bad = good.clone();
+        bad[31] = 0x7f;
+        let err = read_tree_sized(&bad[..], "t", Some(bad.len() as u64)).err().expect("must fail");
+        assert!(matches!(err, TreeFileError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("cannot fit"), "{err}");
+        // of unknown length (a pipe): little is reserved, and the end of the input ends it
+        let err = read_tree(&bad[..], "t").err().expect("must fail");
+        assert!(matches!(err, TreeFileError::Corrupt { .. } | TreeFileError::Truncated { .. }), "{err}");
+        let mut bad_dirs = good.clone();
+        bad_dirs[23] = 0x01;
+        let err = read_tree_sized(&bad_dirs[..], "t", Some(bad_dirs.len() as u64)).err().expect("must fail");
+        assert!(matches!(err, TreeFileError::Corrupt { .. }), "{err}");
+        assert!(read_tree_sized(&good[..], "t", Some(good.len() as u64)).is_ok());
+    }
+
+    #[test]
+    fn a_note_is_kept_and_changes_nothing_else() {
+        let t = sample(false);
+        let mut noted = Vec::new();
+        write_tree_noted(&t, b"target /a", &mut noted).unwrap();
+        let (back, note) = read_tree_noted(&noted[..], "t", Some(noted.len() as u64)).unwrap();
+        assert_eq!(note, b"target /a");
+        assert_eq!(back.hash(), t.hash());
+        assert_eq!(read_tree(&noted[..], "t").unwrap().hash(), t.hash());
+        // no note: version 1, the same bytes as ever
+        let (_, none) = read_tree_noted(&bytes(&t)[..], "t", None).unwrap();
+        assert!(none.is_empty());
+        let mut flipped = noted.clone();
+        flipped[14] ^= 1;
+        assert!(read_tree(&flipped[..], "t").is_err());
+    }
+
+    #[test]
     fn save_and_load_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("site.tree");
@@ -316,5 +431,57 @@ mod tests {
         save_tree(&t, &path).unwrap();
         assert!(is_tree_file(&path));
         assert_eq!(load_tree(&path).unwrap().hash(), t.hash());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn good() -> Vec<u8> {
+            bytes(&sample(false))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_bytes_after_the_magic_are_an_error_never_a_panic(
+                version in prop_oneof![Just(VERSION), Just(VERSION_NOTED), any::<u32>()],
+                rest in prop::collection::vec(any::<u8>(), 0..400),
+            ) {
+                let mut input = MAGIC.to_vec();
+                input.extend_from_slice(&version.to_le_bytes());
+                input.extend_from_slice(&rest);
+                let len = input.len() as u64;
+                prop_assert!(read_tree_noted(&input[..], "t", Some(len)).is_err());
+                prop_assert!(read_tree(&input[..], "t").is_err());
+            }
+
+            #[test]
+            fn a_changed_byte_is_an_error(pos in any::<prop::sample::Index>(), xor in 1u8..=255) {
+                let mut input = good();
+                let i = pos.index(input.len());
+                input[i] ^= xor;
+                let len = input.len() as u64;
+                prop_assert!(read_tree_sized(&input[..], "t", Some(len)).is_err());
+                prop_assert!(read_tree(&input[..], "t").is_err());
+            }
+
+            #[test]
+            fn counts_of_any_size_are_checked_before_reserving(
+                dirs in any::<u64>(), files in any::<u64>(), cut in any::<prop::sample::Index>()
+            ) {
+                let mut input = good();
+                input[20..28].copy_from_slice(&dirs.to_le_bytes());
+                input[28..36].copy_from_slice(&files.to_le_bytes());
+                let cut = cut.index(input.len());
+                let len = cut as u64;
+                // whatever the counts claim, the answer is an error about the file, at once
+                prop_assert!(read_tree_sized(&input[..cut], "t", Some(len)).is_err());
+                if (dirs, files) != (6, 3) {
+                    prop_assert!(read_tree(&input[..], "t").is_err());
+                }
+            }
+        }
     }
 }

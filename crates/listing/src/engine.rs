@@ -23,7 +23,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use dc_core::{save_tree, DirId, DirState, Tree, ROOT};
+use dc_core::treefile::save_tree_noted;
+use dc_core::{DirId, DirState, Tree, ROOT};
 
 /// One entry of a directory listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +128,9 @@ pub struct EngineOptions {
     pub progress_every: Duration,
     /// Where to save checkpoints; none without it.
     pub checkpoint: Option<PathBuf>,
+    /// Saved in each checkpoint: what the listing is of (target and
+    /// options), so that a resume can refuse a checkpoint of another.
+    pub checkpoint_note: Vec<u8>,
     pub checkpoint_every: Duration,
     pub cancel: Arc<AtomicBool>,
     /// Asked about once a second; `true` stops the listing as a cancel does.
@@ -141,6 +145,7 @@ impl Default for EngineOptions {
             timeout: Duration::from_secs(300),
             progress_every: Duration::from_millis(200),
             checkpoint: None,
+            checkpoint_note: Vec::new(),
             checkpoint_every: Duration::from_secs(5),
             cancel: Arc::new(AtomicBool::new(false)),
             halt: None,
@@ -318,7 +323,8 @@ impl<'a> Coordinator<'a> {
     fn tick(&mut self, tree: &Tree, in_flight: u64) -> Result<(), EngineError> {
         let opts = self.opts;
         let stop = |halted: bool| -> EngineError {
-            let saved = opts.checkpoint.as_ref().and_then(|p| save_tree(tree, p).ok().map(|_| p.clone()));
+            let note = &opts.checkpoint_note;
+            let saved = opts.checkpoint.as_ref().and_then(|p| save_tree_noted(tree, note, p).ok().map(|_| p.clone()));
             if halted {
                 EngineError::Halted(saved)
             } else {
@@ -346,7 +352,7 @@ impl<'a> Coordinator<'a> {
             // a checkpoint of a big tree takes a while: keep it under a tenth of the time
             if self.last_checkpoint.elapsed() >= opts.checkpoint_every.max(self.checkpoint_cost * 10) {
                 let t0 = Instant::now();
-                save_tree(tree, path)?;
+                save_tree_noted(tree, &opts.checkpoint_note, path)?;
                 self.checkpoint_cost = t0.elapsed();
                 self.last_checkpoint = Instant::now();
             }
@@ -786,11 +792,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ck = dir.path().join("ck.tree");
         let clean = run(&site(), Tree::new(0), &[b"/store"], &opts(2), &mut |_| {}).unwrap();
-        let o = EngineOptions { checkpoint: Some(ck.clone()), ..opts(2) };
+        let o = EngineOptions { checkpoint: Some(ck.clone()), checkpoint_note: b"of /store".to_vec(), ..opts(2) };
         let lister = AsyncMap { cancel_after: Some((20, o.cancel.clone())), ..AsyncMap::new(2, 4) };
         let err = run(&lister, Tree::new(0), &[b"/store"], &o, &mut |_| {}).err().expect("cancelled");
         assert!(matches!(err, EngineError::Cancelled(Some(_))));
-        let partial = dc_core::load_tree(&ck).unwrap();
+        let (partial, note) = dc_core::treefile::load_tree_noted(&ck).unwrap();
+        assert_eq!(note, b"of /store");
         assert!(!partial.pending().is_empty());
         let resumed = run(&AsyncMap::new(3, 2), partial, &[b"/store"], &opts(3), &mut |_| {}).unwrap();
         assert_eq!(resumed.hash(), clean.hash());

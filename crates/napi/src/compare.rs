@@ -7,7 +7,7 @@ use dc_core::{CompareOptions, CompareResult as CoreResult, Entry};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{invalid, io_error};
+use crate::errors::{invalid, io_error, no_panic};
 use crate::tree::{lossy, size_to_js, split_nul, Tree, UnlistedDir};
 
 #[napi(object, js_name = "CompareOptions")]
@@ -232,9 +232,11 @@ impl Task for CompareTask {
     type JsValue = CompareResult;
 
     fn compute(&mut self) -> Result<CoreResult> {
-        let inv = self.inventory.read().unwrap_or_else(|e| e.into_inner());
-        let rem = self.remote.read().unwrap_or_else(|e| e.into_inner());
-        Ok(dc_core::compare(&inv, &rem, self.opts))
+        no_panic("the comparison", || {
+            let inv = self.inventory.read().unwrap_or_else(|e| e.into_inner());
+            let rem = self.remote.read().unwrap_or_else(|e| e.into_inner());
+            Ok(dc_core::compare(&inv, &rem, self.opts))
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: CoreResult) -> Result<CompareResult> {

@@ -11,7 +11,7 @@ use dc_listing::{DirLister, EngineError, EngineOptions, LocalLister};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{failure, invalid};
+use crate::errors::{failure, invalid, no_panic};
 use crate::progress::{self, ProgressCallback};
 use crate::tree::Tree;
 
@@ -19,18 +19,21 @@ use crate::tree::Tree;
 #[derive(Default)]
 pub struct ListOptions {
     /// Parallel workers (for a server: connections).
+    /// 1 to 1024.
     /// @default 8 for a local directory, 4 for a server
-    pub threads: Option<u32>,
-    /// Further attempts for a directory whose listing failed in a way that may pass.
+    pub threads: Option<f64>,
+    /// Further attempts for a directory whose listing failed in a way that
+    /// may pass, 0 to 100.
     /// @default 2
-    pub retries: Option<u32>,
-    /// Seconds one directory listing may take (network listers).
+    pub retries: Option<f64>,
+    /// Seconds one directory listing may take (network listers), 0.001 to
+    /// 86400.
     /// @default 300
     pub timeout: Option<f64>,
     /// Requests in flight on each connection of the native XRootD lister; 0
-    /// sends one synchronous request per connection at a time.
+    /// sends one synchronous request per connection at a time. At most 1024.
     /// @default 4
-    pub depth: Option<u32>,
+    pub depth: Option<f64>,
     /// Servers (`host:port`) to spread the connections of a `root://` URL
     /// over, in turn, instead of the URL's own: doors that each see the
     /// whole namespace (native and xrdfs).
@@ -42,16 +45,69 @@ pub struct ListOptions {
     pub roots: Option<Vec<String>>,
     /// Where to keep a checkpoint of the listing while it runs.
     pub checkpoint: Option<String>,
-    /// Seconds between checkpoints; a big tree is saved less often, so that
-    /// saving never takes more than a tenth of the time.
+    /// Seconds between checkpoints, 0.01 to 86400; a big tree is saved less
+    /// often, so that saving never takes more than a tenth of the time.
     /// @default 5
     pub checkpoint_interval: Option<f64>,
     /// Go on from the checkpoint if there is one.
     /// @default false
     pub resume: Option<bool>,
-    /// Milliseconds between progress events.
+    /// Milliseconds between progress events, 10 to 3600000.
     /// @default 200
-    pub progress_interval_ms: Option<u32>,
+    pub progress_interval_ms: Option<f64>,
+}
+
+/// The most a listing option may be: beyond these a number is a mistake,
+/// and a few of them (a timeout of 1e20 seconds) would overflow a clock.
+const MAX_THREADS: f64 = 1024.0;
+const MAX_DEPTH: f64 = 1024.0;
+const MAX_RETRIES: f64 = 100.0;
+const MAX_SECONDS: f64 = 86_400.0;
+const MAX_PROGRESS_MS: f64 = 3_600_000.0;
+
+/// [`ListOptions`] checked: every number a finite number in its range.
+struct ListSettings {
+    /// `None`: the default of the lister (local or remote).
+    threads: Option<usize>,
+    retries: u32,
+    timeout: Duration,
+    depth: Option<usize>,
+    checkpoint_every: Duration,
+    progress_every: Duration,
+}
+
+/// `value` when it is a number from `min` to `max` (a whole one when
+/// `whole`), else an error naming the option; `None` when it is not given.
+fn bounded(name: &str, value: Option<f64>, min: f64, max: f64, whole: bool) -> Result<Option<f64>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_finite() && v >= min && v <= max && (!whole || v.fract() == 0.0) => Ok(Some(v)),
+        Some(v) => {
+            let kind = if whole { "a whole number" } else { "a number" };
+            Err(invalid(format!("{name} must be {kind} from {min} to {max}, not {v}")))
+        }
+    }
+}
+
+impl TryFrom<&ListOptions> for ListSettings {
+    type Error = napi::Error;
+
+    fn try_from(o: &ListOptions) -> Result<ListSettings> {
+        let threads = bounded("threads", o.threads, 1.0, MAX_THREADS, true)?;
+        let retries = bounded("retries", o.retries, 0.0, MAX_RETRIES, true)?;
+        let timeout = bounded("timeout", o.timeout, 0.001, MAX_SECONDS, false)?;
+        let depth = bounded("depth", o.depth, 0.0, MAX_DEPTH, true)?;
+        let checkpoint_every = bounded("checkpointInterval", o.checkpoint_interval, 0.01, MAX_SECONDS, false)?;
+        let progress_ms = bounded("progressIntervalMs", o.progress_interval_ms, 10.0, MAX_PROGRESS_MS, false)?;
+        Ok(ListSettings {
+            threads: threads.map(|t| t as usize),
+            retries: retries.map_or(2, |r| r as u32),
+            timeout: Duration::from_secs_f64(timeout.unwrap_or(300.0)),
+            depth: depth.map(|d| d as usize),
+            checkpoint_every: Duration::from_secs_f64(checkpoint_every.unwrap_or(5.0)),
+            progress_every: Duration::from_secs_f64(progress_ms.unwrap_or(200.0) / 1000.0),
+        })
+    }
 }
 
 /// Where a listing comes from: a path or URL, or a lister written in JavaScript.
@@ -71,10 +127,47 @@ fn is_url(target: &str) -> bool {
     target.contains("://")
 }
 
-fn lister_for(target: &str, opts: &ListOptions, threads: usize) -> Result<(Box<dyn DirLister>, Vec<u8>)> {
+const CHECKPOINT_HEAD: &str = "dynamo-consistency listing checkpoint";
+
+/// What a checkpoint is of: the target and the options that decide what
+/// the tree holds (method, starting directories). Threads, retries and
+/// timeouts may change from one attempt to the next; the target may not.
+fn checkpoint_note(source: &Source, opts: &ListOptions, roots: &[Vec<u8>]) -> Vec<u8> {
+    let mut note = format!("{CHECKPOINT_HEAD}\n");
+    match source {
+        Source::Target(t) if is_url(t) => {
+            note += &format!("target {t}\nmethod {}\n", opts.method.as_deref().unwrap_or("native"));
+        }
+        Source::Target(t) => note += &format!("target {t}\nmethod local\n"),
+        Source::Js(_) => note += "target (a lister written in JavaScript)\n",
+    }
+    let mut note = note.into_bytes();
+    for r in roots {
+        note.extend_from_slice(b"root ");
+        note.extend_from_slice(r);
+        note.push(b'\n');
+    }
+    note
+}
+
+/// A note for a message: its lines after the first, joined.
+fn describe_note(note: &[u8]) -> String {
+    let text = String::from_utf8_lossy(note);
+    match text.strip_prefix(CHECKPOINT_HEAD) {
+        Some(rest) => rest.trim().lines().collect::<Vec<_>>().join(", "),
+        None => "no record of its target: written by an earlier version".to_string(),
+    }
+}
+
+fn lister_for(
+    target: &str,
+    opts: &ListOptions,
+    threads: usize,
+    depth: Option<usize>,
+) -> Result<(Box<dyn DirLister>, Vec<u8>)> {
     if is_url(target) {
         let method = opts.method.as_deref().unwrap_or("native");
-        let depth = opts.depth.map_or(dc_listing::xrootd::DEFAULT_DEPTH, |d| d as usize);
+        let depth = depth.unwrap_or(dc_listing::xrootd::DEFAULT_DEPTH);
         let doors = opts.doors.clone().unwrap_or_default();
         return dc_listing::remote::lister_for_url(target, method, threads, depth, &doors)
             .map_err(|e| failure("E_LISTER", e));
@@ -91,17 +184,22 @@ impl Task for ListTask {
     type JsValue = Tree;
 
     fn compute(&mut self) -> Result<CoreTree> {
+        no_panic("the listing", || self.list())
+    }
+
+    fn resolve(&mut self, _env: Env, output: CoreTree) -> Result<Tree> {
+        Ok(Tree::wrap(output))
+    }
+}
+
+impl ListTask {
+    fn list(&mut self) -> Result<CoreTree> {
         let o = &self.opts;
+        let settings = ListSettings::try_from(o)?;
         let local = matches!(&self.source, Source::Target(t) if !is_url(t));
-        let threads = o.threads.map_or(if local { 8 } else { 4 }, |t| t as usize);
-        if threads == 0 || threads > 1024 {
-            return Err(invalid(format!("threads must be between 1 and 1024, not {threads}")));
-        }
-        if o.depth.is_some_and(|d| d > 1024) {
-            return Err(invalid(format!("depth must be between 0 and 1024, not {}", o.depth.unwrap_or(0))));
-        }
+        let threads = settings.threads.unwrap_or(if local { 8 } else { 4 });
         let (lister, base): (Box<dyn DirLister>, Vec<u8>) = match &mut self.source {
-            Source::Target(target) => lister_for(target, o, threads)?,
+            Source::Target(target) => lister_for(target, o, threads, settings.depth)?,
             Source::Js(js) => (Box::new(js.take().ok_or_else(|| invalid("a listing task runs once"))?), b"/".to_vec()),
         };
         let roots: Vec<Vec<u8>> = match &o.roots {
@@ -111,20 +209,35 @@ impl Task for ListTask {
             _ => vec![base],
         };
         let checkpoint = o.checkpoint.as_ref().map(PathBuf::from);
+        let note = checkpoint_note(&self.source, o, &roots);
         let start = match &checkpoint {
-            // a checkpoint that does not load (truncated by a crash) is started afresh
-            Some(p) if o.resume.unwrap_or(false) && p.exists() => {
-                dc_core::load_tree(p).unwrap_or_else(|_| CoreTree::new(dc_core::now()))
-            }
+            Some(p) if o.resume.unwrap_or(false) && p.exists() => match dc_core::treefile::load_tree_noted(p) {
+                Ok((tree, found)) if found == note => tree,
+                Ok((_, found)) => {
+                    return Err(failure(
+                        "E_CHECKPOINT",
+                        format!(
+                            "{} is the checkpoint of another listing ({}), not of this one ({}): resume that \
+                             listing, or remove the checkpoint to start afresh",
+                            p.display(),
+                            describe_note(&found),
+                            describe_note(&note)
+                        ),
+                    ))
+                }
+                // a checkpoint that does not load (truncated by a crash) is started afresh
+                Err(_) => CoreTree::new(dc_core::now()),
+            },
             _ => CoreTree::new(dc_core::now()),
         };
         let engine_opts = EngineOptions {
             threads,
-            retries: o.retries.unwrap_or(2),
-            timeout: Duration::from_secs_f64(o.timeout.unwrap_or(300.0).max(0.001)),
-            progress_every: Duration::from_millis(o.progress_interval_ms.unwrap_or(200).max(10) as u64),
+            retries: settings.retries,
+            timeout: settings.timeout,
+            progress_every: settings.progress_every,
             checkpoint: checkpoint.clone(),
-            checkpoint_every: Duration::from_secs_f64(o.checkpoint_interval.unwrap_or(5.0).clamp(0.01, 86_400.0)),
+            checkpoint_note: note,
+            checkpoint_every: settings.checkpoint_every,
             cancel: self.cancel.clone(),
             ..EngineOptions::default()
         };
@@ -142,10 +255,6 @@ impl Task for ListTask {
             Err(e @ EngineError::Halted(_)) => Err(failure("E_HALTED", e)),
             Err(e) => Err(failure("E_IO", e)),
         }
-    }
-
-    fn resolve(&mut self, _env: Env, output: CoreTree) -> Result<Tree> {
-        Ok(Tree::wrap(output))
     }
 }
 
@@ -209,31 +318,33 @@ impl Task for LocateTask {
     type JsValue = Vec<ServerLocation>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (url, timeout) = (self.url.clone(), self.timeout);
-        // a thread of its own: XrdCl's locate cannot be interrupted, and a cancel must not wait
-        // up to the timeout for it (the thread ends by itself then, its answer unread)
-        std::thread::Builder::new()
-            .name("dc-locate".into())
-            .spawn(move || {
-                let _ = tx.send(locate_now(&url, timeout));
-            })
-            .map_err(|e| failure("E_LOCATE", format!("{}: cannot start a thread: {e}", self.url)))?;
-        loop {
-            match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(found) => return found,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if self.cancel.load(Ordering::Relaxed) => {
-                    return Err(failure("E_CANCELLED", format!("locating {} was cancelled", self.url)));
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(failure(
-                        "E_LOCATE",
-                        format!("{}: the locate thread ended without an answer", self.url),
-                    ));
+        no_panic("locate", || {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (url, timeout) = (self.url.clone(), self.timeout);
+            // a thread of its own: XrdCl's locate cannot be interrupted, and a cancel must not wait
+            // up to the timeout for it (the thread ends by itself then, its answer unread)
+            std::thread::Builder::new()
+                .name("dc-locate".into())
+                .spawn(move || {
+                    let _ = tx.send(locate_now(&url, timeout));
+                })
+                .map_err(|e| failure("E_LOCATE", format!("{}: cannot start a thread: {e}", self.url)))?;
+            loop {
+                match rx.recv_timeout(Duration::from_millis(50)) {
+                    Ok(found) => return found,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) if self.cancel.load(Ordering::Relaxed) => {
+                        return Err(failure("E_CANCELLED", format!("locating {} was cancelled", self.url)));
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(failure(
+                            "E_LOCATE",
+                            format!("{}: the locate thread ended without an answer", self.url),
+                        ));
+                    }
                 }
             }
-        }
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -242,19 +353,19 @@ impl Task for LocateTask {
 }
 
 /// The servers a redirector sends `root://host:port//path` to (XRootD
-/// `locate`). An abort returns at once (`E_CANCELLED`); give each call a
-/// signal of its own (napi-rs tells only the first task a signal was given
-/// to of its abort).
+/// `locate`); `timeoutSeconds` from 0.001 to 86400, default 30. An abort
+/// returns at once (`E_CANCELLED`); give each call a signal of its own
+/// (napi-rs tells only the first task a signal was given to of its abort).
 #[napi(
     ts_args_type = "url: string, timeoutSeconds?: number, signal?: AbortSignal",
     ts_return_type = "Promise<ServerLocation[]>"
 )]
-pub fn locate(url: String, timeout_seconds: Option<f64>, signal: Option<AbortSignal>) -> AsyncTask<LocateTask> {
-    let timeout = Duration::from_secs_f64(timeout_seconds.unwrap_or(30.0).clamp(0.001, 86_400.0));
+pub fn locate(url: String, timeout_seconds: Option<f64>, signal: Option<AbortSignal>) -> Result<AsyncTask<LocateTask>> {
+    let timeout = bounded("timeoutSeconds", timeout_seconds, 0.001, MAX_SECONDS, false)?.unwrap_or(30.0);
     let cancel = Arc::new(AtomicBool::new(false));
     if let Some(s) = &signal {
         let flag = cancel.clone();
         s.on_abort(move || flag.store(true, Ordering::Relaxed));
     }
-    AsyncTask::with_optional_signal(LocateTask { url, timeout, cancel }, signal)
+    Ok(AsyncTask::with_optional_signal(LocateTask { url, timeout: Duration::from_secs_f64(timeout), cancel }, signal))
 }

@@ -10,7 +10,7 @@ use dc_sqlite::{Database, Interrupter, Value};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{failure, invalid};
+use crate::errors::{failure, invalid, no_panic};
 use crate::tree::Tree;
 
 /// A statement parameter or a column value: a number, a string, bytes
@@ -198,14 +198,16 @@ impl Task for FillTask {
     type JsValue = f64;
 
     fn compute(&mut self) -> Result<u64> {
-        let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-        let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
-        db.fill_tree(&self.sql, &self.params, &mut tree).map_err(|e| {
-            if e.is_interrupted() {
-                failure("E_CANCELLED", "the inventory listing was cancelled")
-            } else {
-                sql_error(e)
-            }
+        no_panic("filling a tree from SQLite", || {
+            let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+            let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
+            db.fill_tree(&self.sql, &self.params, &mut tree).map_err(|e| {
+                if e.is_interrupted() {
+                    failure("E_CANCELLED", "the inventory listing was cancelled")
+                } else {
+                    sql_error(e)
+                }
+            })
         })
     }
 

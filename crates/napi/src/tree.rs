@@ -8,7 +8,7 @@ use dc_core::{DirState, ListingFormat, Tree as CoreTree, UNKNOWN_SIZE};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{invalid, io_error, listing_error, tree_file_error};
+use crate::errors::{invalid, io_error, listing_error, no_panic, tree_file_error};
 
 /// A directory tree: a storage listing or an inventory.
 #[napi]
@@ -127,13 +127,13 @@ impl Tree {
     }
 
     /// Load a tree file written by `save`.
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn load(path: String) -> Result<Tree> {
         dc_core::load_tree(&PathBuf::from(path)).map(Tree::wrap).map_err(tree_file_error)
     }
 
     /// Read a listing file (`auto` or `ral` format).
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn read_listing(path: String, format: Option<String>) -> Result<Tree> {
         let format = parse_format(format)?;
         dc_core::read_listing(&PathBuf::from(path), format).map(Tree::wrap).map_err(listing_error)
@@ -192,10 +192,12 @@ impl Tree {
     }
 
     /// Add files from a listing file to this tree.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn add_listing(&self, path: String, format: Option<String>) -> Result<f64> {
         let format = parse_format(format)?;
         let file = std::fs::File::open(&path).map_err(|e| io_error(path.as_ref(), e))?;
+        let meta = file.metadata().map_err(|e| io_error(path.as_ref(), e))?;
+        dc_core::listfile::refuse_empty_tree(path.as_ref(), &meta).map_err(listing_error)?;
         let n = dc_core::listfile::read_into(&mut self.write(), file, &path, format).map_err(listing_error)?;
         Ok(n as f64)
     }
@@ -443,10 +445,18 @@ pub struct FileColumns {
     pub mtimes: Float64Array,
 }
 
-/// Load a tree file off the JS thread.
+/// What a [`LoadTask`] reads.
+enum LoadKind {
+    TreeFile,
+    Listing(ListingFormat),
+    /// A tree file or a listing, by its first bytes.
+    Either(ListingFormat),
+}
+
+/// Load a tree file or read a listing off the JS thread.
 pub struct LoadTask {
     path: PathBuf,
-    format: Option<ListingFormat>,
+    kind: LoadKind,
 }
 
 impl Task for LoadTask {
@@ -454,10 +464,14 @@ impl Task for LoadTask {
     type JsValue = Tree;
 
     fn compute(&mut self) -> Result<CoreTree> {
-        match self.format {
-            None => dc_core::load_tree(&self.path).map_err(tree_file_error),
-            Some(f) => dc_core::read_listing(&self.path, f).map_err(listing_error),
-        }
+        no_panic("reading a tree or listing file", || match self.kind {
+            LoadKind::TreeFile => dc_core::load_tree(&self.path).map_err(tree_file_error),
+            LoadKind::Listing(f) => dc_core::read_listing(&self.path, f).map_err(listing_error),
+            LoadKind::Either(f) => dc_core::read_input(&self.path, f).map_err(|e| match e {
+                dc_core::InputError::Tree(e) => tree_file_error(e),
+                dc_core::InputError::Listing(e) => listing_error(e),
+            }),
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: CoreTree) -> Result<Tree> {
@@ -468,7 +482,7 @@ impl Task for LoadTask {
 /// Load a tree file without blocking the event loop.
 #[napi(ts_return_type = "Promise<Tree>")]
 pub fn load_tree_async(path: String, signal: Option<AbortSignal>) -> AsyncTask<LoadTask> {
-    AsyncTask::with_optional_signal(LoadTask { path: path.into(), format: None }, signal)
+    AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind: LoadKind::TreeFile }, signal)
 }
 
 /// Read a listing file without blocking the event loop.
@@ -479,5 +493,18 @@ pub fn read_listing_async(
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<LoadTask>> {
     let format = parse_format(format)?;
-    Ok(AsyncTask::with_optional_signal(LoadTask { path: path.into(), format: Some(format) }, signal))
+    Ok(AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind: LoadKind::Listing(format) }, signal))
+}
+
+/// Read a tree file or a listing file (`format` `auto` or `ral`), whichever
+/// `path` holds, told by its first bytes: the file is opened and read once,
+/// so a pipe or a FIFO works. A file named `*.tree` must hold a tree.
+#[napi(ts_return_type = "Promise<Tree>")]
+pub fn read_input_async(
+    path: String,
+    format: Option<String>,
+    signal: Option<AbortSignal>,
+) -> Result<AsyncTask<LoadTask>> {
+    let format = parse_format(format)?;
+    Ok(AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind: LoadKind::Either(format) }, signal))
 }

@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 use crate::engine::{DirEntry, DirLister, DirListing, ListError};
 
+/// The width of the screen the shells echo commands on: wider than any
+/// command (a path is at most a few thousand bytes).
+const ECHO_COLUMNS: usize = 1 << 20;
+
 pub struct XrdfsLister {
     /// The servers the shells talk to, in turn (shell `i` to server `i % len`).
     servers: Vec<String>,
@@ -44,6 +48,11 @@ impl Shell {
             .env("XRD_STREAMERRORWINDOW", "1")
             .env("TZ", "UTC")
             .env("TERM", "dumb")
+            // readline echoes each command on a screen COLUMNS wide (its output is a pipe, whose width it
+            // cannot ask): on a dumb terminal a line wider than that scrolls sideways and comes back cut,
+            // as `\r<` and its tail, so a screen wider than any path keeps the echo whole
+            .env("COLUMNS", ECHO_COLUMNS.to_string())
+            .env("LINES", "100")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -381,6 +390,33 @@ mod tests {
     fn tree_equals_the_local_walk() {
         if ready() {
             checks::same_as_local(&make, 3, true);
+        }
+    }
+
+    #[test]
+    fn directories_with_paths_of_a_real_site_are_listed() {
+        // 250 characters: far wider than the 80 columns xrdfs echoed commands on
+        if ready() {
+            let mut server = crate::test_server::XrootdServer::new();
+            let block = format!(
+                "{}/120000/{}",
+                crate::test_server::CMS_DATASET,
+                "0A1B2C3D-4E5F-6789-ABCD-EF0123456789/".repeat(3)
+            );
+            let dir = server.data.join(&block);
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in 0..5 {
+                std::fs::write(dir.join(format!("B2F3C4D5-{f:04}-4A6B-9C7D-8E9F0A1B2C3D.root")), vec![b'x'; f])
+                    .unwrap();
+            }
+            assert!(block.len() + 1 >= 250);
+            server.start();
+            let remote =
+                checks::list(&XrdfsLister::new(&server.host_port(), 2), b"/store", 2, 0, Duration::from_secs(30));
+            let local = checks::list(&crate::LocalLister::new(&server.data), b"/store", 2, 0, Duration::from_secs(30));
+            assert_eq!(remote.unlisted(), vec![]);
+            assert_eq!(remote.file_count(), 5);
+            assert_eq!(remote.files_sorted(None), local.files_sorted(None));
         }
     }
 

@@ -183,7 +183,7 @@ impl DirLister for XrdfsLister {
                 Ok(line) => line,
                 Err(RecvTimeoutError::Timeout) => {
                     *slot = None;
-                    return Err(ListError::retryable(format!(
+                    return Err(ListError::no_answer(format!(
                         "{shown}: no answer from xrdfs within {} s",
                         timeout.as_secs_f64()
                     )));
@@ -209,6 +209,14 @@ impl DirLister for XrdfsLister {
 
     fn reconnect(&self, worker: usize) {
         *self.shells[worker % self.shells.len()].lock().expect("shell lock") = None;
+    }
+
+    fn server_names(&self) -> Vec<String> {
+        self.servers.clone()
+    }
+
+    fn server_of(&self, worker: usize) -> usize {
+        worker % self.servers.len()
     }
 }
 
@@ -241,7 +249,7 @@ impl<'a> Parser<'a> {
         if self.error.is_some() || line.iter().all(|b| b.is_ascii_whitespace()) {
             return;
         }
-        if line.starts_with(b"[ERROR]") {
+        if line.starts_with(b"[ERROR]") || line.starts_with(b"[FATAL]") {
             self.error = Some(error_line(self.dir, line));
             return;
         }
@@ -274,7 +282,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// `[ERROR] Server responded with an error: [3011] Unable to locate ...`:
-/// refusals (no such directory, not allowed) are final, the rest may pass.
+/// refusals (no such directory, not allowed) are final, the rest may pass;
+/// an error without the server's code (`[FATAL] Connection error`,
+/// `[ERROR] Operation expired`) is no answer from the server.
 fn error_line(dir: &[u8], line: &[u8]) -> ListError {
     let text = String::from_utf8_lossy(line).trim().to_string();
     let message = format!("{}: {text}", String::from_utf8_lossy(dir));
@@ -284,7 +294,8 @@ fn error_line(dir: &[u8], line: &[u8]) -> ListError {
     });
     match code {
         Some(c) if !crate::xrootd::retryable_server_error(c) => ListError::fatal(message),
-        _ => ListError::retryable(message),
+        Some(_) => ListError::retryable(message),
+        None => ListError::no_answer(message),
     }
 }
 
@@ -360,7 +371,16 @@ mod tests {
         assert!(!p.finish().unwrap_err().retryable);
         let mut p = Parser::new(b"/x");
         p.line(b"[ERROR] Operation expired");
-        assert!(p.finish().unwrap_err().retryable);
+        let e = p.finish().unwrap_err();
+        assert!(e.retryable && e.no_answer);
+        let mut p = Parser::new(b"/x");
+        p.line(b"[FATAL] Connection error");
+        let e = p.finish().unwrap_err();
+        assert!(e.retryable && e.no_answer && e.message.contains("Connection error"), "{e:?}");
+        let mut p = Parser::new(b"/x");
+        p.line(b"[ERROR] Server responded with an error: [3024] overloaded");
+        let e = p.finish().unwrap_err();
+        assert!(e.retryable && !e.no_answer);
         // a line for another directory, or garbage, is never taken as an entry
         let mut p = Parser::new(b"/x");
         p.line(b"-rw-r--r-- root root 3 2024-01-31 12:00:01 /y/f");

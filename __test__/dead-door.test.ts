@@ -8,12 +8,15 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listRemote } from '../src/native'
 import { byteSort, CLI, cli, lines, tempDir, writeFile } from './helpers/cli'
 import { have, slowProxy, XrootdServer } from './helpers/xrootd-server'
 
 if (!have('xrootd')) throw new Error('these tests need xrootd (Debian package xrootd-server)')
 
 const server = new XrootdServer()
+// a second door to the same storage, as a site's data servers each see the whole namespace
+const second = new XrootdServer()
 const work = tempDir('dead-door')
 const TIMEOUT = 2
 const DIRLIST = 3004
@@ -33,10 +36,13 @@ beforeAll(async () => {
     }
   }
   fs.writeFileSync(inventory, `${byteSort(rows).join('\n')}\n`)
+  fs.rmdirSync(second.data)
+  fs.symlinkSync(server.data, second.data)
   await server.start()
 })
 
 afterAll(async () => {
+  await second.stop()
   await server.stop()
   fs.rmSync(work, { recursive: true, force: true })
 })
@@ -105,6 +111,31 @@ describe('a door that dies mid-listing', () => {
     } finally {
       child.kill('SIGKILL')
       await door.close()
+    }
+  }, 60_000)
+
+  it('hands the directories of a door that dies to the door still answering, and loses none', async () => {
+    // the first door again (the test above left it dead), and the second
+    await server.start()
+    await second.start()
+    const doors = [await slowProxy(server.port, 20), await slowProxy(second.port, 20)]
+    try {
+      const listing = listRemote(`root://127.0.0.1:${doors[0]?.port}//store`, {
+        doors: doors.map((d) => `127.0.0.1:${d.port}`),
+        threads: 4,
+        retries: 1,
+        timeout: TIMEOUT,
+      })
+      for (let i = 0; i < 400 && (doors[1]?.requests.get(DIRLIST) ?? 0) < 15; i++)
+        await new Promise((r) => setTimeout(r, 25))
+      await second.kill()
+      const tree = await listing
+      expect(tree.getUnlisted()).toEqual([])
+      const f = path.join(work, 'two-doors.txt')
+      tree.writeListing(f)
+      expect(lines(f)).toEqual(lines(inventory))
+    } finally {
+      for (const d of doors) await d.close()
     }
   }, 60_000)
 })

@@ -48,13 +48,19 @@ impl Breaker {
         Breaker { timeout, failing: vec![false; server_of.len()], server_of, servers }
     }
 
-    fn server(&self, conn: usize) -> usize {
+    /// The server of connection `conn`.
+    pub(crate) fn server_of(&self, conn: usize) -> usize {
         self.server_of[conn % self.server_of.len()]
+    }
+
+    /// Whether a server other than `server` is not down (and has connections).
+    pub(crate) fn another_live(&self, server: usize) -> bool {
+        self.servers.iter().enumerate().any(|(s, state)| s != server && state.connections > 0 && !state.down)
     }
 
     /// The server answered a request of `conn`.
     pub(crate) fn answered(&mut self, conn: usize) {
-        let s = self.server(conn);
+        let s = self.server_of(conn);
         self.servers[s].last_answer = Instant::now();
         if self.servers[s].failing > 0 {
             self.servers[s].failing = 0;
@@ -89,7 +95,7 @@ impl Breaker {
 
     /// Whether the server of connection `conn` is down.
     pub(crate) fn conn_down(&self, conn: usize) -> bool {
-        self.servers[self.server(conn)].down
+        self.servers[self.server_of(conn)].down
     }
 
     /// Whether every server that has connections is down.

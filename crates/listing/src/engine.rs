@@ -193,15 +193,36 @@ fn checkpoint_note(p: &Option<PathBuf>) -> String {
 struct Job {
     dir: DirId,
     lfn: Vec<u8>,
+    /// Attempts so far.
+    attempts: u32,
+    /// The server that gave no answer to the last attempt: the next goes to
+    /// another one still answering, if there is one.
+    avoid: Option<usize>,
+}
+
+impl Job {
+    fn new(dir: DirId, lfn: Vec<u8>) -> Job {
+        Job { dir, lfn, attempts: 0, avoid: None }
+    }
 }
 
 struct Outcome {
     dir: DirId,
     listed_at: i64,
     attempts: u32,
-    /// The worker's server went down before the directory was listed.
-    server_down: bool,
+    handback: Handback,
     result: Result<DirListing, ListError>,
+}
+
+/// What a worker hands back to the coordinator besides results.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handback {
+    /// The directory's result is final.
+    No,
+    /// The worker's server went down before the directory was listed.
+    ServerDown,
+    /// Server `.0` gave no answer: the next attempt goes to another server.
+    Elsewhere(usize),
 }
 
 struct Queue {
@@ -254,7 +275,7 @@ pub fn run(
     {
         let mut q = queue.lock().expect("queue lock");
         for d in tree.pending() {
-            q.jobs.push_back(Job { dir: d, lfn: tree.dir_path(d) });
+            q.jobs.push_back(Job::new(d, tree.dir_path(d)));
             in_flight += 1;
         }
     }
@@ -293,7 +314,7 @@ pub fn run(
         };
         while in_flight > 0 {
             match rx.recv_timeout(coord.wait()) {
-                Ok(outcome) if outcome.server_down => {
+                Ok(outcome) if outcome.handback == Handback::ServerDown => {
                     // its server went down while it was tried: another server lists it, or none is left
                     let reason = {
                         let b = breaker.lock().expect("breaker lock");
@@ -305,11 +326,16 @@ pub fn run(
                             coord.apply(&mut tree, no_server_left(outcome.dir, &reason));
                         }
                         None => {
-                            let job = Job { dir: outcome.dir, lfn: tree.dir_path(outcome.dir) };
+                            let job = Job::new(outcome.dir, tree.dir_path(outcome.dir));
                             queue.lock().expect("queue lock").jobs.push_front(job);
                             wake.notify_all();
                         }
                     }
+                }
+                Ok(Outcome { dir, attempts, handback: Handback::Elsewhere(server), .. }) => {
+                    let job = Job { dir, lfn: tree.dir_path(dir), attempts, avoid: Some(server) };
+                    queue.lock().expect("queue lock").jobs.push_front(job);
+                    wake.notify_all();
                 }
                 Ok(outcome) => {
                     in_flight -= 1;
@@ -355,7 +381,7 @@ fn no_server_left(dir: DirId, reason: &str) -> Outcome {
         dir,
         listed_at: dc_core::now(),
         attempts: 0,
-        server_down: false,
+        handback: Handback::No,
         result: Err(ListError::no_answer(reason)),
     }
 }
@@ -475,25 +501,32 @@ fn run_async(
 ) -> Result<Tree, EngineError> {
     let conns = lister.connections().max(1);
     let depth = lister.depth().max(1);
-    let mut waiting: VecDeque<(Job, u32)> =
-        tree.pending().into_iter().map(|d| (Job { dir: d, lfn: tree.dir_path(d) }, 0)).collect();
+    let mut waiting: VecDeque<Job> = tree.pending().into_iter().map(|d| Job::new(d, tree.dir_path(d))).collect();
     let mut busy = vec![0usize; conns];
     // a failure reconnects its connection once: requests of an older generation do not again
     let mut generations = vec![0u32; conns];
     let mut coord = Coordinator::new(opts, &tree, on_progress);
     let (tx, rx) = mpsc::channel::<AsyncOutcome>();
-    let dispatch = |waiting: &mut VecDeque<(Job, u32)>, busy: &mut [usize], generations: &[u32], breaker: &Breaker| {
-        while !waiting.is_empty() && !opts.cancel.load(Ordering::Relaxed) {
-            // the least busy connection to a server that is not down, the lowest-numbered among equals
-            let Some((conn, &load)) =
-                busy.iter().enumerate().filter(|&(c, _)| !breaker.conn_down(c)).min_by_key(|&(_, &b)| b)
-            else {
+    let dispatch = |waiting: &mut VecDeque<Job>, busy: &mut [usize], generations: &[u32], breaker: &Breaker| {
+        while let Some(next) = waiting.front() {
+            if opts.cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            // the least busy connection to a server that is not down, the lowest-numbered among equals,
+            // and not to the server that gave no answer to the last attempt while another still answers
+            let live = |c: usize| !breaker.conn_down(c);
+            let elsewhere = |c: usize| live(c) && Some(breaker.server_of(c)) != next.avoid;
+            let pick = |ok: &dyn Fn(usize) -> bool| {
+                busy.iter().enumerate().filter(|&(c, _)| ok(c)).min_by_key(|&(_, &b)| b).map(|(c, &b)| (c, b))
+            };
+            let Some((conn, load)) = pick(&elsewhere).or_else(|| pick(&live)) else {
                 break;
             };
             if load >= depth {
                 break;
             }
-            let (job, attempts) = waiting.pop_front().expect("a waiting directory");
+            let job = waiting.pop_front().expect("a waiting directory");
+            let attempts = job.attempts;
             busy[conn] += 1;
             let tx = tx.clone();
             let generation = generations[conn];
@@ -511,8 +544,7 @@ fn run_async(
         }
     };
     dispatch(&mut waiting, &mut busy, &generations, &breaker);
-    let in_flight =
-        |waiting: &VecDeque<(Job, u32)>, busy: &[usize]| waiting.len() as u64 + busy.iter().sum::<usize>() as u64;
+    let in_flight = |waiting: &VecDeque<Job>, busy: &[usize]| waiting.len() as u64 + busy.iter().sum::<usize>() as u64;
     while in_flight(&waiting, &busy) > 0 {
         match rx.recv_timeout(coord.wait()) {
             Ok(o) => {
@@ -525,27 +557,30 @@ fn run_async(
                 match o.result {
                     // cancelled: the directory stays pending for a resumed listing, not unlisted
                     Err(e) if e.retryable && opts.cancel.load(Ordering::Relaxed) => {
-                        waiting.push_front((o.job, o.attempts - 1));
+                        waiting.push_front(Job { attempts: o.attempts - 1, ..o.job });
                     }
                     // its server is down: another server lists it from the start, or it is unlisted below
-                    Err(e) if e.retryable && breaker.conn_down(o.conn) => waiting.push_front((o.job, 0)),
+                    Err(e) if e.retryable && breaker.conn_down(o.conn) => {
+                        waiting.push_front(Job::new(o.job.dir, o.job.lfn));
+                    }
                     Err(e) if e.retryable && o.attempts <= opts.retries => {
                         if o.generation == generations[o.conn] {
                             generations[o.conn] += 1;
                             lister.reconnect(o.conn);
                         }
-                        waiting.push_front((o.job, o.attempts));
+                        let avoid = e.no_answer.then(|| breaker.server_of(o.conn));
+                        waiting.push_front(Job { attempts: o.attempts, avoid, ..o.job });
                     }
                     result => {
                         let outcome = Outcome {
                             dir: o.job.dir,
                             listed_at: o.listed_at,
                             attempts: o.attempts,
-                            server_down: false,
+                            handback: Handback::No,
                             result,
                         };
                         let jobs = coord.apply(&mut tree, outcome);
-                        waiting.extend(jobs.into_iter().map(|j| (j, 0)));
+                        waiting.extend(jobs);
                     }
                 }
             }
@@ -557,7 +592,7 @@ fn run_async(
         // with every server down, what waits is unlisted at once; requests in flight end by their timeout
         if breaker.all_down() && !opts.cancel.load(Ordering::Relaxed) {
             let reason = breaker.reason();
-            for (job, _) in waiting.drain(..) {
+            for job in waiting.drain(..) {
                 coord.apply(&mut tree, no_server_left(job.dir, &reason));
             }
         }
@@ -602,7 +637,7 @@ fn apply(tree: &mut Tree, outcome: Outcome, progress: &mut Progress) -> Vec<Job>
                     let sub = tree.add_dir(d, &entry.name, DirState::Pending);
                     tree.set_dir_mtime(sub, entry.mtime);
                     if tree.state(sub) == DirState::Pending {
-                        jobs.push(Job { dir: sub, lfn: dc_core::tree::join_lfn(&base, &entry.name) });
+                        jobs.push(Job::new(sub, dc_core::tree::join_lfn(&base, &entry.name)));
                     }
                 } else {
                     progress.files += 1;
@@ -626,52 +661,65 @@ fn worker_loop(
     tx: mpsc::Sender<Outcome>,
     opts: &EngineOptions,
 ) {
-    let server_down = || breaker.lock().expect("breaker lock").conn_down(worker);
+    let server = breaker.lock().expect("breaker lock").server_of(worker);
     loop {
-        let job = {
+        let mut job = {
             let mut q = queue.lock().expect("queue lock");
             loop {
                 if q.closed {
                     return;
                 }
+                let (down, another_live) = {
+                    let b = breaker.lock().expect("breaker lock");
+                    (b.conn_down(worker), b.another_live(server))
+                };
                 // a worker whose server is down takes no more work; one woken for work passes it on
-                if server_down() {
+                if down {
                     wake.notify_all();
                     return;
                 }
-                if let Some(job) = q.jobs.pop_front() {
-                    break job;
+                // not a directory this server gave no answer for, while another server answers
+                if let Some(i) = q.jobs.iter().position(|j| j.avoid != Some(server) || !another_live) {
+                    break q.jobs.remove(i).expect("a queued directory");
                 }
-                q = wake.wait(q).expect("queue lock");
+                // woken for new work or a server gone down; the timeout is a safety net
+                q = wake.wait_timeout(q, Duration::from_millis(250)).expect("queue lock").0;
             }
         };
-        let mut attempts = 0;
-        let mut down;
+        let mut handback = Handback::No;
         let result = loop {
-            attempts += 1;
+            job.attempts += 1;
             let listed_at = dc_core::now();
             let result = lister.list_dir(worker, &job.lfn, opts.timeout);
-            {
+            let (down, another_live) = {
                 let mut b = breaker.lock().expect("breaker lock");
                 match &result {
                     Err(e) if e.no_answer => b.no_answer(worker),
                     _ => b.answered(worker),
                 }
                 b.check();
-                down = b.conn_down(worker);
-            }
+                (b.conn_down(worker), b.another_live(server))
+            };
             match result {
                 Ok(listing) => break (listed_at, Ok(listing)),
                 // cancelled: the directory stays pending for a resumed listing, not unlisted
                 Err(e) if e.retryable && opts.cancel.load(Ordering::Relaxed) => return,
                 // the server is down: the coordinator gives the directory to another or unlists it
-                Err(e) if e.retryable && down => break (listed_at, Err(e)),
-                Err(e) if e.retryable && attempts <= opts.retries => lister.reconnect(worker),
+                Err(e) if e.retryable && down => {
+                    handback = Handback::ServerDown;
+                    break (listed_at, Err(e));
+                }
+                // no answer: the next attempt goes to another server still answering
+                Err(e) if e.no_answer && job.attempts <= opts.retries && another_live => {
+                    lister.reconnect(worker);
+                    handback = Handback::Elsewhere(server);
+                    break (listed_at, Err(e));
+                }
+                Err(e) if e.retryable && job.attempts <= opts.retries => lister.reconnect(worker),
                 Err(e) => break (listed_at, Err(e)),
             }
         };
-        let server_down = down && result.1.as_ref().is_err_and(|e| e.retryable);
-        let outcome = Outcome { dir: job.dir, listed_at: result.0, attempts, server_down, result: result.1 };
+        let outcome = Outcome { dir: job.dir, listed_at: result.0, attempts: job.attempts, handback, result: result.1 };
         if tx.send(outcome).is_err() {
             return;
         }
@@ -1121,6 +1169,20 @@ mod tests {
             assert_eq!(tree.files_sorted(None), clean.files_sorted(None));
             let dead = doors.calls_dead.load(Ordering::SeqCst);
             assert!(dead < 20, "asynchronous: {asynchronous}: {dead} attempts on the dead door");
+        }
+    }
+
+    #[test]
+    fn an_attempt_that_got_no_answer_is_retried_on_another_door() {
+        // the breaker never trips within the listing (Timeout 60 s): every directory door 1 fails
+        // is retried on door 0, so one retry is enough for all of them
+        for asynchronous in [false, true] {
+            let clean = list_doors(&Doors::new(2, None, u32::MAX, 4, asynchronous), 1, Duration::from_secs(60));
+            let doors = Doors::new(2, Some(1), 30, 4, asynchronous);
+            let tree = list_doors(&doors, 1, Duration::from_secs(60));
+            assert_eq!(tree.unlisted(), vec![], "asynchronous: {asynchronous}");
+            assert_eq!(tree.files_sorted(None), clean.files_sorted(None));
+            assert!(doors.calls_dead.load(Ordering::SeqCst) > 0);
         }
     }
 

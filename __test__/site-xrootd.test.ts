@@ -9,9 +9,14 @@ import { slowProxy, XrootdServer } from './helpers/xrootd-server'
 const server = new XrootdServer()
 const work = tempDir('site-xrootd')
 
+// directories named as at a CMS site: paths of 70 to 150 characters
+const MC =
+  'store/mc/RunIISummer20UL18MiniAODv2/DYJetsToLL_M-50_TuneCP5_13TeV-amcatnloFXFX-pythia8/MINIAODSIM/106X_upgrade2018_realistic_v16_L1v1-v2'
+const DATA = 'store/data/Run2018D/SingleMuon/MINIAOD/UL2018_MiniAODv2_GT36-v1/2430000'
+
 beforeAll(async () => {
-  for (let i = 0; i < 30; i++) writeFile(path.join(server.data, `store/mc/Era/P${i % 3}/AOD/v1/${i}.root`), i + 1)
-  writeFile(path.join(server.data, 'store/data/Run/P/AOD/v1/d.root'), 99)
+  for (let i = 0; i < 30; i++) writeFile(path.join(server.data, `${MC}/${(i % 3) + 12}0000/${i}.root`), i + 1)
+  writeFile(path.join(server.data, `${DATA}/d.root`), 99)
   writeFile(path.join(server.data, 'store/user/private.root'), 5)
   // what a global redirector is asked for to find the site
   fs.mkdirSync(path.join(server.data, 'store/test/xrootd/T2_TEST'), { recursive: true })
@@ -40,9 +45,7 @@ describe('a site listed over XRootD from the configuration', () => {
       const tree = await remotelister.listing('T2_TEST')
       expect(tree.fileCount).toBe(31)
       expect(tree.getFiles()).not.toContain('/store/user/private.root')
-      expect(tree.getNode('/store/data/Run/P/AOD/v1')?.files).toEqual([
-        { name: 'd.root', size: 99, mtime: expect.any(Number) },
-      ])
+      expect(tree.getNode(`/${DATA}`)?.files).toEqual([{ name: 'd.root', size: 99, mtime: expect.any(Number) }])
       expect(tree.getUnlisted()).toEqual([])
     }
   })
@@ -91,7 +94,7 @@ describe('a site listed over XRootD from the configuration', () => {
   it('reuses a cached listing for ListAge days', async () => {
     configure('cached', { Redirectors: { T2_TEST: server.hostPort }, ListAge: 1 })
     const first = await remotelister.listing('T2_TEST')
-    writeFile(path.join(server.data, 'store/mc/Era/P0/AOD/v1/new.root'), 7)
+    writeFile(path.join(server.data, `${MC}/120000/new.root`), 7)
     const second = await remotelister.listing('T2_TEST')
     expect(second.hash).toBe(first.hash)
     configure('fresh', { Redirectors: { T2_TEST: server.hostPort }, ListAge: 0 })

@@ -16,6 +16,12 @@ const work = tempDir('xrootd-out')
 const DIRS = 40
 const PER_DIR = 12
 
+/** Directory `d` of the site, as a CMS site names them: paths of 140 characters and more. */
+function blockDir(d: number): string {
+  const era = 6 + (d % 3)
+  return `store/mc/RunIISummer20UL1${era}MiniAODv2/DYJetsToLL_M-50_TuneCP5_13TeV-amcatnloFXFX-pythia8/MINIAODSIM/106X_upgrade201${era}_realistic_v16_L1v1-v${1 + (d % 4)}/${(d + 10) * 10000}`
+}
+
 /** Every file below `root` as `LFN|size|mtime`, LFNs from `root`. */
 function findListing(root: string): string[] {
   const r = spawnSync('find', [root, '-not', '-type', 'd', '-printf', '%s %T@ %p\\0'], {
@@ -42,7 +48,7 @@ function outputLines(text: string): string[] {
 beforeAll(async () => {
   let n = 0
   for (let d = 0; d < DIRS; d++) {
-    const dir = path.join(server.data, `store/mc/Era${d % 3}/Primary${d % 4}/AODSIM/${String(d).padStart(5, '0')}`)
+    const dir = path.join(server.data, blockDir(d))
     for (let f = 0; f < PER_DIR; f++, n++) {
       const name = f % 4 === 0 ? `with space ${n}.root` : f % 4 === 1 ? `ünï-${n}.root` : `${n.toString(16)}-file.root`
       writeFile(path.join(dir, name), (n % 89) + 1, 1_500_000_000 + n * 37)
@@ -67,16 +73,17 @@ describe.each(methods)('the %s lister', (method) => {
     expect(r.code).toBe(0)
     const want = findListing(server.data)
     expect(want.length).toBe(DIRS * PER_DIR + 1)
+    expect(`/${blockDir(0)}`.length).toBeGreaterThanOrEqual(140)
     expect(outputLines(r.stdout)).toEqual(want)
   })
 
   it('records a directory it may not read as unlisted and lists its siblings', async () => {
-    const locked = path.join(server.data, 'store/mc/Era1/Primary1/AODSIM/00001')
+    const locked = path.join(server.data, blockDir(1))
     fs.chmodSync(locked, 0o000)
     try {
       const tree = await listRemote(server.url('/store/mc'), { method, threads: 3, retries: 1 })
       const unlisted = tree.getUnlisted()
-      expect(unlisted.map((u) => u.path)).toEqual(['/store/mc/Era1/Primary1/AODSIM/00001'])
+      expect(unlisted.map((u) => u.path)).toEqual([`/${blockDir(1)}`])
       expect(unlisted[0]?.reason).toMatch(/denied|not authorized|3010|13/i)
       expect(tree.fileCount).toBe((DIRS - 1) * PER_DIR)
     } finally {

@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 use dc_core::treefile::save_tree_noted;
 use dc_core::{DirId, DirState, Tree, ROOT};
 
+use crate::breaker::Breaker;
+
 /// One entry of a directory listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
@@ -51,15 +53,26 @@ pub struct ListError {
     /// Whether another attempt may succeed (a timeout, a dropped connection),
     /// as opposed to a final answer (permission denied, no such directory).
     pub retryable: bool,
+    /// Whether the server gave no answer at all (a timeout, a refused or
+    /// dropped connection), as opposed to an error it sent: what the
+    /// circuit breaker counts.
+    pub no_answer: bool,
 }
 
 impl ListError {
+    /// An error that another attempt may pass (a busy server, an I/O error on it).
     pub fn retryable(message: impl Into<String>) -> ListError {
-        ListError { message: message.into(), retryable: true }
+        ListError { message: message.into(), retryable: true, no_answer: false }
     }
 
+    /// A final answer.
     pub fn fatal(message: impl Into<String>) -> ListError {
-        ListError { message: message.into(), retryable: false }
+        ListError { message: message.into(), retryable: false, no_answer: false }
+    }
+
+    /// No answer from the server: retryable, and counted by the circuit breaker.
+    pub fn no_answer(message: impl Into<String>) -> ListError {
+        ListError { message: message.into(), retryable: true, no_answer: true }
     }
 }
 
@@ -74,6 +87,18 @@ pub trait DirLister: Send + Sync {
 
     /// Called on a worker before it retries a failed directory.
     fn reconnect(&self, _worker: usize) {}
+
+    /// The servers the lister's connections go to (its doors), by name:
+    /// the circuit breaker finds each of them down on its own.
+    fn server_names(&self) -> Vec<String> {
+        vec!["the server".to_string()]
+    }
+
+    /// The server (an index into `server_names`) of a worker, or of a
+    /// connection of the asynchronous face.
+    fn server_of(&self, _conn: usize) -> usize {
+        0
+    }
 
     /// The lister's asynchronous face, if it has one: the engine then uses
     /// it instead of `list_dir` and runs no worker threads.
@@ -173,13 +198,36 @@ fn checkpoint_note(p: &Option<PathBuf>) -> String {
 struct Job {
     dir: DirId,
     lfn: Vec<u8>,
+    /// Attempts so far.
+    attempts: u32,
+    /// The server that gave no answer to the last attempt: the next goes to
+    /// another one still answering, if there is one.
+    avoid: Option<usize>,
+}
+
+impl Job {
+    fn new(dir: DirId, lfn: Vec<u8>) -> Job {
+        Job { dir, lfn, attempts: 0, avoid: None }
+    }
 }
 
 struct Outcome {
     dir: DirId,
     listed_at: i64,
     attempts: u32,
+    handback: Handback,
     result: Result<DirListing, ListError>,
+}
+
+/// What a worker hands back to the coordinator besides results.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handback {
+    /// The directory's result is final.
+    No,
+    /// The worker's server went down before the directory was listed.
+    ServerDown,
+    /// Server `.0` gave no answer: the next attempt goes to another server.
+    Elsewhere(usize),
 }
 
 struct Queue {
@@ -213,17 +261,26 @@ pub fn run(
             tree.set_state(ROOT, DirState::Pending);
         }
     }
-    if let Some(lister) = lister.as_async() {
-        return run_async(lister, tree, opts, on_progress);
+    if let Some(async_lister) = lister.as_async() {
+        let conns = async_lister.connections().max(1);
+        let breaker =
+            Breaker::new(opts.timeout, (0..conns).map(|c| lister.server_of(c)).collect(), lister.server_names());
+        return run_async(async_lister, tree, opts, breaker, on_progress);
     }
     let threads = opts.threads.max(1);
     let queue = Mutex::new(Queue { jobs: VecDeque::new(), closed: false });
     let wake = Condvar::new();
+    // shared by the workers, which count their own failures and answers, and the coordinator
+    let breaker = Mutex::new(Breaker::new(
+        opts.timeout,
+        (0..threads).map(|w| lister.server_of(w)).collect(),
+        lister.server_names(),
+    ));
     let mut in_flight = 0u64;
     {
         let mut q = queue.lock().expect("queue lock");
         for d in tree.pending() {
-            q.jobs.push_back(Job { dir: d, lfn: tree.dir_path(d) });
+            q.jobs.push_back(Job::new(d, tree.dir_path(d)));
             in_flight += 1;
         }
     }
@@ -235,16 +292,56 @@ pub fn run(
     std::thread::scope(|scope| -> Result<Tree, EngineError> {
         for worker in 0..threads {
             let tx = tx.clone();
-            let (queue, wake) = (&queue, &wake);
-            scope.spawn(move || worker_loop(lister, worker, queue, wake, tx, opts));
+            let (queue, wake, breaker) = (&queue, &wake, &breaker);
+            scope.spawn(move || worker_loop(lister, worker, queue, wake, breaker, tx, opts));
         }
         drop(tx);
         let close = || {
             queue.lock().expect("queue lock").closed = true;
             wake.notify_all();
         };
+        // with every server down, what is queued is unlisted at once (the breaker's lock is
+        // never held while the queue's is taken here: workers take them the other way round)
+        let unlist_queued = |tree: &mut Tree, coord: &mut Coordinator, in_flight: &mut u64| {
+            let reason = {
+                let mut b = breaker.lock().expect("breaker lock");
+                b.check();
+                if !b.all_down() {
+                    return;
+                }
+                b.reason()
+            };
+            let jobs: Vec<Job> = queue.lock().expect("queue lock").jobs.drain(..).collect();
+            *in_flight -= jobs.len() as u64;
+            for job in jobs {
+                coord.apply(tree, no_server_left(job.dir, &reason));
+            }
+        };
         while in_flight > 0 {
             match rx.recv_timeout(coord.wait()) {
+                Ok(outcome) if outcome.handback == Handback::ServerDown => {
+                    // its server went down while it was tried: another server lists it, or none is left
+                    let reason = {
+                        let b = breaker.lock().expect("breaker lock");
+                        b.all_down().then(|| b.reason())
+                    };
+                    match reason {
+                        Some(reason) => {
+                            in_flight -= 1;
+                            coord.apply(&mut tree, no_server_left(outcome.dir, &reason));
+                        }
+                        None => {
+                            let job = Job::new(outcome.dir, tree.dir_path(outcome.dir));
+                            queue.lock().expect("queue lock").jobs.push_front(job);
+                            wake.notify_all();
+                        }
+                    }
+                }
+                Ok(Outcome { dir, attempts, handback: Handback::Elsewhere(server), .. }) => {
+                    let job = Job { dir, lfn: tree.dir_path(dir), attempts, avoid: Some(server) };
+                    queue.lock().expect("queue lock").jobs.push_front(job);
+                    wake.notify_all();
+                }
                 Ok(outcome) => {
                     in_flight -= 1;
                     let new_jobs = coord.apply(&mut tree, outcome);
@@ -259,13 +356,19 @@ pub fn run(
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
-                // every worker has ended, which only a cancel does while work is left: the tick says so
+                // every worker has ended: a cancel, or every server is down
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    coord.tick(&tree, in_flight)?;
-                    close();
-                    return Err(EngineError::Cancelled(None));
+                    if !opts.cancel.load(Ordering::Relaxed) {
+                        unlist_queued(&mut tree, &mut coord, &mut in_flight);
+                    }
+                    if in_flight > 0 {
+                        coord.tick(&tree, in_flight)?;
+                        close();
+                        return Err(EngineError::Cancelled(None));
+                    }
                 }
             }
+            unlist_queued(&mut tree, &mut coord, &mut in_flight);
             if let Err(e) = coord.tick(&tree, in_flight) {
                 close();
                 return Err(e);
@@ -275,6 +378,17 @@ pub fn run(
         coord.finish();
         Ok(tree)
     })
+}
+
+/// The outcome of a directory left unlisted because no server answers.
+fn no_server_left(dir: DirId, reason: &str) -> Outcome {
+    Outcome {
+        dir,
+        listed_at: dc_core::now(),
+        attempts: 0,
+        handback: Handback::No,
+        result: Err(ListError::no_answer(reason)),
+    }
 }
 
 /// What the coordinator does besides adding results to the tree, shared by
@@ -388,25 +502,37 @@ fn run_async(
     lister: &dyn AsyncDirLister,
     mut tree: Tree,
     opts: &EngineOptions,
+    mut breaker: Breaker,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<Tree, EngineError> {
     let conns = lister.connections().max(1);
     let depth = lister.depth().max(1);
-    let mut waiting: VecDeque<(Job, u32)> =
-        tree.pending().into_iter().map(|d| (Job { dir: d, lfn: tree.dir_path(d) }, 0)).collect();
+    let mut waiting: VecDeque<Job> = tree.pending().into_iter().map(|d| Job::new(d, tree.dir_path(d))).collect();
     let mut busy = vec![0usize; conns];
     // a failure reconnects its connection once: requests of an older generation do not again
     let mut generations = vec![0u32; conns];
     let mut coord = Coordinator::new(opts, &tree, on_progress);
     let (tx, rx) = mpsc::channel::<AsyncOutcome>();
-    let dispatch = |waiting: &mut VecDeque<(Job, u32)>, busy: &mut [usize], generations: &[u32]| {
-        while !waiting.is_empty() && !opts.cancel.load(Ordering::Relaxed) {
-            // the least busy connection, the lowest-numbered among equals
-            let (conn, &load) = busy.iter().enumerate().min_by_key(|&(_, &b)| b).expect("connections");
+    let dispatch = |waiting: &mut VecDeque<Job>, busy: &mut [usize], generations: &[u32], breaker: &Breaker| {
+        while let Some(next) = waiting.front() {
+            if opts.cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            // the least busy connection to a server that is not down, the lowest-numbered among equals,
+            // and not to the server that gave no answer to the last attempt while another still answers
+            let live = |c: usize| !breaker.conn_down(c);
+            let elsewhere = |c: usize| live(c) && Some(breaker.server_of(c)) != next.avoid;
+            let pick = |ok: &dyn Fn(usize) -> bool| {
+                busy.iter().enumerate().filter(|&(c, _)| ok(c)).min_by_key(|&(_, &b)| b).map(|(c, &b)| (c, b))
+            };
+            let Some((conn, load)) = pick(&elsewhere).or_else(|| pick(&live)) else {
+                break;
+            };
             if load >= depth {
                 break;
             }
-            let (job, attempts) = waiting.pop_front().expect("a waiting directory");
+            let job = waiting.pop_front().expect("a waiting directory");
+            let attempts = job.attempts;
             busy[conn] += 1;
             let tx = tx.clone();
             let generation = generations[conn];
@@ -423,36 +549,60 @@ fn run_async(
             );
         }
     };
-    dispatch(&mut waiting, &mut busy, &generations);
-    let in_flight =
-        |waiting: &VecDeque<(Job, u32)>, busy: &[usize]| waiting.len() as u64 + busy.iter().sum::<usize>() as u64;
+    dispatch(&mut waiting, &mut busy, &generations, &breaker);
+    let in_flight = |waiting: &VecDeque<Job>, busy: &[usize]| waiting.len() as u64 + busy.iter().sum::<usize>() as u64;
     while in_flight(&waiting, &busy) > 0 {
         match rx.recv_timeout(coord.wait()) {
             Ok(o) => {
                 busy[o.conn] -= 1;
+                match &o.result {
+                    Err(e) if e.no_answer => breaker.no_answer(o.conn),
+                    _ => breaker.answered(o.conn),
+                }
+                breaker.check();
                 match o.result {
                     // cancelled: the directory stays pending for a resumed listing, not unlisted
                     Err(e) if e.retryable && opts.cancel.load(Ordering::Relaxed) => {
-                        waiting.push_front((o.job, o.attempts - 1));
+                        waiting.push_front(Job { attempts: o.attempts - 1, ..o.job });
+                    }
+                    // its server is down: another server lists it from the start, or it is unlisted below
+                    Err(e) if e.retryable && breaker.conn_down(o.conn) => {
+                        waiting.push_front(Job::new(o.job.dir, o.job.lfn));
                     }
                     Err(e) if e.retryable && o.attempts <= opts.retries => {
                         if o.generation == generations[o.conn] {
                             generations[o.conn] += 1;
                             lister.reconnect(o.conn);
                         }
-                        waiting.push_front((o.job, o.attempts));
+                        let avoid = e.no_answer.then(|| breaker.server_of(o.conn));
+                        waiting.push_front(Job { attempts: o.attempts, avoid, ..o.job });
                     }
                     result => {
-                        let outcome = Outcome { dir: o.job.dir, listed_at: o.listed_at, attempts: o.attempts, result };
+                        let outcome = Outcome {
+                            dir: o.job.dir,
+                            listed_at: o.listed_at,
+                            attempts: o.attempts,
+                            handback: Handback::No,
+                            result,
+                        };
                         let jobs = coord.apply(&mut tree, outcome);
-                        waiting.extend(jobs.into_iter().map(|j| (j, 0)));
+                        waiting.extend(jobs);
                     }
                 }
-                dispatch(&mut waiting, &mut busy, &generations);
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                breaker.check();
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the coordinator holds a sender itself"),
         }
+        // with every server down, what waits is unlisted at once; requests in flight end by their timeout
+        if breaker.all_down() && !opts.cancel.load(Ordering::Relaxed) {
+            let reason = breaker.reason();
+            for job in waiting.drain(..) {
+                coord.apply(&mut tree, no_server_left(job.dir, &reason));
+            }
+        }
+        dispatch(&mut waiting, &mut busy, &generations, &breaker);
         coord.tick(&tree, in_flight(&waiting, &busy))?;
     }
     coord.finish();
@@ -493,7 +643,7 @@ fn apply(tree: &mut Tree, outcome: Outcome, progress: &mut Progress) -> Vec<Job>
                     let sub = tree.add_dir(d, &entry.name, DirState::Pending);
                     tree.set_dir_mtime(sub, entry.mtime);
                     if tree.state(sub) == DirState::Pending {
-                        jobs.push(Job { dir: sub, lfn: dc_core::tree::join_lfn(&base, &entry.name) });
+                        jobs.push(Job::new(sub, dc_core::tree::join_lfn(&base, &entry.name)));
                     }
                 } else {
                     progress.files += 1;
@@ -513,35 +663,69 @@ fn worker_loop(
     worker: usize,
     queue: &Mutex<Queue>,
     wake: &Condvar,
+    breaker: &Mutex<Breaker>,
     tx: mpsc::Sender<Outcome>,
     opts: &EngineOptions,
 ) {
+    let server = breaker.lock().expect("breaker lock").server_of(worker);
     loop {
-        let job = {
+        let mut job = {
             let mut q = queue.lock().expect("queue lock");
             loop {
                 if q.closed {
                     return;
                 }
-                if let Some(job) = q.jobs.pop_front() {
-                    break job;
+                let (down, another_live) = {
+                    let b = breaker.lock().expect("breaker lock");
+                    (b.conn_down(worker), b.another_live(server))
+                };
+                // a worker whose server is down takes no more work; one woken for work passes it on
+                if down {
+                    wake.notify_all();
+                    return;
                 }
-                q = wake.wait(q).expect("queue lock");
+                // not a directory this server gave no answer for, while another server answers
+                if let Some(i) = q.jobs.iter().position(|j| j.avoid != Some(server) || !another_live) {
+                    break q.jobs.remove(i).expect("a queued directory");
+                }
+                // woken for new work or a server gone down; the timeout is a safety net
+                q = wake.wait_timeout(q, Duration::from_millis(250)).expect("queue lock").0;
             }
         };
-        let mut attempts = 0;
+        let mut handback = Handback::No;
         let result = loop {
-            attempts += 1;
+            job.attempts += 1;
             let listed_at = dc_core::now();
-            match lister.list_dir(worker, &job.lfn, opts.timeout) {
+            let result = lister.list_dir(worker, &job.lfn, opts.timeout);
+            let (down, another_live) = {
+                let mut b = breaker.lock().expect("breaker lock");
+                match &result {
+                    Err(e) if e.no_answer => b.no_answer(worker),
+                    _ => b.answered(worker),
+                }
+                b.check();
+                (b.conn_down(worker), b.another_live(server))
+            };
+            match result {
                 Ok(listing) => break (listed_at, Ok(listing)),
                 // cancelled: the directory stays pending for a resumed listing, not unlisted
                 Err(e) if e.retryable && opts.cancel.load(Ordering::Relaxed) => return,
-                Err(e) if e.retryable && attempts <= opts.retries => lister.reconnect(worker),
+                // the server is down: the coordinator gives the directory to another or unlists it
+                Err(e) if e.retryable && down => {
+                    handback = Handback::ServerDown;
+                    break (listed_at, Err(e));
+                }
+                // no answer: the next attempt goes to another server still answering
+                Err(e) if e.no_answer && job.attempts <= opts.retries && another_live => {
+                    lister.reconnect(worker);
+                    handback = Handback::Elsewhere(server);
+                    break (listed_at, Err(e));
+                }
+                Err(e) if e.retryable && job.attempts <= opts.retries => lister.reconnect(worker),
                 Err(e) => break (listed_at, Err(e)),
             }
         };
-        let outcome = Outcome { dir: job.dir, listed_at: result.0, attempts, result: result.1 };
+        let outcome = Outcome { dir: job.dir, listed_at: result.0, attempts: job.attempts, handback, result: result.1 };
         if tx.send(outcome).is_err() {
             return;
         }
@@ -826,6 +1010,201 @@ mod tests {
                 assert_ne!(partial.state(d), DirState::Unlisted, "asynchronous: {asynchronous}");
             }
             assert!(partial.unlisted().iter().all(|u| u.0 != b"/store/mc/d7" && u.0 != b"/store/mc/d9"));
+        }
+    }
+
+    /// A site of `servers` doors that each see the whole namespace (the
+    /// connection or worker `c` goes to door `c % servers`), one of which, or
+    /// all, stop answering after `dies_after` listings: their attempts then
+    /// fail with no answer after a short pause, as a refused connection does.
+    struct Doors {
+        dirs: HashMap<Vec<u8>, Vec<DirEntry>>,
+        servers: usize,
+        /// The door that dies; `None`: all of them.
+        dead_door: Option<usize>,
+        dies_after: u32,
+        conns: usize,
+        asynchronous: bool,
+        calls: AtomicU32,
+        /// Attempts on a dead door.
+        calls_dead: AtomicU32,
+    }
+
+    impl Doors {
+        fn new(
+            servers: usize,
+            dead_door: Option<usize>,
+            dies_after: u32,
+            conns: usize,
+            asynchronous: bool,
+        ) -> Arc<Doors> {
+            let mut dirs = HashMap::new();
+            dirs.insert(b"/store".to_vec(), vec![dir("mc")]);
+            dirs.insert(b"/store/mc".to_vec(), (0..100).map(|i| dir(&format!("d{i}"))).collect());
+            for i in 0..100 {
+                dirs.insert(format!("/store/mc/d{i}").into_bytes(), (0..4).map(|j| dir(&format!("s{j}"))).collect());
+                for j in 0..4 {
+                    let files = (0..3).map(|k| file(&format!("f{k}.root"), (i * 100 + j * 10 + k) as u64)).collect();
+                    dirs.insert(format!("/store/mc/d{i}/s{j}").into_bytes(), files);
+                }
+            }
+            Arc::new(Doors {
+                dirs,
+                servers,
+                dead_door,
+                dies_after,
+                conns,
+                asynchronous,
+                calls: AtomicU32::new(0),
+                calls_dead: AtomicU32::new(0),
+            })
+        }
+
+        fn list(&self, conn: usize, lfn: &[u8]) -> Result<DirListing, ListError> {
+            let calls = self.calls.fetch_add(1, Ordering::SeqCst);
+            let door = conn % self.servers;
+            if calls >= self.dies_after && self.dead_door.is_none_or(|d| d == door) {
+                self.calls_dead.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(10));
+                return Err(ListError::no_answer(format!("door {door}: Connection refused")));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+            Ok(DirListing { mtime: Some(5), entries: self.dirs[lfn].clone() })
+        }
+    }
+
+    /// The engine's view of a shared `Doors`.
+    struct DoorsLister(Arc<Doors>);
+
+    impl DirLister for DoorsLister {
+        fn list_dir(&self, w: usize, lfn: &[u8], _t: Duration) -> Result<DirListing, ListError> {
+            self.0.list(w, lfn)
+        }
+
+        fn server_names(&self) -> Vec<String> {
+            (0..self.0.servers).map(|d| format!("door{d}:1094")).collect()
+        }
+
+        fn server_of(&self, conn: usize) -> usize {
+            conn % self.0.servers
+        }
+
+        fn as_async(&self) -> Option<&dyn AsyncDirLister> {
+            self.0.asynchronous.then_some(self as &dyn AsyncDirLister)
+        }
+    }
+
+    impl AsyncDirLister for DoorsLister {
+        fn connections(&self) -> usize {
+            self.0.conns
+        }
+
+        fn depth(&self) -> usize {
+            2
+        }
+
+        fn start(&self, conn: usize, lfn: &[u8], _t: Duration, done: ListingDone) {
+            let (doors, lfn) = (self.0.clone(), lfn.to_vec());
+            std::thread::spawn(move || done(doors.list(conn, &lfn)));
+        }
+
+        fn reconnect(&self, _conn: usize) {}
+    }
+
+    fn list_doors(doors: &Arc<Doors>, retries: u32, timeout: Duration) -> Tree {
+        let o = EngineOptions { threads: doors.conns, retries, timeout, ..EngineOptions::default() };
+        run(&DoorsLister(doors.clone()), Tree::new(0), &[b"/store"], &o, &mut |_| {}).unwrap()
+    }
+
+    /// Every file of `clean` is in `tree` or below one of its unlisted directories, and `tree` invents none.
+    fn nothing_lost(tree: &Tree, clean: &Tree) {
+        let unlisted: Vec<Vec<u8>> = tree.unlisted().into_iter().map(|u| u.0).collect();
+        let got: std::collections::HashSet<_> = tree.files_sorted(None).into_iter().collect();
+        let want: std::collections::HashSet<_> = clean.files_sorted(None).into_iter().collect();
+        assert!(got.is_subset(&want));
+        for f in &want {
+            let covered =
+                got.contains(f) || unlisted.iter().any(|u| f.0.starts_with(u) && f.0.get(u.len()) == Some(&b'/'));
+            assert!(covered, "{} lost", String::from_utf8_lossy(&f.0));
+        }
+    }
+
+    #[test]
+    fn a_dead_server_ends_the_listing_after_the_timeout() {
+        for asynchronous in [false, true] {
+            let clean = list_doors(&Doors::new(1, None, u32::MAX, 4, asynchronous), 1, Duration::from_secs(1));
+            assert_eq!(clean.file_count(), 100 * 4 * 3);
+            // dies with some 240 directories known and not listed (52 of /store/mc/dN, 192 below the others)
+            let doors = Doors::new(1, None, 50, 4, asynchronous);
+            let t0 = Instant::now();
+            let tree = list_doors(&doors, 1, Duration::from_millis(100));
+            let took = t0.elapsed();
+            let unlisted = tree.unlisted();
+            assert!(unlisted.len() > 200, "asynchronous: {asynchronous}: {} unlisted", unlisted.len());
+            let reasons: Vec<&str> = unlisted.iter().map(|u| u.1.as_str()).collect();
+            let unreachable = reasons.iter().filter(|r| r.starts_with("server unreachable")).count();
+            // the rest failed their two attempts before the server was found down
+            assert!(
+                reasons.iter().all(|r| r.starts_with("server unreachable: no answer from door0:1094 for 0.1 s")
+                    || r.ends_with("Connection refused (after 2 attempts)")),
+                "{reasons:?}"
+            );
+            assert!(unreachable > 150, "asynchronous: {asynchronous}: {unreachable} unreachable");
+            eprintln!(
+                "asynchronous: {asynchronous}: {unreachable} of {} unlisted as unreachable, {took:?}",
+                unlisted.len()
+            );
+            // without the breaker, every directory would be tried twice: some 500 attempts of 10 ms
+            let dead = doors.calls_dead.load(Ordering::SeqCst);
+            eprintln!("{dead} attempts on the dead server");
+            assert!(dead < 150, "asynchronous: {asynchronous}: {dead} attempts on the dead server");
+            assert!(took < Duration::from_secs(2), "asynchronous: {asynchronous}: {took:?}");
+            nothing_lost(&tree, &clean);
+            assert!(tree.pending().is_empty());
+        }
+    }
+
+    #[test]
+    fn directories_of_a_dead_door_go_to_the_doors_still_answering() {
+        for asynchronous in [false, true] {
+            let clean = list_doors(&Doors::new(2, None, u32::MAX, 4, asynchronous), 3, Duration::ZERO);
+            // door 1 dies early; its connections fail at once, so it is down as soon as both have failed
+            let doors = Doors::new(2, Some(1), 30, 4, asynchronous);
+            let tree = list_doors(&doors, 3, Duration::ZERO);
+            assert_eq!(tree.unlisted(), vec![], "asynchronous: {asynchronous}");
+            assert_eq!(tree.hash(), clean.hash());
+            assert_eq!(tree.files_sorted(None), clean.files_sorted(None));
+            let dead = doors.calls_dead.load(Ordering::SeqCst);
+            assert!(dead < 20, "asynchronous: {asynchronous}: {dead} attempts on the dead door");
+        }
+    }
+
+    #[test]
+    fn an_attempt_that_got_no_answer_is_retried_on_another_door() {
+        // the breaker never trips within the listing (Timeout 60 s): every directory door 1 fails
+        // is retried on door 0, so one retry is enough for all of them
+        for asynchronous in [false, true] {
+            let clean = list_doors(&Doors::new(2, None, u32::MAX, 4, asynchronous), 1, Duration::from_secs(60));
+            let doors = Doors::new(2, Some(1), 30, 4, asynchronous);
+            let tree = list_doors(&doors, 1, Duration::from_secs(60));
+            assert_eq!(tree.unlisted(), vec![], "asynchronous: {asynchronous}");
+            assert_eq!(tree.files_sorted(None), clean.files_sorted(None));
+            assert!(doors.calls_dead.load(Ordering::SeqCst) > 0);
+        }
+    }
+
+    #[test]
+    fn a_server_that_answers_errors_is_not_down() {
+        // /store/bad fails with a retryable error the server sent, on every connection: never down
+        for asynchronous in [false, true] {
+            let o = EngineOptions { threads: 3, retries: 2, timeout: Duration::ZERO, ..EngineOptions::default() };
+            let t = if asynchronous {
+                run(&AsyncMap::new(3, 2), Tree::new(0), &[b"/store"], &o, &mut |_| {}).unwrap()
+            } else {
+                run(&site(), Tree::new(0), &[b"/store"], &o, &mut |_| {}).unwrap()
+            };
+            assert_bad_unlisted_and_flaky_listed(&t);
+            assert_eq!(t.file_count(), 50 * 20 + 2);
         }
     }
 }

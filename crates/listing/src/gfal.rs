@@ -72,7 +72,7 @@ impl DirLister for GfalLister {
             .env("XRD_CONNECTIONRETRY", "1")
             .env("XRD_TIMEOUTRESOLUTION", "1");
         let out = run_with_deadline(cmd, timeout + Duration::from_secs(3))
-            .map_err(|e| ListError::retryable(format!("{url}: {e}")))?;
+            .map_err(|e| ListError::no_answer(format!("{url}: {e}")))?;
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
         if !out.status.success() {
             return Err(error_of(&url, &stderr, out.status.code()));
@@ -97,7 +97,9 @@ impl DirLister for GfalLister {
     }
 }
 
-/// `gfal-ls error: 13 (Permission denied) - ...`: refusals are final.
+/// `gfal-ls error: 13 (Permission denied) - ...`: refusals are final; a
+/// timeout or a connection that failed is no answer from the server (gfal-ls
+/// exits with that errno, and says `Command timed out` for its own timeout).
 fn error_of(url: &str, stderr: &str, status: Option<i32>) -> ListError {
     let errno = stderr
         .split("error:")
@@ -105,8 +107,23 @@ fn error_of(url: &str, stderr: &str, status: Option<i32>) -> ListError {
         .and_then(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse::<i32>().ok());
     let message =
         if stderr.is_empty() { format!("{url}: gfal-ls exited with {status:?}") } else { format!("{url}: {stderr}") };
+    let unreachable = |code: Option<i32>| {
+        matches!(
+            code,
+            Some(
+                libc::ETIMEDOUT
+                    | libc::ECONNREFUSED
+                    | libc::ECONNRESET
+                    | libc::ECONNABORTED
+                    | libc::EHOSTUNREACH
+                    | libc::EHOSTDOWN
+                    | libc::ENETUNREACH
+            )
+        )
+    };
     match errno {
         Some(libc::ENOENT | libc::EACCES | libc::EPERM | libc::ENOTDIR) => ListError::fatal(message),
+        _ if unreachable(errno) || (errno.is_none() && unreachable(status)) => ListError::no_answer(message),
         _ => ListError::retryable(message),
     }
 }
@@ -172,7 +189,12 @@ mod tests {
     fn errors_name_the_cause() {
         let e = error_of("root://h//x", "gfal-ls error: 2 (No such file or directory) - Failed to stat file", Some(2));
         assert!(!e.retryable && e.message.contains("No such file"));
-        assert!(error_of("root://h//x", "gfal-ls error: 110 (Connection timed out)", Some(1)).retryable);
+        let e = error_of("root://h//x", "gfal-ls error: 110 (Connection timed out)", Some(1));
+        assert!(e.retryable && e.no_answer);
+        let e = error_of("root://h//x", "Command timed out after 3 seconds!", Some(110));
+        assert!(e.retryable && e.no_answer);
+        let e = error_of("root://h//x", "gfal-ls error: 5 (Input/output error)", Some(5));
+        assert!(e.retryable && !e.no_answer);
     }
 
     fn ready() -> bool {

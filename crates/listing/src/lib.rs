@@ -1,5 +1,6 @@
 //! The parallel listing engine and the listers built on it.
 
+mod breaker;
 pub mod engine;
 pub mod gfal;
 pub mod local;

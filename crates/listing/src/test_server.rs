@@ -121,12 +121,22 @@ impl Drop for XrootdServer {
     }
 }
 
-/// A generated site below `base`: `dirs` directories over two levels with
-/// `files_per_dir` files each, odd names included; returns the file count.
+/// A dataset's directory as a CMS site holds it (without the leading `/`):
+/// its directories' paths are 120 to 200 characters long, as at a real site.
+pub const CMS_DATASET: &str = "store/mc/RunIISummer20UL18MiniAODv2/DYJetsToLL_M-50_TuneCP5_13TeV-amcatnloFXFX-pythia8/MINIAODSIM/106X_upgrade2018_realistic_v16_L1v1-v2";
+
+/// The directory `d` of `make_tree`, below the exported root.
+pub fn tree_dir(d: usize) -> String {
+    format!("{CMS_DATASET}/{}0000/dir {d}", 11 + d % 7)
+}
+
+/// A generated site below `base`: `dirs` directories of a dataset, over
+/// two levels, with `files_per_dir` files each, odd names included; returns
+/// the file count.
 pub fn make_tree(base: &Path, dirs: usize, files_per_dir: usize) -> usize {
     let mut count = 0;
     for d in 0..dirs {
-        let dir = base.join(format!("store/mc/set{}/dir {d}", d % 7));
+        let dir = base.join(tree_dir(d));
         fs::create_dir_all(&dir).unwrap();
         for f in 0..files_per_dir {
             let name = match f % 5 {
@@ -250,7 +260,7 @@ pub mod checks {
     pub fn unreadable_dir_is_unlisted(make: Factory<'_>) {
         let mut server = XrootdServer::new();
         make_tree(&server.data, 14, 3);
-        let locked = server.data.join("store/mc/set3/dir 3");
+        let locked = server.data.join(tree_dir(3));
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
         server.start();
         let lister = make(&server.host_port(), 3);
@@ -258,9 +268,9 @@ pub mod checks {
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
         let unlisted = tree.unlisted();
         assert_eq!(unlisted.len(), 1, "{unlisted:?}");
-        assert_eq!(unlisted[0].0, b"/store/mc/set3/dir 3");
+        assert_eq!(unlisted[0].0, format!("/{}", tree_dir(3)).as_bytes());
         // the sibling below the same parent and everything else is there
-        let sibling = tree.find_dir(b"/store/mc/set3/dir 10").unwrap();
+        let sibling = tree.find_dir(format!("/{}", tree_dir(10)).as_bytes()).unwrap();
         assert_eq!(tree.files_in(sibling).len(), 3);
         assert_eq!(tree.file_count(), 13 * 3 + 1);
     }

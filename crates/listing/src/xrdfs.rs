@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 use crate::engine::{DirEntry, DirLister, DirListing, ListError};
 
+/// The width of the screen the shells echo commands on: wider than any
+/// command (a path is at most a few thousand bytes).
+const ECHO_COLUMNS: usize = 1 << 20;
+
 pub struct XrdfsLister {
     /// The servers the shells talk to, in turn (shell `i` to server `i % len`).
     servers: Vec<String>,
@@ -44,6 +48,11 @@ impl Shell {
             .env("XRD_STREAMERRORWINDOW", "1")
             .env("TZ", "UTC")
             .env("TERM", "dumb")
+            // readline echoes each command on a screen COLUMNS wide (its output is a pipe, whose width it
+            // cannot ask): on a dumb terminal a line wider than that scrolls sideways and comes back cut,
+            // as `\r<` and its tail, so a screen wider than any path keeps the echo whole
+            .env("COLUMNS", ECHO_COLUMNS.to_string())
+            .env("LINES", "100")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -174,7 +183,7 @@ impl DirLister for XrdfsLister {
                 Ok(line) => line,
                 Err(RecvTimeoutError::Timeout) => {
                     *slot = None;
-                    return Err(ListError::retryable(format!(
+                    return Err(ListError::no_answer(format!(
                         "{shown}: no answer from xrdfs within {} s",
                         timeout.as_secs_f64()
                     )));
@@ -200,6 +209,14 @@ impl DirLister for XrdfsLister {
 
     fn reconnect(&self, worker: usize) {
         *self.shells[worker % self.shells.len()].lock().expect("shell lock") = None;
+    }
+
+    fn server_names(&self) -> Vec<String> {
+        self.servers.clone()
+    }
+
+    fn server_of(&self, worker: usize) -> usize {
+        worker % self.servers.len()
     }
 }
 
@@ -232,7 +249,7 @@ impl<'a> Parser<'a> {
         if self.error.is_some() || line.iter().all(|b| b.is_ascii_whitespace()) {
             return;
         }
-        if line.starts_with(b"[ERROR]") {
+        if line.starts_with(b"[ERROR]") || line.starts_with(b"[FATAL]") {
             self.error = Some(error_line(self.dir, line));
             return;
         }
@@ -265,7 +282,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// `[ERROR] Server responded with an error: [3011] Unable to locate ...`:
-/// refusals (no such directory, not allowed) are final, the rest may pass.
+/// refusals (no such directory, not allowed) are final, the rest may pass;
+/// an error without the server's code (`[FATAL] Connection error`,
+/// `[ERROR] Operation expired`) is no answer from the server.
 fn error_line(dir: &[u8], line: &[u8]) -> ListError {
     let text = String::from_utf8_lossy(line).trim().to_string();
     let message = format!("{}: {text}", String::from_utf8_lossy(dir));
@@ -275,7 +294,8 @@ fn error_line(dir: &[u8], line: &[u8]) -> ListError {
     });
     match code {
         Some(c) if !crate::xrootd::retryable_server_error(c) => ListError::fatal(message),
-        _ => ListError::retryable(message),
+        Some(_) => ListError::retryable(message),
+        None => ListError::no_answer(message),
     }
 }
 
@@ -351,7 +371,16 @@ mod tests {
         assert!(!p.finish().unwrap_err().retryable);
         let mut p = Parser::new(b"/x");
         p.line(b"[ERROR] Operation expired");
-        assert!(p.finish().unwrap_err().retryable);
+        let e = p.finish().unwrap_err();
+        assert!(e.retryable && e.no_answer);
+        let mut p = Parser::new(b"/x");
+        p.line(b"[FATAL] Connection error");
+        let e = p.finish().unwrap_err();
+        assert!(e.retryable && e.no_answer && e.message.contains("Connection error"), "{e:?}");
+        let mut p = Parser::new(b"/x");
+        p.line(b"[ERROR] Server responded with an error: [3024] overloaded");
+        let e = p.finish().unwrap_err();
+        assert!(e.retryable && !e.no_answer);
         // a line for another directory, or garbage, is never taken as an entry
         let mut p = Parser::new(b"/x");
         p.line(b"-rw-r--r-- root root 3 2024-01-31 12:00:01 /y/f");
@@ -381,6 +410,33 @@ mod tests {
     fn tree_equals_the_local_walk() {
         if ready() {
             checks::same_as_local(&make, 3, true);
+        }
+    }
+
+    #[test]
+    fn directories_with_paths_of_a_real_site_are_listed() {
+        // 250 characters: far wider than the 80 columns xrdfs echoed commands on
+        if ready() {
+            let mut server = crate::test_server::XrootdServer::new();
+            let block = format!(
+                "{}/120000/{}",
+                crate::test_server::CMS_DATASET,
+                "0A1B2C3D-4E5F-6789-ABCD-EF0123456789/".repeat(3)
+            );
+            let dir = server.data.join(&block);
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in 0..5 {
+                std::fs::write(dir.join(format!("B2F3C4D5-{f:04}-4A6B-9C7D-8E9F0A1B2C3D.root")), vec![b'x'; f])
+                    .unwrap();
+            }
+            assert!(block.len() + 1 >= 250);
+            server.start();
+            let remote =
+                checks::list(&XrdfsLister::new(&server.host_port(), 2), b"/store", 2, 0, Duration::from_secs(30));
+            let local = checks::list(&crate::LocalLister::new(&server.data), b"/store", 2, 0, Duration::from_secs(30));
+            assert_eq!(remote.unlisted(), vec![]);
+            assert_eq!(remote.file_count(), 5);
+            assert_eq!(remote.files_sorted(None), local.files_sorted(None));
         }
     }
 

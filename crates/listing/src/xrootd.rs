@@ -107,7 +107,9 @@ pub fn retryable_server_error(kxr: u32) -> bool {
 
 fn to_list_error(lfn: &[u8], e: &xrootd_sys::Error) -> ListError {
     let message = format!("{}: {}", String::from_utf8_lossy(lfn), e.message.trim());
-    if e.is_retryable() {
+    if e.is_no_answer() {
+        ListError::no_answer(message)
+    } else if e.is_retryable() {
         ListError::retryable(message)
     } else {
         ListError::fatal(message)
@@ -151,6 +153,14 @@ impl DirLister for XrootdLister {
 
     fn reconnect(&self, worker: usize) {
         AsyncDirLister::reconnect(self, worker)
+    }
+
+    fn server_names(&self) -> Vec<String> {
+        self.doors.clone()
+    }
+
+    fn server_of(&self, conn: usize) -> usize {
+        (conn % self.conns.len()) % self.doors.len()
     }
 
     fn as_async(&self) -> Option<&dyn AsyncDirLister> {

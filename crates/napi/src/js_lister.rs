@@ -78,7 +78,8 @@ pub fn reply_listing(
     retryable: Option<bool>,
 ) -> Result<()> {
     let reply = match error {
-        Some(message) => Err(ListError { message, retryable: retryable.unwrap_or(false) }),
+        Some(message) if retryable.unwrap_or(false) => Err(ListError::retryable(message)),
+        Some(message) => Err(ListError::fatal(message)),
         None => {
             let names = split_nul(names.as_deref().unwrap_or(&[]));
             let dirs: &[u8] = is_dir.as_deref().unwrap_or(&[]);

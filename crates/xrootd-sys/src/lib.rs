@@ -23,6 +23,8 @@ use std::time::Duration;
 pub const ERR_ERROR_RESPONSE: u16 = 400;
 /// XrdCl's code for a request whose timeout passed.
 pub const ERR_OPERATION_EXPIRED: u16 = 206;
+/// XrdCl's code for a request cut short (its connection was lost).
+pub const ERR_OPERATION_INTERRUPTED: u16 = 207;
 
 /// The server's error numbers (XProtocol's `kXR_*`) the listers tell apart.
 pub mod kxr {
@@ -78,6 +80,14 @@ impl Error {
         }
         // client-side: invalid arguments and addresses are final, the rest is the network
         !matches!(self.code, 0..=99 | 101) || self.code == ERR_OPERATION_EXPIRED
+    }
+
+    /// Whether the server gave no answer at all: a socket or connection
+    /// failure (XrdCl's codes 102 to 108), a timeout or an interrupted
+    /// request; not an error the server sent, a failed handshake, login or
+    /// TLS session, or a client-side mistake.
+    pub fn is_no_answer(&self) -> bool {
+        matches!(self.code, 102..=108 | ERR_OPERATION_EXPIRED | ERR_OPERATION_INTERRUPTED)
     }
 }
 
@@ -518,6 +528,9 @@ mod tests {
         assert!(client(ERR_OPERATION_EXPIRED).is_retryable());
         assert!(client(108).is_retryable()); // connection error
         assert!(!client(101).is_retryable()); // invalid address
+        assert!(client(ERR_OPERATION_EXPIRED).is_no_answer() && client(108).is_no_answer());
+        assert!(!client(101).is_no_answer() && !client(203).is_no_answer()); // invalid address, login failed
+        assert!(!server(kxr::OVERLOADED).is_no_answer());
     }
 
     #[test]
@@ -532,7 +545,7 @@ mod tests {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let fs = FileSystem::new(&format!("root://t@127.0.0.1:{port}//")).unwrap();
         let err = fs.dir_list(b"/", true, Duration::from_secs(3)).unwrap_err();
-        assert!(err.is_retryable(), "{err:?}");
+        assert!(err.is_retryable() && err.is_no_answer(), "{err:?}");
     }
 
     #[cfg(xrootd)]

@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark, each against its reference in the same
 // run. Flags: --big (10M files for compare, 1M for listing), --only a,b.
-// The soak of the check under races and faults (`check-soak.mjs`) runs only
-// when named: --only soak.
+// The soak of the check under races and faults (`check-soak.mjs`) and the
+// long run of the property tests (`fuzz.mjs`) run only when named: --only soak,fuzz.
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -13,7 +13,7 @@ const onlyArg = args.find((a) => a.startsWith('--only'))
 const only = onlyArg
   ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(',')
   : null
-const optional = ['soak']
+const optional = ['soak', 'fuzz']
 const files = { soak: 'check-soak' }
 const benches = ['compare', 'list', 'xrootd', 'xrootd-restart', 'check', 'web', ...optional].filter((b) =>
   only ? only.includes(b) : !optional.includes(b),

@@ -20,3 +20,10 @@ pub use treefile::{is_tree_file, load_tree, save_tree, TreeFileError};
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
+
+/// Cases per property test: 512 in `cargo test`, `PROPTEST_CASES` for the
+/// long run of the benchmarks (`bench/fuzz.mjs`).
+#[cfg(test)]
+pub(crate) fn property_cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+}

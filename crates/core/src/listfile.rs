@@ -709,7 +709,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig { cases: crate::property_cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
             #[test]
             fn any_bytes_give_a_line_or_an_error_never_a_panic(raw in prop::collection::vec(any::<u8>(), 0..200)) {

@@ -1,13 +1,13 @@
 // The property tests of the listing-file parser and the tree-file loader
 // (`crates/core`, `proptest`), run with many more cases than `cargo test`
-// gives them: `node bench/fuzz.mjs [--cases N]` (default 100,000).
+// gives them: `node bench/fuzz.mjs [--cases N]` (default 20,000).
 import { spawnSync } from 'node:child_process'
 import { ROOT } from './lib.mjs'
 
 function casesArg() {
   const args = process.argv.slice(2)
   const i = args.indexOf('--cases')
-  const n = i >= 0 ? Number(args[i + 1]) : 100_000
+  const n = i >= 0 ? Number(args[i + 1]) : 20_000
   if (!Number.isInteger(n) || n < 1 || n > 100_000_000)
     throw new Error(`--cases must be a whole number from 1, not ${args[i + 1]}`)
   return n

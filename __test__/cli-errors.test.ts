@@ -49,6 +49,14 @@ describe('errors of the system', () => {
     oneLine(r.stderr, /EADDRNOTAVAIL/)
   })
 
+  it('a listing of a door where nothing listens: exit 1, never an empty site', () => {
+    const r = cli(['list', 'root://127.0.0.1:1//store', '--timeout', '1', '--retries', '0'])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/unlisted: \/store: /)
+    expect(r.stderr).toMatch(/no file listed, 1 directories unlisted/)
+  })
+
   it('a full disk on standard output', () => {
     const listing = path.join(dir, 'listing.txt')
     fs.writeFileSync(listing, '/store/a|1|2\n')

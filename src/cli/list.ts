@@ -33,7 +33,12 @@ Options:
   -h, --help                  show this help
 
 A listing with --output keeps a checkpoint in FILE.checkpoint while it runs;
-it is removed when the listing ends.`
+it is removed when the listing ends.
+
+Exit status: 0 when the listing ran (unlisted directories are named on
+standard error), 1 when it listed no file and some directory could not be
+listed (a dead door, refused credentials: never taken for an empty site),
+2 on bad usage.`
 
 export const listCommand: Command = {
   name: 'list',
@@ -94,6 +99,11 @@ export const listCommand: Command = {
       const unlisted = tree.getUnlisted()
       for (const u of unlisted.slice(0, 20)) io.err(`unlisted: ${u.path}: ${u.reason}`)
       if (unlisted.length > 20) io.err(`... and ${unlisted.length - 20} more unlisted directories`)
+      // nothing seen and something failed: a dead door or refused credentials, never an empty site
+      if (tree.fileCount === 0 && unlisted.length > 0) {
+        io.err(`dynamo-consistency: list: no file listed, ${unlisted.length} directories unlisted`)
+        return 1
+      }
       return 0
     } finally {
       process.off('SIGINT', stop)

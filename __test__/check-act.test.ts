@@ -240,6 +240,65 @@ describe('deletions only when sure', () => {
     expect(third.missing).toEqual([rewritten])
   })
 
+  it('never deletes a size mismatch of a dataset protected whatever the site holds', async () => {
+    const kept = '/store/mc/RunIISummer20UL18/Ignored_TuneCP5/AODSIM/106X_upgrade2018-v2/10000/K.root'
+    await inInventory(kept, 1000)
+    onStorage(kept, 0)
+    await db.run(`INSERT INTO protected_datasets (site, dataset) VALUES ('*', ?)`, [
+      '/Ignored_TuneCP5/RunIISummer20UL18-106X_upgrade2018-v2/AODSIM',
+    ])
+    configure({ OrphanConfirmRuns: 1 })
+    await check()
+    const second = await check()
+    expect(second.missing).toEqual([kept])
+    expect(second.orphan).toEqual([])
+    expect(await deletions()).toEqual([])
+  })
+
+  it('confirms orphans of a listing that gives no sizes', async () => {
+    const dump = path.join(site.dir, 'dump.txt')
+    fs.writeFileSync(dump, `${KEEP}\n${DARK}\n`)
+    fs.utimesSync(dump, OLD + 10 ** 8, OLD + 10 ** 8)
+    configure({ AccessMethod: { [SITE]: `dump:${dump}` } })
+    const first = await check()
+    expect(first.orphan).toEqual([DARK])
+    expect(first.deletable.orphan).toEqual([])
+    const second = await check()
+    expect(second.deletable.orphan).toEqual([DARK])
+    expect(await deletions()).toEqual([DARK])
+  })
+
+  it('asks nothing of a site set to dry, or taken by another worker, after it was picked', async () => {
+    configure({ OrphanConfirmRuns: 1 })
+    onStorage(DARK, 9)
+    const dry = await check({
+      afterRemoteListing: async () => {
+        const store = await openSummary()
+        await store.setStatus(SITE, 'dry')
+        await store.close()
+      },
+    })
+    expect(dry.deletable.orphan).toEqual([DARK])
+    expect(dry.requested).toEqual({ deletions: 0, transfers: 0 })
+    expect(await deletions()).toEqual([])
+    const store = await openSummary()
+    await store.setStatus(SITE, 'act')
+    await store.close()
+    const taken = check({
+      haltPollSeconds: 3600,
+      afterRemoteListing: async () => {
+        const s = await openSummary()
+        await s.db.run(`UPDATE site_status SET lease_owner = 'elsewhere', lease_until = ? WHERE site = ?`, [
+          Math.floor(Date.now() / 1000) + 600,
+          SITE,
+        ])
+        await s.close()
+      },
+    })
+    await expect(taken).rejects.toThrow(/lease/)
+    expect(await deletions()).toEqual([])
+  })
+
   it('does not delete a mismatch whose sizes changed between runs', async () => {
     const growing = `${DIR}/GROWING.root`
     await inInventory(growing, 1000)

@@ -221,7 +221,8 @@ describe('check on the embedded store', () => {
   })
 
   it('holds everything back above MaxOrphan and says why', async () => {
-    makeConfig({ MaxOrphan: 3 })
+    // confirmation at once: the gate alone must hold the requests back
+    makeConfig({ MaxOrphan: 3, OrphanConfirmRuns: 1 })
     const store = await openSummary()
     await store.setStatus(SITE, 'act')
     await store.close()
@@ -232,16 +233,23 @@ describe('check on the embedded store', () => {
     const again = await check()
     expect(again?.stats.heldBack).toMatch(/MaxOrphan/)
     expect((await db.all('SELECT * FROM transfer_queue')).length).toBe(1)
+    expect((await db.all('SELECT * FROM deletion_queue')).length).toBe(2)
   })
 
   it('holds everything back above MaxMissing', async () => {
-    makeConfig({ MaxMissing: 2 })
+    makeConfig({ MaxMissing: 2, OrphanConfirmRuns: 1 })
     const store = await openSummary()
     await store.setStatus(SITE, 'act')
     await store.close()
     const report = await check()
     expect(report?.stats.heldBack).toMatch(/4 missing files exceed MaxMissing 2/)
     expect(report?.stats.heldBack).not.toMatch(/MaxOrphan/)
+    expect((await db.all('SELECT * FROM deletion_queue')).length).toBe(2)
+    // a second run would confirm the missing files: still nothing asked
+    const again = await check()
+    expect(again?.confirmedMissing.length).toBe(4)
+    expect(again?.requested).toEqual({ deletions: 0, transfers: 0 })
+    expect((await db.all('SELECT * FROM transfer_queue')).length).toBe(1)
     expect((await db.all('SELECT * FROM deletion_queue')).length).toBe(2)
   })
 
@@ -272,6 +280,8 @@ describe('check on the embedded store', () => {
       [`${u}/THREE_DAYS.root`, t - 3 * day],
       [`${u}/NEW.root`, t - 3600],
       ['/store/unmerged/Protected/AODSIM/v1/00000/KEEP.root', t - 30 * day],
+      // a protected entry covers every LFN it begins, as the original's prefix match
+      ['/store/unmerged/ProtectedToo/AODSIM/v1/00000/KEEP_TOO.root', t - 30 * day],
       ['/store/unmerged/logs/prod/2018/6/1/OLD_LOG.tar.gz', t - 30 * day],
       ['/store/unmerged/logs/prod/2018/6/1/YOUNG_LOG.tar.gz', t - 3 * day],
       ['/store/unmerged/SAM/AVOIDED.root', t - 30 * day],

@@ -59,7 +59,8 @@ export function sortLfns<T extends Lfn>(lfns: T[]): T[] {
 /**
  * An LFN for people: valid UTF-8 is shown as text; every byte that is not
  * part of valid UTF-8, and every control character, as `\xHH`; a backslash
- * as `\\`. Two different names never look the same.
+ * as `\\`. Names that differ in a byte that is not valid UTF-8 or a
+ * control character never look the same (look-alike letters of Unicode can).
  */
 export function lfnForDisplay(lfn: Lfn): string {
   const bytes = lfnBytes(lfn)

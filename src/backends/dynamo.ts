@@ -165,6 +165,20 @@ class DynamoInventory implements Inventory {
     return rows.map((r) => lfnFromColumn(r.name))
   }
 
+  async alwaysProtectedDatasets(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
+    const rows = await this.db.all<{ name: Buffer }>(
+      `SELECT CAST(name AS BINARY) AS name FROM datasets WHERE status = 'IGNORED'
+       UNION
+       SELECT CAST(d.name AS BINARY) FROM file_subscriptions AS u
+         JOIN files AS f ON f.id = u.file_id JOIN blocks AS b ON b.id = f.block_id
+         JOIN datasets AS d ON d.id = b.dataset_id JOIN sites AS s ON s.id = u.site_id
+         WHERE s.name = ? AND u.\`delete\` = 0`,
+      [site],
+      options,
+    )
+    return rows.map((r) => lfnFromColumn(r.name))
+  }
+
   async incomingFiles(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
     const subscribed = await this.db.all<{ lfn: Buffer }>(
       `SELECT CAST(f.name AS BINARY) AS lfn FROM file_subscriptions AS u

@@ -154,6 +154,15 @@ export class EmbeddedInventory implements Inventory {
     return rows.map((r) => lfnFromColumn(r.dataset))
   }
 
+  async alwaysProtectedDatasets(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
+    stopIfAborted(options)
+    const rows = await this.db.all<{ dataset: unknown }>(
+      `SELECT dataset FROM protected_datasets WHERE site IN (?, '*')`,
+      [site],
+    )
+    return rows.map((r) => lfnFromColumn(r.dataset))
+  }
+
   async deletionRequests(site: string, options: QueryOptions = {}): Promise<Lfn[]> {
     stopIfAborted(options)
     const rows = await this.db.all<{ dataset: unknown }>(`SELECT dataset FROM deletion_requests WHERE site = ?`, [site])

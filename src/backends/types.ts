@@ -60,6 +60,12 @@ export interface Inventory {
    * files subscribed to the site. Names as bytes, as LFNs.
    */
   protectedDatasets(site: string, options?: QueryOptions): Promise<Lfn[]>
+  /**
+   * The datasets of `protectedDatasets` that are protected whether or not
+   * the site holds a replica (`IGNORED`, subscribed to the site, or named
+   * by the operator): even a size mismatch in them is never deleted.
+   */
+  alwaysProtectedDatasets(site: string, options?: QueryOptions): Promise<Lfn[]>
   /** LFNs being transferred to the site (on its storage, maybe, before the inventory knows them). */
   incomingFiles(site: string, options?: QueryOptions): Promise<Lfn[]>
   /**

@@ -209,6 +209,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport | nul
         log,
         controller.signal,
         options,
+        lease,
       )
     } catch (err) {
       failed = true
@@ -241,6 +242,7 @@ async function checkSite(
   log: RunLog,
   signal: AbortSignal,
   options: CheckOptions,
+  lease: { owner: string; seconds: number },
 ): Promise<CheckReport> {
   const t0 = Date.now()
   const ignoreAge = config.get<number>('IgnoreAge')
@@ -284,11 +286,13 @@ async function checkSite(
   // site), of datasets being deleted, below an IgnoreDirectories pattern,
   // being transferred here, or whose LFN names no dataset are no orphans.
   // A storage file whose path an inventory listing holds is no dark data but
-  // a size mismatch: only the vetoes that are not about the dataset being
-  // at the site apply to it
+  // a size mismatch: every veto but the dataset having a replica at the
+  // site applies to it (IGNORED, subscribed or operator-protected datasets
+  // keep even a wrong-size copy)
   const query = { signal }
   const deleting = await backend.inventory.deletionRequests(site, query)
   const protectedDatasets = await backend.inventory.protectedDatasets(site, query)
+  const alwaysProtected = new DatasetFilter(await backend.inventory.alwaysProtectedDatasets(site, query))
   const incoming = new FullFilter(await backend.inventory.incomingFiles(site, query))
   const ignored = new PatternFilter(config.get<string[]>('IgnoreDirectories'))
   const beingDeleted = new DatasetFilter(deleting)
@@ -301,7 +305,7 @@ async function checkSite(
     datasetsAtSite(candidates, inventories),
   )
   const inventorySizes = inventorySizesOf(candidates, inventories)
-  const mismatchVeto = new Filters(ignored, beingDeleted, incoming)
+  const mismatchVeto = new Filters(ignored, beingDeleted, incoming, alwaysProtected)
   const missing = keepListed(first, 'missing', second, beingDeleted)
   const orphan = keepListed(first, 'orphan', second, {
     protected: (lfn) => (inventorySizes.has(lfn) ? mismatchVeto : orphanVeto).protected(lfn),
@@ -323,7 +327,7 @@ async function checkSite(
   // an orphan whose path either inventory listing holds is a size mismatch:
   // its storage copy is deleted only once the same mismatch is seen twice
   const storageSizes = native(() => first.sizes('orphan'))
-  const orphanFindings = orphan.map((lfn, i): Finding => ({ lfn, size: storageSizes[i] as number }))
+  const orphanFindings = orphan.map((lfn, i) => sized(lfn, storageSizes[i] as number))
   const sizeMismatch: Finding[] = []
   const plainOrphans: Finding[] = []
   for (const f of orphanFindings) {
@@ -415,7 +419,7 @@ async function checkSite(
     heldBack,
   }
   throwIfAborted(signal, site)
-  const missingFindings = missingSizes.map((f): Finding => ({ lfn: f.lfn, size: f.size }))
+  const missingFindings = missingSizes.map((f) => sized(f.lfn, f.size))
   const emptyFindings = empty.map((lfn): Finding => ({ lfn }))
   const runId = await store.recordRun(
     stats,
@@ -480,7 +484,10 @@ async function checkSite(
   // batch not marked acted is asked for again by the next run
   const requested = { deletions: 0, transfers: 0 }
   throwIfAborted(signal, site)
-  if (reporting !== 'act') log.info('dry site: no registry requests')
+  // the site as it is now, not as it was picked: still this worker's, still act
+  const reportingNow = reporting === 'act' ? await store.confirmLease(site, lease.owner, lease.seconds) : reporting
+  if (reportingNow === null) throw new HaltedError(site, 'the lease on the site was lost to another worker')
+  if (reportingNow !== 'act') log.info('dry site: no registry requests')
   else if (heldBack) log.info('no registry requests: held back')
   else {
     if (config.get<boolean>('DeleteOrphans') && deletableOrphans.length) {
@@ -532,6 +539,11 @@ async function checkSite(
     requested,
     storageUnlisted,
   }
+}
+
+/** A finding of a file; a size the listing did not give (-1) is no size, and matches any in later runs. */
+function sized(lfn: Lfn, size: number): Finding {
+  return size >= 0 ? { lfn, size } : { lfn }
 }
 
 /**

@@ -5,6 +5,11 @@
  * deletable unless an LFN directory in the protected list (`ListDeletable`:
  * a file or an http(s) URL holding a JSON list, `{"protected": [...]}`, or
  * one LFN a line) covers them, or they lie below `UnmergedDirsToAvoid`.
+ *
+ * As the original, a protected entry covers every LFN it is a prefix of,
+ * and the protected list is read after the listing, so that what was
+ * protected while the site was listed is protected too. A file whose mtime
+ * the listing did not give (0) is never deletable.
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -70,12 +75,12 @@ export interface UnmergedResult {
 export async function findUnmerged(site: string, signal?: AbortSignal): Promise<UnmergedResult> {
   const root = lfnFromText(`${config.get<string>('RootPath').replace(/\/+$/, '')}/unmerged`)
   const logs = `${root}/logs` as Lfn
-  const protectedDirs = (await protectedUnmerged(config.get<string>('ListDeletable'), signal)).map(lfnFromText)
   const avoid = config.get<string[]>('UnmergedDirsToAvoid').map(lfnFromText)
   const now = Date.now() / 1000
   const minAge = config.get<number>('UnmergedMinAge') * DAY
   const logsAge = config.get<number>('UnmergedLogsAge') * DAY
   const tree = await listSite(site, [root], signal ? { signal } : {})
+  const protectedPrefixes = (await protectedUnmerged(config.get<string>('ListDeletable'), signal)).map(lfnFromText)
   const columns = native(() => tree.tree.fileColumns())
   const lfns = lfnsFromBuffer(columns.lfns)
   const files: { lfn: Lfn; size: number }[] = []
@@ -84,8 +89,10 @@ export async function findUnmerged(site: string, signal?: AbortSignal): Promise<
     const lfn = lfns[i] as Lfn
     const fileSize = columns.sizes[i] as number
     if (!under(lfn, root)) continue
-    const age = now - (columns.mtimes[i] as number)
-    if (avoid.some((d) => under(lfn, d)) || protectedDirs.some((d) => under(lfn, d))) continue
+    const mtime = columns.mtimes[i] as number
+    if (mtime === 0) continue
+    const age = now - mtime
+    if (avoid.some((d) => under(lfn, d)) || protectedPrefixes.some((p) => lfn.startsWith(p))) continue
     if (age <= (under(lfn, logs) ? logsAge : minAge)) continue
     files.push({ lfn, size: fileSize })
     if (fileSize > 0) size += fileSize

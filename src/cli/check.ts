@@ -20,7 +20,7 @@ empty directories and transfers of files missing in two runs in a row,
 unless missing files exceed MaxMissing or orphans exceed MaxOrphan.
 
 Writes WebDir/SITE_compare_{missing,orphan,empty,unlisted,missing_nosite,
-unrecoverable,missing_datasets}.txt, a log under VarLocation/logs/SITE/, and
+unrecoverable,missing_datasets,size_mismatch}.txt, a log under VarLocation/logs/SITE/, and
 the run's figures and findings to the summary store.
 
 Options:

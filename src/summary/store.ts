@@ -350,6 +350,16 @@ export class SummaryStore implements SummaryReader {
     return r.changes === 1
   }
 
+  /**
+   * Renew this worker's lease and read the site's reporting flag as it is
+   * now: null when the worker holds the site no longer.
+   */
+  async confirmLease(site: string, owner: string, leaseSeconds: number): Promise<Reporting | null> {
+    if (!(await this.renewLease(site, owner, leaseSeconds))) return null
+    const r = (await this.db.all<{ reporting: string }>('SELECT reporting FROM site_status WHERE site = ?', [site]))[0]
+    return r?.reporting === 'act' ? 'act' : 'dry'
+  }
+
   /** Mark a locked site as running. */
   async markRunning(site: string, owner: string): Promise<void> {
     await this.db.run(

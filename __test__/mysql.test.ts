@@ -97,9 +97,11 @@ describe('Dynamo over MySQL', () => {
         '/EGamma/Run2018A-17Sep2018-v1/MINIAOD',
         '/Tau/Run2018A-17Sep2018-v1/MINIAOD',
       ])
-      await backend.registry.delete(SITE, [
-        lfnFromText('/store/data/Run2018A/ZeroBias/MINIAOD/17Sep2018-v1/20000/Z.root'),
-      ])
+      // a name wider than the queue's column (512 bytes) gets no row, and does not stop the others
+      const tooLong = lfnFromText(`/store/user/${'x'.repeat(600)}.root`)
+      const z = lfnFromText('/store/data/Run2018A/ZeroBias/MINIAOD/17Sep2018-v1/20000/Z.root')
+      expect(await backend.registry.delete(SITE, [tooLong, z])).toBe(1)
+      expect(registry(`SELECT COUNT(*) FROM deletion_queue WHERE file = ${q(z)}`)).toEqual(['1'])
       expect((await backend.inventory.deletionRequests(SITE)).length).toBe(2)
     } finally {
       await backend.close()

@@ -262,6 +262,10 @@ class DynamoInventory implements Inventory {
   }
 }
 
+/** The width of the `file` column of Dynamo's queues, in bytes. */
+const QUEUE_FILE_BYTES = 512
+const fitsQueue = (lfn: Lfn) => lfnBytes(lfn).length <= QUEUE_FILE_BYTES
+
 /**
  * The registry's queues are MyISAM tables: no transaction spans a batch.
  * Every request is written so that writing it again changes nothing (a
@@ -272,13 +276,18 @@ class DynamoInventory implements Inventory {
 class DynamoRegistry implements Registry {
   constructor(private readonly db: MysqlSql) {}
 
-  /** As the original: `reqid` 0 (the check's own), `created` by the column's default. */
+  /**
+   * As the original: `reqid` 0 (the check's own), `created` by the
+   * column's default. A name longer than the queue's `file` column (512
+   * bytes) is asked for by no row: the table would refuse it, and with it
+   * every later request of the site, run after run.
+   */
   delete(site: string, lfns: readonly Lfn[]): Promise<number> {
     return this.db.transaction((tx) =>
       insertRows(
         tx,
         'INSERT INTO deletion_queue (reqid, file, site, status)',
-        lfns.map((l): Param[] => [0, lfnBytes(l), site, 'new']),
+        lfns.filter(fitsQueue).map((l): Param[] => [0, lfnBytes(l), site, 'new']),
         'ON DUPLICATE KEY UPDATE reqid = reqid',
       ),
     )
@@ -289,7 +298,7 @@ class DynamoRegistry implements Registry {
       insertRows(
         tx,
         'INSERT INTO transfer_queue (reqid, file, site_from, site_to, status)',
-        requests.map((r): Param[] => [0, lfnBytes(r.lfn), r.source, site, 'new']),
+        requests.filter((r) => fitsQueue(r.lfn)).map((r): Param[] => [0, lfnBytes(r.lfn), r.source, site, 'new']),
         'ON DUPLICATE KEY UPDATE reqid = reqid',
       ),
     )

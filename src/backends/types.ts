@@ -84,11 +84,12 @@ export interface Inventory {
 export interface Registry {
   /**
    * Request deletion of files or directories at `site`; returns how many
-   * requests are new. A request already queued is left as it is, so asking
-   * again (after a crash, say) is safe.
+   * requests were written (a request already queued is left as it is, so
+   * asking again, after a crash say, is safe; MySQL counts it as written,
+   * SQLite does not).
    */
   delete(site: string, lfns: readonly Lfn[]): Promise<number>
-  /** Request transfers of missing files to `site`, one per source; returns how many requests are new. */
+  /** Request transfers of missing files to `site`, one per source; returns how many requests were written, as `delete`. */
   transfer(site: string, requests: readonly TransferRequest[]): Promise<number>
   /** Tell the inventory that files at `site` are lost (local invalidations). */
   invalidate(site: string, lfns: readonly Lfn[]): Promise<number>

@@ -315,21 +315,21 @@ export class SummaryStore implements SummaryReader {
   ): Promise<PickedSite | null> {
     await this.init()
     const forUpdate = this.db.dialect === 'mysql' ? ' FOR UPDATE' : ''
-    const free = `(status = 'ready' OR (status IN ('locked', 'running') AND COALESCE(lease_until, 0) < ?))`
+    const clock = this.clock()
+    const free = `(status = 'ready' OR (status IN ('locked', 'running') AND COALESCE(lease_until, 0) < ${clock}))`
     return this.db.transaction(async (tx) => {
       const t = now()
       const rows = await tx.all<{ site: string; reporting: string }>(
         `SELECT site, reporting FROM site_status WHERE ${free}
          ORDER BY COALESCE(last_start, 0), site${forUpdate}`,
-        [t],
       )
       for (const r of rows) {
         const site = String(r.site)
         if (!pattern.test(site) || !(await checkSite(site))) continue
         const claimed = await tx.run(
           `UPDATE site_status SET status = 'locked', running_since = ?, run_host = ?, run_pid = ?, last_start = ?,
-           lease_owner = ?, lease_until = ? WHERE site = ? AND ${free}`,
-          [t, worker.host, worker.pid, t, worker.owner, t + worker.leaseSeconds, site, t],
+           lease_owner = ?, lease_until = ${clock} + ? WHERE site = ? AND ${free}`,
+          [t, worker.host, worker.pid, t, worker.owner, worker.leaseSeconds, site],
         )
         if (claimed.changes === 1) return { site, reporting: r.reporting === 'act' ? 'act' : 'dry', started: t }
       }
@@ -344,10 +344,19 @@ export class SummaryStore implements SummaryReader {
    */
   async renewLease(site: string, owner: string, leaseSeconds: number): Promise<boolean> {
     const r = await this.db.run(
-      `UPDATE site_status SET lease_until = ? WHERE site = ? AND lease_owner = ? AND status IN ('locked', 'running')`,
-      [now() + leaseSeconds, site, owner],
+      `UPDATE site_status SET lease_until = ${this.clock()} + ? WHERE site = ? AND lease_owner = ?
+       AND status IN ('locked', 'running')`,
+      [leaseSeconds, site, owner],
     )
     return r.changes === 1
+  }
+
+  /**
+   * The database's clock in unix seconds, as SQL: leases are granted and
+   * judged on one clock, whatever the clocks of the workers' hosts say.
+   */
+  private clock(): string {
+    return this.db.dialect === 'mysql' ? 'UNIX_TIMESTAMP()' : "CAST(strftime('%s', 'now') AS INTEGER)"
   }
 
   /**

@@ -344,7 +344,8 @@ async function checkSite(
   let unmerged: UnmergedResult | null = null
   if (config.get<string[]>('Unmerged').includes(site)) {
     unmerged = await findUnmerged(site, signal)
-    log.info(`unmerged: ${unmerged.files.length} of ${unmerged.listed} files deletable (${unmerged.size} bytes)`)
+    if (unmerged.refused) log.info(`unmerged: ${unmerged.refused}`)
+    else log.info(`unmerged: ${unmerged.files.length} of ${unmerged.listed} files deletable (${unmerged.size} bytes)`)
     throwIfAborted(signal, site)
   }
 

@@ -6,7 +6,9 @@
  * a file or an http(s) URL holding a JSON list, `{"protected": [...]}`, or
  * one LFN a line) covers them, or they lie below `UnmergedDirsToAvoid`.
  *
- * As the original, a protected entry covers every LFN it is a prefix of,
+ * As the original, no protected list (none configured, or an empty one)
+ * means nothing is deletable: an empty list is a fault upstream, never a
+ * licence to clean everything. A protected entry covers every LFN it is a prefix of,
  * and the protected list is read after the listing, so that what was
  * protected while the site was listed is protected too. A file whose mtime
  * the listing did not give (0) is never deletable.
@@ -69,6 +71,8 @@ export interface UnmergedResult {
   size: number
   /** Files listed below /store/unmerged. */
   listed: number
+  /** Why nothing was picked, when the protected list was missing or empty. */
+  refused?: string
 }
 
 /** List a site's /store/unmerged and pick what may be deleted. */
@@ -79,8 +83,20 @@ export async function findUnmerged(site: string, signal?: AbortSignal): Promise<
   const now = Date.now() / 1000
   const minAge = config.get<number>('UnmergedMinAge') * DAY
   const logsAge = config.get<number>('UnmergedLogsAge') * DAY
+  const source = config.get<string>('ListDeletable')
+  if (!source) {
+    return { files: [], size: 0, listed: 0, refused: 'no protected list configured (ListDeletable): not cleaning' }
+  }
   const tree = await listSite(site, [root], signal ? { signal } : {})
-  const protectedPrefixes = (await protectedUnmerged(config.get<string>('ListDeletable'), signal)).map(lfnFromText)
+  const protectedPrefixes = (await protectedUnmerged(source, signal)).map(lfnFromText)
+  if (!protectedPrefixes.length) {
+    return {
+      files: [],
+      size: 0,
+      listed: tree.fileCount,
+      refused: `the protected list ${source} is empty: not cleaning`,
+    }
+  }
   const columns = native(() => tree.tree.fileColumns())
   const lfns = lfnsFromBuffer(columns.lfns)
   const files: { lfn: Lfn; size: number }[] = []

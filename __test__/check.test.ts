@@ -8,6 +8,7 @@ import * as path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { EmbeddedBackend, ListingBackend, openEmbeddedDatabase, type SqliteSql } from '../src/backends'
 import { HaltedError, runCheck } from '../src/check'
+import { findUnmerged } from '../src/check/unmerged'
 import { config } from '../src/config'
 import { openSummary } from '../src/summary/store'
 import { EMPTY_DIR, inventoryRows, makeSite, SITE, type SiteSetup, short } from './helpers/check-site'
@@ -313,6 +314,42 @@ describe('check on the embedded store', () => {
     await expect(check()).rejects.toThrow(/ListDeletable .*nowhere\.json/)
   })
 
+  it('cleans AdditionalLogDeletions with --more-logs, and nothing without a protected list, as the original', async () => {
+    const day = 86_400
+    const t = Math.floor(Date.now() / 1000)
+    const files: [string, number][] = [
+      ['/store/unmerged/Some/AODSIM/v1/00000/OLD.root', t - 40 * day],
+      ['/store/unmerged/logs/prod/OLD_LOG.tar.gz', t - 70 * day],
+      ['/store/logs/prod/recent/OLD_MORE.tar.gz', t - 70 * day],
+      ['/store/logs/prod/recent/YOUNG_MORE.tar.gz', t - 3 * day],
+      ['/store/unmerged/data/Run2018A/OLD_AVOIDED.root', t - 40 * day],
+    ]
+    for (const [lfn, mtime] of files) writeFile(path.join(site.storage, lfn), 10, mtime)
+    const protectedList = path.join(site.dir, 'protected.txt')
+    fs.writeFileSync(protectedList, '/store/unmerged/Protected\n')
+    // the original's file: no UnmergedMinAge, logs 60 days, its ListDeletable object
+    makeConfig({
+      Unmerged: [SITE],
+      UnmergedLogsAge: 60,
+      AdditionalLogDeletions: { [SITE]: ['logs/prod/recent'] },
+      ListDeletable: { LFN_TO_CLEAN: '/store/unmerged', DIRS_TO_AVOID: ['logs', 'data'], MIN_AGE: 2419200 },
+    })
+    // no protected list: nothing is deletable
+    const none = await findUnmerged(SITE)
+    expect(none.files).toEqual([])
+    expect(none.refused).toMatch(/no protected list/)
+    fs.writeFileSync(path.join(site.dir, 'empty.txt'), '\n')
+    makeConfig({ ListDeletable: { ProtectedList: path.join(site.dir, 'empty.txt') } })
+    expect((await findUnmerged(SITE)).refused).toMatch(/empty\.txt is empty/)
+    makeConfig({
+      ListDeletable: { LFN_TO_CLEAN: '/store/unmerged', DIRS_TO_AVOID: ['logs', 'data'], ProtectedList: protectedList },
+    })
+    const plain = await findUnmerged(SITE)
+    expect(plain.files.map((f) => short(f.lfn)).sort()).toEqual(['OLD.root', 'OLD_LOG.tar.gz'])
+    const more = await findUnmerged(SITE, undefined, { moreLogs: true })
+    expect(more.files.map((f) => short(f.lfn)).sort()).toEqual(['OLD.root', 'OLD_LOG.tar.gz', 'OLD_MORE.tar.gz'])
+  })
+
   it('runs on the listing-file back end: every listed file old', async () => {
     const listing = path.join(site.dir, 'inventory-listing.txt')
     const mine = inventoryRows().filter((r) => r.site === SITE)
@@ -432,6 +469,13 @@ describe('check, set-status and invalidate commands', () => {
     expect(cli(['check', '--site', '(', '--config', site.config]).code).toBe(2)
     expect(cli(['set-status', SITE, 'sideways', '--config', site.config]).code).toBe(2)
     expect(cli(['set-status', SITE, '--config', site.config]).code).toBe(2)
+
+    // FreeMem, as the original: GB of available memory a run needs; with less, no run and exit 0
+    makeConfig({ FreeMem: 1e6 })
+    const low = cli(['check', '--site', SITE, '--config', site.config])
+    expect(low.code).toBe(0)
+    expect(low.stderr).toMatch(/not enough available memory: .* want 1000000 GB \(FreeMem\); not running now/)
+    expect(low.stdout).toBe('')
   })
 
   it('imports a listing file into the embedded inventory and dumps trees', () => {

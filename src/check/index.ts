@@ -54,6 +54,8 @@ export interface CheckOptions {
   haltPollSeconds?: number
   /** The worker's host name in the summary store. @default $DYNAMO_CONSISTENCY_HOST, else the machine's name */
   host?: string
+  /** Also clean the site's `AdditionalLogDeletions` (the original's `--more-logs`). */
+  moreLogs?: boolean
   /** Called between the storage listing and the second inventory listing (for embedding and tests). */
   afterRemoteListing?: (site: string) => Promise<void> | void
   /** Called inside the report transaction after each kind of finding is written (for fault tests). */
@@ -343,7 +345,7 @@ async function checkSite(
   // /store/unmerged, at the sites that have it cleaned
   let unmerged: UnmergedResult | null = null
   if (config.get<string[]>('Unmerged').includes(site)) {
-    unmerged = await findUnmerged(site, signal)
+    unmerged = await findUnmerged(site, signal, { moreLogs: options.moreLogs === true })
     if (unmerged.refused) log.info(`unmerged: ${unmerged.refused}`)
     else log.info(`unmerged: ${unmerged.files.length} of ${unmerged.listed} files deletable (${unmerged.size} bytes)`)
     throwIfAborted(signal, site)

@@ -75,10 +75,26 @@ export interface UnmergedResult {
   refused?: string
 }
 
-/** List a site's /store/unmerged and pick what may be deleted. */
-export async function findUnmerged(site: string, signal?: AbortSignal): Promise<UnmergedResult> {
-  const root = lfnFromText(`${config.get<string>('RootPath').replace(/\/+$/, '')}/unmerged`)
-  const logs = `${root}/logs` as Lfn
+/**
+ * List a site's /store/unmerged and pick what may be deleted. With
+ * `moreLogs` (`check --more-logs`, as the original's option), the site's
+ * `AdditionalLogDeletions` directories (below `RootPath`) are listed too
+ * and cleaned as unmerged logs are, after `UnmergedLogsAge` days.
+ */
+export async function findUnmerged(
+  site: string,
+  signal?: AbortSignal,
+  options: { moreLogs?: boolean } = {},
+): Promise<UnmergedResult> {
+  const rootPath = config.get<string>('RootPath').replace(/\/+$/, '')
+  const root = lfnFromText(`${rootPath}/unmerged`)
+  const logDirs = [`${root}/logs` as Lfn]
+  if (options.moreLogs) {
+    for (const dir of config.site<string[]>('AdditionalLogDeletions', site, [])) {
+      logDirs.push(lfnFromText(`${rootPath}/${dir.replace(/^\/+|\/+$/g, '')}`))
+    }
+  }
+  const roots = [root, ...logDirs.filter((d) => !under(d, root))]
   const avoid = config.get<string[]>('UnmergedDirsToAvoid').map(lfnFromText)
   const now = Date.now() / 1000
   const minAge = config.get<number>('UnmergedMinAge') * DAY
@@ -87,7 +103,7 @@ export async function findUnmerged(site: string, signal?: AbortSignal): Promise<
   if (!source) {
     return { files: [], size: 0, listed: 0, refused: 'no protected list configured (ListDeletable): not cleaning' }
   }
-  const tree = await listSite(site, [root], signal ? { signal } : {})
+  const tree = await listSite(site, roots, signal ? { signal } : {})
   const protectedPrefixes = (await protectedUnmerged(source, signal)).map(lfnFromText)
   if (!protectedPrefixes.length) {
     return {
@@ -104,12 +120,13 @@ export async function findUnmerged(site: string, signal?: AbortSignal): Promise<
   for (let i = 0; i < lfns.length; i++) {
     const lfn = lfns[i] as Lfn
     const fileSize = columns.sizes[i] as number
-    if (!under(lfn, root)) continue
+    const isLog = logDirs.some((d) => under(lfn, d))
+    if (!isLog && !under(lfn, root)) continue
     const mtime = columns.mtimes[i] as number
     if (mtime === 0) continue
     const age = now - mtime
     if (avoid.some((d) => under(lfn, d)) || protectedPrefixes.some((p) => lfn.startsWith(p))) continue
-    if (age <= (under(lfn, logs) ? logsAge : minAge)) continue
+    if (age <= (isLog ? logsAge : minAge)) continue
     files.push({ lfn, size: fileSize })
     if (fileSize > 0) size += fileSize
   }

@@ -1,4 +1,5 @@
 /** `dynamo-consistency check --site PATTERN`: the full run on one site. */
+import * as os from 'node:os'
 import { HaltedError, runCheck } from '../check'
 import { config } from '../config'
 import { UsageError } from '../errors'
@@ -35,8 +36,11 @@ stays halted after a halt, and a run stopped before its report is committed
 leaves nothing in the summary store. A second SIGINT or SIGTERM ends the
 process at once.
 
-Exit status: 0 when the run finished (differences are not failures) or no
-site was ready, 1 on failure or when stopped, 2 on bad usage, 3 when the run
+With FreeMem (GB) set and less memory available, it runs nothing and
+exits 0, as the original.
+
+Exit status: 0 when the run finished (differences are not failures), no
+site was ready or too little memory was free, 1 on failure or when stopped, 2 on bad usage, 3 when the run
 finished but no top directory of the storage could be listed (a dead door,
 refused credentials: the run is recorded, with nothing called missing).`
 
@@ -56,6 +60,14 @@ export const checkCommand: Command = {
     // the defaults alone would check against ./var and an empty inventory: never what was meant
     if (config.LOCATION === null) {
       throw new UsageError('check needs a configuration: --config FILE or DYNAMO_CONSISTENCY_CONFIG')
+    }
+    // FreeMem, as the original: GB of available memory a run needs, else no run now
+    const freeMem = config.get<number | boolean>('FreeMem')
+    if (typeof freeMem === 'number' && os.freemem() < freeMem * 1024 ** 3) {
+      io.err(
+        `dynamo-consistency: not enough available memory: have ${(os.freemem() / 1024 ** 3).toFixed(1)} GB, want ${freeMem} GB (FreeMem); not running now`,
+      )
+      return 0
     }
     const controller = new AbortController()
     const stop = (sig: NodeJS.Signals) => controller.abort(new Error(`received ${sig}`))

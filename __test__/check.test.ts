@@ -429,6 +429,40 @@ describe('check, set-status and invalidate commands', () => {
     }
   })
 
+  it("accepts the original's command lines with their meaning, or none where the help says so", async () => {
+    const store = await openSummary()
+    await store.setStatus(SITE, 'act')
+    await store.close()
+    const base = ['check', '--config', site.config]
+    // the original's cron line at a CMS site: every option accepted
+    const typical = cli([
+      ...base,
+      ...['--site', 'T2_US_.*', '--lock', 'gfal', '--cms', '--unmerged', '--more-logs', '--info', '--update-summary'],
+      ...['--no-sam', '--email', '--v1-reporting', '--cnf', '/etc/my.cnf', '--quiet'],
+    ])
+    expect(typical.stderr).toBe('')
+    expect(typical.code).toBe(0)
+    expect(typical.stdout).toMatch(/T2_US_MIT \(act\)/)
+    // --test: a dry run, though the orphans are now confirmed
+    const test = cli([...base, '--site', SITE, '--test', '--debug', '--no-inventory', '--quiet'])
+    expect(test.code).toBe(0)
+    expect(test.stdout).toMatch(/requests: +0 deletions, 0 transfers/)
+    expect(await db.all(`SELECT * FROM deletion_queue WHERE created > 0`)).toEqual([])
+    // --no-orphan: the empty directories and transfers are requested, no orphan
+    const noOrphan = cli([...base, '--site', SITE, '--no-orphan', '--cms', '--quiet'])
+    expect(noOrphan.code).toBe(0)
+    const asked = await db.all<{ file: string }>(`SELECT file FROM deletion_queue WHERE created > 0`)
+    expect(asked.length).toBeGreaterThan(0)
+    expect(asked.filter((r) => r.file.endsWith('.root'))).toEqual([])
+    expect(noOrphan.stdout).toMatch(/transfers/)
+    // --v1: Dynamo's database for the run, which this configuration does not name
+    const v1 = cli([...base, '--site', SITE, '--v1', '--quiet'])
+    expect(v1.code).toBe(1)
+    expect(v1.stderr).toMatch(/DynamoDatabase/)
+    // an option of neither tool is still refused
+    expect(cli([...base, '--site', SITE, '--no-such-option']).code).toBe(2)
+  })
+
   it('three concurrent workers on one host never pick the same site', async () => {
     const extra = ['T2_US_Caltech', 'T2_US_Nebraska', 'T2_US_Purdue']
     const text = JSON.parse(fs.readFileSync(site.config, 'utf8'))

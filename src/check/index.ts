@@ -56,6 +56,10 @@ export interface CheckOptions {
   host?: string
   /** Also clean the site's `AdditionalLogDeletions` (the original's `--more-logs`). */
   moreLogs?: boolean
+  /** Request no deletion of orphans this run (the original's `--no-orphan`). */
+  noOrphan?: boolean
+  /** Request nothing of the registry this run, whatever the site's flag (`check --test`). */
+  dry?: boolean
   /** Called between the storage listing and the second inventory listing (for embedding and tests). */
   afterRemoteListing?: (site: string) => Promise<void> | void
   /** Called inside the report transaction after each kind of finding is written (for fault tests). */
@@ -491,9 +495,11 @@ async function checkSite(
   const reportingNow = reporting === 'act' ? await store.confirmLease(site, lease.owner, lease.seconds) : reporting
   if (reportingNow === null) throw new HaltedError(site, 'the lease on the site was lost to another worker')
   if (reportingNow !== 'act') log.info('dry site: no registry requests')
+  else if (options.dry) log.info('dry run (--test): no registry requests')
   else if (heldBack) log.info('no registry requests: held back')
   else {
-    if (config.get<boolean>('DeleteOrphans') && deletableOrphans.length) {
+    if (options.noOrphan) log.info('--no-orphan: no deletion of orphans requested')
+    if (config.get<boolean>('DeleteOrphans') && !options.noOrphan && deletableOrphans.length) {
       requested.deletions += await backend.registry.delete(site, deletableOrphans)
       await store.markActed(site, runId, 'orphan', deletableOrphans)
     }

@@ -348,6 +348,23 @@ describe('check on the embedded store', () => {
     expect(plain.files.map((f) => short(f.lfn)).sort()).toEqual(['OLD.root', 'OLD_LOG.tar.gz'])
     const more = await findUnmerged(SITE, undefined, { moreLogs: true })
     expect(more.files.map((f) => short(f.lfn)).sort()).toEqual(['OLD.root', 'OLD_LOG.tar.gz', 'OLD_MORE.tar.gz'])
+    // AlternateRoot: the site's unmerged, its logs and its avoided directories below another root
+    writeFile(path.join(site.storage, '/store/test/unmerged/X/OLD_ALT.root'), 10, t - 40 * day)
+    writeFile(path.join(site.storage, '/store/test/unmerged/data/OLD_ALT_AVOIDED.root'), 10, t - 40 * day)
+    writeFile(path.join(site.storage, '/store/test/logs/prod/recent/OLD_ALT_LOG.tar.gz'), 10, t - 70 * day)
+    makeConfig({
+      ListDeletable: {
+        DIRS_TO_AVOID: ['logs', 'data'],
+        ProtectedList: protectedList,
+        AlternateRoot: { [SITE]: '/store/test' },
+      },
+    })
+    expect(config.get('UnmergedRoot')).toEqual({ [SITE]: '/store/test' })
+    const alt = await findUnmerged(SITE, undefined, { moreLogs: true })
+    expect(alt.files.map((f) => f.lfn).sort()).toEqual([
+      '/store/test/logs/prod/recent/OLD_ALT_LOG.tar.gz',
+      '/store/test/unmerged/X/OLD_ALT.root',
+    ])
   })
 
   it('runs on the listing-file back end: every listed file old', async () => {

@@ -64,11 +64,13 @@ export interface OriginalListDeletable {
   SLEEP_TIME?: number
   STORAGE_TYPE?: string
   SITE_NAME?: string
+  /** site: the RootPath its unmerged directory lies below (read as UnmergedRoot) */
+  AlternateRoot?: Record<string, string>
   /** ours: the file or URL of protected LFNs */
   ProtectedList?: string
 }
 
-const LIST_DELETABLE_KEYS: Record<keyof OriginalListDeletable, Exclude<Kind, 'record' | 'custom'>> = {
+const LIST_DELETABLE_KEYS: Record<keyof OriginalListDeletable, Exclude<Kind, 'custom'>> = {
   LFN_TO_CLEAN: 'string',
   UNMERGED_DIR_LOCATION: 'string',
   WHICH_LIST: 'string',
@@ -78,6 +80,7 @@ const LIST_DELETABLE_KEYS: Record<keyof OriginalListDeletable, Exclude<Kind, 're
   SLEEP_TIME: 'number',
   STORAGE_TYPE: 'string',
   SITE_NAME: 'string',
+  AlternateRoot: 'record',
   ProtectedList: 'string',
 }
 
@@ -103,7 +106,16 @@ function checkListDeletable(v: unknown, where: string, file: string): unknown {
         : k === 'WHICH_LIST'
           ? { kind, default: '', doc: '', oneOf: ['files', 'directories'] }
           : { kind, default: '', doc: '', min: 0, max: LIMITS.seconds }
-    out[k] = checkScalar(kind, val, spec, `${where}.${k}`, file)
+    if (kind === 'record') {
+      if (typeof val !== 'object' || val === null || Array.isArray(val)) {
+        throw new ConfigError(`${file}: ${where}.${k} must be a mapping of site to value, not ${kindOf(val)}`, { file })
+      }
+      const sites: Record<string, unknown> = {}
+      for (const [site, root] of Object.entries(val)) {
+        sites[site] = checkScalar('string', root, spec, `${where}.${k}.${site}`, file)
+      }
+      out[k] = sites
+    } else out[k] = checkScalar(kind, val, spec, `${where}.${k}`, file)
   }
   return out
 }
@@ -124,7 +136,7 @@ function checkRedirectorAge(v: unknown, where: string, file: string): unknown {
  * `LFN_TO_CLEAN`) as `UnmergedDirsToAvoid` (LFNs; `logs` left out: logs are
  * cleaned by `UnmergedLogsAge`, as the original did), `ProtectedList` as the
  * `ListDeletable` string. A key the file (or the environment) sets itself
- * wins over the mapping. `UNMERGED_DIR_LOCATION`, `WHICH_LIST`,
+ * wins over the mapping; `AlternateRoot` is read as `UnmergedRoot`. `UNMERGED_DIR_LOCATION`, `WHICH_LIST`,
  * `DELETION_FILE`, `SLEEP_TIME`, `STORAGE_TYPE` and `SITE_NAME` are accepted
  * and have no effect: the unmerged area is listed as the site is (its
  * `PathPrefix`), and the deletable files go to the registry and to
@@ -148,6 +160,7 @@ function mapListDeletable(values: ConfigValues, explicit: ReadonlySet<string>, f
       d.startsWith('/') ? d : `${base}/${d.replace(/\/+$/, '')}`,
     )
   }
+  if (ld.AlternateRoot !== undefined && !explicit.has('UnmergedRoot')) values.UnmergedRoot = ld.AlternateRoot
   values.ListDeletable = ld.ProtectedList ?? ''
 }
 
@@ -301,6 +314,12 @@ export const SCHEMA: Record<string, KeySpec> = {
     min: 0,
     max: LIMITS.days,
     doc: "days after which unprotected unmerged files are deleted (the original's MIN_AGE, 28 days)",
+  },
+  UnmergedRoot: {
+    kind: 'record',
+    values: 'string',
+    default: {},
+    doc: "site: the RootPath its unmerged directory lies below, when not RootPath (the original's ListDeletable.AlternateRoot)",
   },
   UnmergedDirsToAvoid: {
     kind: 'string[]',

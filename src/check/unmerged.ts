@@ -79,7 +79,9 @@ export interface UnmergedResult {
  * List a site's /store/unmerged and pick what may be deleted. With
  * `moreLogs` (`check --more-logs`, as the original's option), the site's
  * `AdditionalLogDeletions` directories (below `RootPath`) are listed too
- * and cleaned as unmerged logs are, after `UnmergedLogsAge` days.
+ * and cleaned as unmerged logs are, after `UnmergedLogsAge` days. A site in
+ * `UnmergedRoot` has its unmerged (and those directories, and the avoided
+ * ones) below that root instead, as the original's `AlternateRoot`.
  */
 export async function findUnmerged(
   site: string,
@@ -87,15 +89,21 @@ export async function findUnmerged(
   options: { moreLogs?: boolean } = {},
 ): Promise<UnmergedResult> {
   const rootPath = config.get<string>('RootPath').replace(/\/+$/, '')
-  const root = lfnFromText(`${rootPath}/unmerged`)
+  // the site's unmerged may lie below another root (UnmergedRoot: the original's AlternateRoot)
+  const siteRoot = config.site<string>('UnmergedRoot', site, rootPath).replace(/\/+$/, '')
+  const root = lfnFromText(`${siteRoot}/unmerged`)
   const logDirs = [`${root}/logs` as Lfn]
   if (options.moreLogs) {
     for (const dir of config.site<string[]>('AdditionalLogDeletions', site, [])) {
-      logDirs.push(lfnFromText(`${rootPath}/${dir.replace(/^\/+|\/+$/g, '')}`))
+      logDirs.push(lfnFromText(`${siteRoot}/${dir.replace(/^\/+|\/+$/g, '')}`))
     }
   }
   const roots = [root, ...logDirs.filter((d) => !under(d, root))]
-  const avoid = config.get<string[]>('UnmergedDirsToAvoid').map(lfnFromText)
+  // avoided directories follow the site's unmerged to its other root
+  const usual = `${rootPath}/unmerged`
+  const avoid = config
+    .get<string[]>('UnmergedDirsToAvoid')
+    .map((d) => lfnFromText(siteRoot !== rootPath && under(d as Lfn, usual as Lfn) ? root + d.slice(usual.length) : d))
   const now = Date.now() / 1000
   const minAge = config.get<number>('UnmergedMinAge') * DAY
   const logsAge = config.get<number>('UnmergedLogsAge') * DAY

@@ -322,6 +322,7 @@ describe('check on the embedded store', () => {
       ['/store/unmerged/logs/prod/OLD_LOG.tar.gz', t - 70 * day],
       ['/store/logs/prod/recent/OLD_MORE.tar.gz', t - 70 * day],
       ['/store/logs/prod/recent/YOUNG_MORE.tar.gz', t - 3 * day],
+      ['/store/logs/prod/old/OLD_MORE_TOO.tar.gz', t - 70 * day],
       ['/store/unmerged/data/Run2018A/OLD_AVOIDED.root', t - 40 * day],
     ]
     for (const [lfn, mtime] of files) writeFile(path.join(site.storage, lfn), 10, mtime)
@@ -331,7 +332,8 @@ describe('check on the embedded store', () => {
     makeConfig({
       Unmerged: [SITE],
       UnmergedLogsAge: 60,
-      AdditionalLogDeletions: { [SITE]: ['logs/prod/recent'] },
+      // relative to RootPath, as the original's JSON file, or an LFN, as its YAML file
+      AdditionalLogDeletions: { [SITE]: ['logs/prod/recent', '/store/logs/prod/old'] },
       ListDeletable: { LFN_TO_CLEAN: '/store/unmerged', DIRS_TO_AVOID: ['logs', 'data'], MIN_AGE: 2419200 },
     })
     // no protected list: nothing is deletable
@@ -347,7 +349,12 @@ describe('check on the embedded store', () => {
     const plain = await findUnmerged(SITE)
     expect(plain.files.map((f) => short(f.lfn)).sort()).toEqual(['OLD.root', 'OLD_LOG.tar.gz'])
     const more = await findUnmerged(SITE, undefined, { moreLogs: true })
-    expect(more.files.map((f) => short(f.lfn)).sort()).toEqual(['OLD.root', 'OLD_LOG.tar.gz', 'OLD_MORE.tar.gz'])
+    expect(more.files.map((f) => short(f.lfn)).sort()).toEqual([
+      'OLD.root',
+      'OLD_LOG.tar.gz',
+      'OLD_MORE.tar.gz',
+      'OLD_MORE_TOO.tar.gz',
+    ])
     // AlternateRoot: the site's unmerged, its logs and its avoided directories below another root
     writeFile(path.join(site.storage, '/store/test/unmerged/X/OLD_ALT.root'), 10, t - 40 * day)
     writeFile(path.join(site.storage, '/store/test/unmerged/data/OLD_ALT_AVOIDED.root'), 10, t - 40 * day)
@@ -361,7 +368,9 @@ describe('check on the embedded store', () => {
     })
     expect(config.get('UnmergedRoot')).toEqual({ [SITE]: '/store/test' })
     const alt = await findUnmerged(SITE, undefined, { moreLogs: true })
+    // (an LFN in AdditionalLogDeletions stays where it is)
     expect(alt.files.map((f) => f.lfn).sort()).toEqual([
+      '/store/logs/prod/old/OLD_MORE_TOO.tar.gz',
       '/store/test/logs/prod/recent/OLD_ALT_LOG.tar.gz',
       '/store/test/unmerged/X/OLD_ALT.root',
     ])
@@ -455,7 +464,7 @@ describe('check, set-status and invalidate commands', () => {
     const typical = cli([
       ...base,
       ...['--site', 'T2_US_.*', '--lock', 'gfal', '--cms', '--unmerged', '--more-logs', '--info', '--update-summary'],
-      ...['--no-sam', '--email', '--v1-reporting', '--cnf', '/etc/my.cnf', '--quiet'],
+      ...['--no-sam', '--email', '--v1-reporting', '--cnf', '/etc/my.cnf', '--date-string', '20181010', '--quiet'],
     ])
     expect(typical.stderr).toBe('')
     expect(typical.code).toBe(0)

@@ -78,7 +78,8 @@ export interface UnmergedResult {
 /**
  * List a site's /store/unmerged and pick what may be deleted. With
  * `moreLogs` (`check --more-logs`, as the original's option), the site's
- * `AdditionalLogDeletions` directories (below `RootPath`) are listed too
+ * `AdditionalLogDeletions` directories (below `RootPath`, or LFNs when
+ * they begin with /) are listed too
  * and cleaned as unmerged logs are, after `UnmergedLogsAge` days. A site in
  * `UnmergedRoot` has its unmerged (and those directories, and the avoided
  * ones) below that root instead, as the original's `AlternateRoot`.
@@ -95,7 +96,10 @@ export async function findUnmerged(
   const logDirs = [`${root}/logs` as Lfn]
   if (options.moreLogs) {
     for (const dir of config.site<string[]>('AdditionalLogDeletions', site, [])) {
-      logDirs.push(lfnFromText(`${siteRoot}/${dir.replace(/^\/+|\/+$/g, '')}`))
+      // relative to the root, or an LFN of its own (as the original joined them)
+      logDirs.push(
+        lfnFromText(dir.startsWith('/') ? dir.replace(/\/+$/, '') : `${siteRoot}/${dir.replace(/\/+$/, '')}`),
+      )
     }
   }
   const roots = [root, ...logDirs.filter((d) => !under(d, root))]

@@ -49,6 +49,8 @@ The original's other options are accepted; ours does otherwise:
                    Unmerged, with or without it
   --v1-reporting   no effect: the registry is the one InventoryBackend names
   --cnf FILE       no effect: MySQL credentials are in DynamoDatabase (mysql://)
+  --date-string YYYYMMDD
+                   no effect: a storage dump is named in AccessMethod (dump:FILE)
   --email          no effect: no mail is sent; a failure exits 1 and is logged
 
 SIGINT or SIGTERM, or \`set-status SITE halt\` from anywhere, stop the run
@@ -78,6 +80,7 @@ const ORIGINAL_NO_EFFECT = {
   unmerged: { value: false },
   'v1-reporting': { value: false },
   cnf: { value: true },
+  'date-string': { value: true },
   email: { value: false },
 } as const
 

@@ -135,10 +135,10 @@ function checkRedirectorAge(v: unknown, where: string, file: string): unknown {
  * (seconds) as `UnmergedMinAge` (days), `DIRS_TO_AVOID` (below
  * `LFN_TO_CLEAN`) as `UnmergedDirsToAvoid` (LFNs; `logs` left out: logs are
  * cleaned by `UnmergedLogsAge`, as the original did), `ProtectedList` as the
- * `ListDeletable` string. A key the file (or the environment) sets itself
- * wins over the mapping; `AlternateRoot` is read as `UnmergedRoot`. `UNMERGED_DIR_LOCATION`, `WHICH_LIST`,
- * `DELETION_FILE`, `SLEEP_TIME`, `STORAGE_TYPE` and `SITE_NAME` are accepted
- * and have no effect: the unmerged area is listed as the site is (its
+ * `ListDeletable` string, `AlternateRoot` as `UnmergedRoot`. A key the file
+ * (or the environment) sets itself wins over the mapping.
+ * `UNMERGED_DIR_LOCATION`, `WHICH_LIST`, `DELETION_FILE`, `SLEEP_TIME`,
+ * `STORAGE_TYPE` and `SITE_NAME` are accepted and have no effect: the unmerged area is listed as the site is (its
  * `PathPrefix`), and the deletable files go to the registry and to
  * WebDir/SITE_compare_unmerged.txt.
  */

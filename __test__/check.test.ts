@@ -8,6 +8,7 @@ import * as path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { EmbeddedBackend, ListingBackend, openEmbeddedDatabase, type SqliteSql } from '../src/backends'
 import { HaltedError, runCheck } from '../src/check'
+import { findUnmerged } from '../src/check/unmerged'
 import { config } from '../src/config'
 import { openSummary } from '../src/summary/store'
 import { EMPTY_DIR, inventoryRows, makeSite, SITE, type SiteSetup, short } from './helpers/check-site'
@@ -313,6 +314,68 @@ describe('check on the embedded store', () => {
     await expect(check()).rejects.toThrow(/ListDeletable .*nowhere\.json/)
   })
 
+  it('cleans AdditionalLogDeletions with --more-logs, and nothing without a protected list, as the original', async () => {
+    const day = 86_400
+    const t = Math.floor(Date.now() / 1000)
+    const files: [string, number][] = [
+      ['/store/unmerged/Some/AODSIM/v1/00000/OLD.root', t - 40 * day],
+      ['/store/unmerged/logs/prod/OLD_LOG.tar.gz', t - 70 * day],
+      ['/store/logs/prod/recent/OLD_MORE.tar.gz', t - 70 * day],
+      ['/store/logs/prod/recent/YOUNG_MORE.tar.gz', t - 3 * day],
+      ['/store/logs/prod/old/OLD_MORE_TOO.tar.gz', t - 70 * day],
+      ['/store/unmerged/data/Run2018A/OLD_AVOIDED.root', t - 40 * day],
+    ]
+    for (const [lfn, mtime] of files) writeFile(path.join(site.storage, lfn), 10, mtime)
+    const protectedList = path.join(site.dir, 'protected.txt')
+    fs.writeFileSync(protectedList, '/store/unmerged/Protected\n')
+    // the original's file: no UnmergedMinAge, logs 60 days, its ListDeletable object
+    makeConfig({
+      Unmerged: [SITE],
+      UnmergedLogsAge: 60,
+      // relative to RootPath, as the original's JSON file, or an LFN, as its YAML file
+      AdditionalLogDeletions: { [SITE]: ['logs/prod/recent', '/store/logs/prod/old'] },
+      ListDeletable: { LFN_TO_CLEAN: '/store/unmerged', DIRS_TO_AVOID: ['logs', 'data'], MIN_AGE: 2419200 },
+    })
+    // no protected list: nothing is deletable
+    const none = await findUnmerged(SITE)
+    expect(none.files).toEqual([])
+    expect(none.refused).toMatch(/no protected list/)
+    fs.writeFileSync(path.join(site.dir, 'empty.txt'), '\n')
+    makeConfig({ ListDeletable: { ProtectedList: path.join(site.dir, 'empty.txt') } })
+    expect((await findUnmerged(SITE)).refused).toMatch(/empty\.txt is empty/)
+    makeConfig({
+      ListDeletable: { LFN_TO_CLEAN: '/store/unmerged', DIRS_TO_AVOID: ['logs', 'data'], ProtectedList: protectedList },
+    })
+    const plain = await findUnmerged(SITE)
+    expect(plain.files.map((f) => short(f.lfn)).sort()).toEqual(['OLD.root', 'OLD_LOG.tar.gz'])
+    const more = await findUnmerged(SITE, undefined, { moreLogs: true })
+    expect(more.files.map((f) => short(f.lfn)).sort()).toEqual([
+      'OLD.root',
+      'OLD_LOG.tar.gz',
+      'OLD_MORE.tar.gz',
+      'OLD_MORE_TOO.tar.gz',
+    ])
+    // AlternateRoot: the site's unmerged, its logs and its avoided directories below another root
+    writeFile(path.join(site.storage, '/store/test/unmerged/X/OLD_ALT.root'), 10, t - 40 * day)
+    writeFile(path.join(site.storage, '/store/test/unmerged/data/OLD_ALT_AVOIDED.root'), 10, t - 40 * day)
+    writeFile(path.join(site.storage, '/store/test/logs/prod/recent/OLD_ALT_LOG.tar.gz'), 10, t - 70 * day)
+    makeConfig({
+      ListDeletable: {
+        DIRS_TO_AVOID: ['logs', 'data'],
+        ProtectedList: protectedList,
+        AlternateRoot: { [SITE]: '/store/test' },
+      },
+    })
+    expect(config.get('UnmergedRoot')).toEqual({ [SITE]: '/store/test' })
+    const alt = await findUnmerged(SITE, undefined, { moreLogs: true })
+    // (an LFN in AdditionalLogDeletions stays where it is)
+    expect(alt.files.map((f) => f.lfn).sort()).toEqual([
+      '/store/logs/prod/old/OLD_MORE_TOO.tar.gz',
+      '/store/test/logs/prod/recent/OLD_ALT_LOG.tar.gz',
+      '/store/test/unmerged/X/OLD_ALT.root',
+    ])
+  })
+
   it('runs on the listing-file back end: every listed file old', async () => {
     const listing = path.join(site.dir, 'inventory-listing.txt')
     const mine = inventoryRows().filter((r) => r.site === SITE)
@@ -392,6 +455,40 @@ describe('check, set-status and invalidate commands', () => {
     }
   })
 
+  it("accepts the original's command lines with their meaning, or none where the help says so", async () => {
+    const store = await openSummary()
+    await store.setStatus(SITE, 'act')
+    await store.close()
+    const base = ['check', '--config', site.config]
+    // the original's cron line at a CMS site: every option accepted
+    const typical = cli([
+      ...base,
+      ...['--site', 'T2_US_.*', '--lock', 'gfal', '--cms', '--unmerged', '--more-logs', '--info', '--update-summary'],
+      ...['--no-sam', '--email', '--v1-reporting', '--cnf', '/etc/my.cnf', '--date-string', '20181010', '--quiet'],
+    ])
+    expect(typical.stderr).toBe('')
+    expect(typical.code).toBe(0)
+    expect(typical.stdout).toMatch(/T2_US_MIT \(act\)/)
+    // --test: a dry run, though the orphans are now confirmed
+    const test = cli([...base, '--site', SITE, '--test', '--debug', '--no-inventory', '--quiet'])
+    expect(test.code).toBe(0)
+    expect(test.stdout).toMatch(/requests: +0 deletions, 0 transfers/)
+    expect(await db.all(`SELECT * FROM deletion_queue WHERE created > 0`)).toEqual([])
+    // --no-orphan: the empty directories and transfers are requested, no orphan
+    const noOrphan = cli([...base, '--site', SITE, '--no-orphan', '--cms', '--quiet'])
+    expect(noOrphan.code).toBe(0)
+    const asked = await db.all<{ file: string }>(`SELECT file FROM deletion_queue WHERE created > 0`)
+    expect(asked.length).toBeGreaterThan(0)
+    expect(asked.filter((r) => r.file.endsWith('.root'))).toEqual([])
+    expect(noOrphan.stdout).toMatch(/transfers/)
+    // --v1: Dynamo's database for the run, which this configuration does not name
+    const v1 = cli([...base, '--site', SITE, '--v1', '--quiet'])
+    expect(v1.code).toBe(1)
+    expect(v1.stderr).toMatch(/DynamoDatabase/)
+    // an option of neither tool is still refused
+    expect(cli([...base, '--site', SITE, '--no-such-option']).code).toBe(2)
+  })
+
   it('three concurrent workers on one host never pick the same site', async () => {
     const extra = ['T2_US_Caltech', 'T2_US_Nebraska', 'T2_US_Purdue']
     const text = JSON.parse(fs.readFileSync(site.config, 'utf8'))
@@ -432,6 +529,13 @@ describe('check, set-status and invalidate commands', () => {
     expect(cli(['check', '--site', '(', '--config', site.config]).code).toBe(2)
     expect(cli(['set-status', SITE, 'sideways', '--config', site.config]).code).toBe(2)
     expect(cli(['set-status', SITE, '--config', site.config]).code).toBe(2)
+
+    // FreeMem, as the original: GB of available memory a run needs; with less, no run and exit 0
+    makeConfig({ FreeMem: 1e6 })
+    const low = cli(['check', '--site', SITE, '--config', site.config])
+    expect(low.code).toBe(0)
+    expect(low.stderr).toMatch(/not enough available memory: .* want 1000000 GB \(FreeMem\); not running now/)
+    expect(low.stdout).toBe('')
   })
 
   it('imports a listing file into the embedded inventory and dumps trees', () => {

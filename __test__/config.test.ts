@@ -84,4 +84,92 @@ describe('configuration', () => {
     delete process.env.Timeout
     expect(() => c.get('Retries')).toThrow(/Retries must be at most 100/)
   })
+
+  it("loads the original's own consistency_config.json unchanged, each key with its meaning", () => {
+    const c = new Config()
+    c.setLocation(path.join(__dirname, 'fixtures', 'original', 'consistency_config.json'))
+    const v = c.configDict()
+    // keys of the same name and unit
+    expect(v.Timeout).toBe(60)
+    expect(v.Retries).toBe(1)
+    expect(v.InventoryAge).toBe(5e-5)
+    expect(v.ListAge).toBe(5e-5)
+    expect(v.IgnoreAge).toBe(1)
+    expect(v.NumThreads).toBe(1)
+    expect(v.GFALThreads).toBe(32)
+    expect(v.VarLocation).toBe('var')
+    expect(v.WebDir).toBe('www')
+    expect(v.RootPath).toBe('/store')
+    expect(v.DirectoryList).toEqual(['mc', 'data', 'hidata'])
+    expect(v.IgnoreDirectories).toEqual(['/RAW'])
+    expect(v.GlobalRedirectors).toEqual(['cms-xrd-global.cern.ch'])
+    expect(c.site('Redirectors', 'T3_US_MIT', '')).toBe('t3serv006.mit.edu')
+    expect(v.PathPrefix).toEqual({})
+    expect(v.AccessMethod).toEqual({})
+    expect(v.UseLoadBalancer).toEqual([])
+    expect(v.MaxMissing).toBe(100)
+    expect(v.MaxOrphan).toBe(1000)
+    expect(v.Unmerged).toEqual(['T2_US_MIT', 'TEST_SITE'])
+    expect(v.UnmergedLogsAge).toBe(60)
+    expect(c.site('AdditionalLogDeletions', 'TEST_SITE', [])).toEqual(['logs/prod/recent'])
+    // 0 and 1 are the original's false and true
+    expect(v.SaveCache).toBe(false)
+    expect(v.DeleteOrphans).toBe(true)
+    expect(v.UseTransferQueue).toBe(false)
+    // days a door found through GlobalRedirectors is reused
+    expect(v.RedirectorAge).toBe(1)
+    // GB of available memory a run needs: 0, none
+    expect(v.FreeMem).toBe(0)
+    // the listdeletable object, read as our unmerged keys
+    expect(v.UnmergedMinAge).toBe(28)
+    expect(v.UnmergedDirsToAvoid).toEqual([
+      '/store/unmerged/tier0_harvest',
+      '/store/unmerged/express',
+      '/store/unmerged/data',
+    ])
+    // it names no protected list: nothing in unmerged is deletable (see findUnmerged)
+    expect(v.ListDeletable).toBe('')
+  })
+
+  it("reads the original's ListDeletable object as our keys, ours winning when set", () => {
+    const c = new Config()
+    const original = {
+      LFN_TO_CLEAN: '/store/unmerged',
+      MIN_AGE: 7 * 86400,
+      DIRS_TO_AVOID: ['logs', 'SAM/', '/store/unmerged/other'],
+      WHICH_LIST: 'directories',
+      ProtectedList: 'protected.txt',
+    }
+    c.setLocation(write('ld.json', JSON.stringify({ ListDeletable: original })))
+    expect(c.get('UnmergedMinAge')).toBe(7)
+    expect(c.get('UnmergedDirsToAvoid')).toEqual(['/store/unmerged/SAM', '/store/unmerged/other'])
+    expect(c.get('ListDeletable')).toBe('protected.txt')
+    c.setLocation(write('ld2.json', JSON.stringify({ ListDeletable: original, UnmergedMinAge: 3 })))
+    expect(c.get('UnmergedMinAge')).toBe(3)
+    // the defaults: the original's, where they are the more careful
+    c.setLocation(write('none.json', '{}'))
+    expect(c.get('UnmergedMinAge')).toBe(28)
+    expect(c.get('UnmergedLogsAge')).toBe(60)
+    expect(c.get('UnmergedDirsToAvoid')).toEqual([
+      '/store/unmerged/SAM',
+      '/store/unmerged/tier0_harvest',
+      '/store/unmerged/express',
+      '/store/unmerged/data',
+    ])
+    expect(c.get('ListDeletable')).toBe('')
+    expect(c.get('RedirectorAge')).toBe(null)
+    // its mistakes name the key
+    c.setLocation(write('ld3.json', '{"ListDeletable": {"MIN_AGES": 1}}'))
+    expect(() => c.configDict()).toThrow(/unknown key ListDeletable.MIN_AGES/)
+    c.setLocation(write('ld4.json', '{"ListDeletable": {"LFN_TO_CLEAN": "/store/dcachetests/unmerged"}}'))
+    expect(() => c.configDict()).toThrow(/ListDeletable.LFN_TO_CLEAN must be \/store\/unmerged/)
+    c.setLocation(write('ld5.json', '{"ListDeletable": {"WHICH_LIST": "all"}}'))
+    expect(() => c.configDict()).toThrow(/ListDeletable.WHICH_LIST must be one of files, directories/)
+    c.setLocation(write('flag.json', '{"DeleteOrphans": 2}'))
+    expect(() => c.configDict()).toThrow(/DeleteOrphans must be true or false \(or 0 or 1\)/)
+    c.setLocation(write('mem.json', '{"FreeMem": true}'))
+    expect(c.get('FreeMem')).toBe(true)
+    c.setLocation(write('mem2.json', '{"FreeMem": "lots"}'))
+    expect(() => c.configDict()).toThrow(/FreeMem must be a number/)
+  })
 })

@@ -58,6 +58,29 @@ describe('a site listed over XRootD from the configuration', () => {
     await expect(remotelister.listing('T2_UNKNOWN')).rejects.toThrow(/Redirectors.T2_UNKNOWN/)
   })
 
+  it('keeps a door found for RedirectorAge days, as the original kept its redirector lists', async () => {
+    configure('redirector-age', { GlobalRedirectors: [server.hostPort], Timeout: 5, RedirectorAge: 1 })
+    const file = remotelister.doorCacheFile()
+    expect(await remotelister.locateDoor('T2_TEST')).toBe(server.hostPort)
+    const kept = JSON.parse(fs.readFileSync(file, 'utf8'))
+    expect(kept.T2_TEST.door).toBe(server.hostPort)
+    // a cached door is used without asking the global redirectors
+    kept.T2_TEST.door = 'cached.example:1094'
+    fs.writeFileSync(file, JSON.stringify(kept))
+    expect(await remotelister.locateDoor('T2_TEST')).toBe('cached.example:1094')
+    // too old: asked again, and kept anew
+    kept.T2_TEST.time -= 2 * 86_400
+    fs.writeFileSync(file, JSON.stringify(kept))
+    expect(await remotelister.locateDoor('T2_TEST')).toBe(server.hostPort)
+    // 0: never too old
+    configure('redirector-age', { GlobalRedirectors: [server.hostPort], Timeout: 5, RedirectorAge: 0 })
+    fs.writeFileSync(file, JSON.stringify({ T2_TEST: { door: 'cached.example:1094', time: 0 } }))
+    expect(await remotelister.locateDoor('T2_TEST')).toBe('cached.example:1094')
+    // not set: no cache
+    configure('redirector-age', { GlobalRedirectors: [server.hostPort], Timeout: 5 })
+    expect(await remotelister.locateDoor('T2_TEST')).toBe(server.hostPort)
+  })
+
   it('spreads the connections over the servers the door names, unless the site is in UseLoadBalancer', async () => {
     const DIRLIST = 3004
     const LOCATE = 3027

@@ -9,18 +9,20 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ConfigError } from './errors'
 
-type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'string[]' | 'record'
+type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'string[]' | 'record' | 'custom'
 
 export interface KeySpec {
   kind: Kind
   default: unknown
   doc: string
   /** For `record`: the kind of each value. */
-  values?: Exclude<Kind, 'record'>
+  values?: Exclude<Kind, 'record' | 'custom'>
   /** Allowed values, for strings. */
   oneOf?: readonly string[]
   min?: number
   max?: number
+  /** For `custom`: checks the value and returns it as the tool keeps it. */
+  check?: (v: unknown, where: string, file: string) => unknown
 }
 
 /**
@@ -42,6 +44,125 @@ export const LIMITS = {
   /** a count of files: more than any site holds */
   files: 1e12,
 } as const
+
+/**
+ * The unmerged directories never cleaned by default: the original's
+ * DIRS_TO_AVOID (but logs, which the logs' own age cleans, as the original
+ * did) and ours, SAM. On deleting, the more careful default wins.
+ */
+const UNMERGED_AVOID = ['SAM', 'tier0_harvest', 'express', 'data'].map((d) => `/store/unmerged/${d}`)
+
+/** The original's `ListDeletable` object (cmstoolbox's listdeletable configuration). */
+export interface OriginalListDeletable {
+  LFN_TO_CLEAN?: string
+  UNMERGED_DIR_LOCATION?: string
+  WHICH_LIST?: 'files' | 'directories'
+  DELETION_FILE?: string
+  DIRS_TO_AVOID?: string[]
+  /** seconds */
+  MIN_AGE?: number
+  SLEEP_TIME?: number
+  STORAGE_TYPE?: string
+  SITE_NAME?: string
+  /** site: the RootPath its unmerged directory lies below (read as UnmergedRoot) */
+  AlternateRoot?: Record<string, string>
+  /** ours: the file or URL of protected LFNs */
+  ProtectedList?: string
+}
+
+const LIST_DELETABLE_KEYS: Record<keyof OriginalListDeletable, Exclude<Kind, 'custom'>> = {
+  LFN_TO_CLEAN: 'string',
+  UNMERGED_DIR_LOCATION: 'string',
+  WHICH_LIST: 'string',
+  DELETION_FILE: 'string',
+  DIRS_TO_AVOID: 'string[]',
+  MIN_AGE: 'number',
+  SLEEP_TIME: 'number',
+  STORAGE_TYPE: 'string',
+  SITE_NAME: 'string',
+  AlternateRoot: 'record',
+  ProtectedList: 'string',
+}
+
+function checkListDeletable(v: unknown, where: string, file: string): unknown {
+  if (typeof v === 'string') return v
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ConfigError(`${file}: ${where} must be a string or a mapping, not ${kindOf(v)}`, { file })
+  }
+  const out: Record<string, unknown> = {}
+  for (const [k, val] of Object.entries(v)) {
+    const kind = Object.hasOwn(LIST_DELETABLE_KEYS, k)
+      ? LIST_DELETABLE_KEYS[k as keyof OriginalListDeletable]
+      : undefined
+    if (!kind) {
+      throw new ConfigError(
+        `${file}: unknown key ${where}.${k} (known: ${Object.keys(LIST_DELETABLE_KEYS).join(', ')})`,
+        { file },
+      )
+    }
+    const spec: KeySpec =
+      k === 'MIN_AGE'
+        ? { kind, default: 0, doc: '', min: 0, max: LIMITS.days * 86_400 }
+        : k === 'WHICH_LIST'
+          ? { kind, default: '', doc: '', oneOf: ['files', 'directories'] }
+          : { kind, default: '', doc: '', min: 0, max: LIMITS.seconds }
+    if (kind === 'record') {
+      if (typeof val !== 'object' || val === null || Array.isArray(val)) {
+        throw new ConfigError(`${file}: ${where}.${k} must be a mapping of site to value, not ${kindOf(val)}`, { file })
+      }
+      const sites: Record<string, unknown> = {}
+      for (const [site, root] of Object.entries(val)) {
+        sites[site] = checkScalar('string', root, spec, `${where}.${k}.${site}`, file)
+      }
+      out[k] = sites
+    } else out[k] = checkScalar(kind, val, spec, `${where}.${k}`, file)
+  }
+  return out
+}
+
+function checkFreeMem(v: unknown, where: string, file: string): unknown {
+  if (typeof v === 'boolean') return v
+  return checkScalar('number', v, { kind: 'number', default: 0, doc: '', min: 0, max: 1e6 }, where, file)
+}
+
+function checkRedirectorAge(v: unknown, where: string, file: string): unknown {
+  if (v === null) return v
+  return checkScalar('number', v, { kind: 'number', default: 0, doc: '', min: 0, max: LIMITS.days }, where, file)
+}
+
+/**
+ * The original's `ListDeletable` object read as our keys: `MIN_AGE`
+ * (seconds) as `UnmergedMinAge` (days), `DIRS_TO_AVOID` (below
+ * `LFN_TO_CLEAN`) as `UnmergedDirsToAvoid` (LFNs; `logs` left out: logs are
+ * cleaned by `UnmergedLogsAge`, as the original did), `ProtectedList` as the
+ * `ListDeletable` string, `AlternateRoot` as `UnmergedRoot`. A key the file
+ * (or the environment) sets itself wins over the mapping.
+ * `UNMERGED_DIR_LOCATION`, `WHICH_LIST`, `DELETION_FILE`, `SLEEP_TIME`,
+ * `STORAGE_TYPE` and `SITE_NAME` are accepted and have no effect: the unmerged area is listed as the site is (its
+ * `PathPrefix`), and the deletable files go to the registry and to
+ * WebDir/SITE_compare_unmerged.txt.
+ */
+function mapListDeletable(values: ConfigValues, explicit: ReadonlySet<string>, file: string): void {
+  const o = values.ListDeletable
+  if (typeof o !== 'object' || o === null) return
+  const ld = o as OriginalListDeletable
+  const unmerged = `${String(values.RootPath).replace(/\/+$/, '')}/unmerged`
+  const base = (ld.LFN_TO_CLEAN ?? unmerged).replace(/\/+$/, '')
+  if (base !== unmerged) {
+    throw new ConfigError(
+      `${file}: ListDeletable.LFN_TO_CLEAN must be ${unmerged} (RootPath/unmerged, the directory cleaned), not ${base}`,
+      { file },
+    )
+  }
+  if (ld.MIN_AGE !== undefined && !explicit.has('UnmergedMinAge')) values.UnmergedMinAge = ld.MIN_AGE / 86_400
+  if (ld.DIRS_TO_AVOID !== undefined && !explicit.has('UnmergedDirsToAvoid')) {
+    values.UnmergedDirsToAvoid = ld.DIRS_TO_AVOID.filter((d) => d.replace(/^\/+|\/+$/g, '') !== 'logs').map((d) =>
+      d.startsWith('/') ? d : `${base}/${d.replace(/\/+$/, '')}`,
+    )
+  }
+  if (ld.AlternateRoot !== undefined && !explicit.has('UnmergedRoot')) values.UnmergedRoot = ld.AlternateRoot
+  values.ListDeletable = ld.ProtectedList ?? ''
+}
 
 /** Every key the tool reads, with its default. Every number has a `max`. */
 export const SCHEMA: Record<string, KeySpec> = {
@@ -134,14 +255,30 @@ export const SCHEMA: Record<string, KeySpec> = {
   Unmerged: { kind: 'string[]', default: [], doc: 'sites whose /store/unmerged is cleaned' },
   UnmergedLogsAge: {
     kind: 'number',
-    default: 7,
+    default: 60,
     min: 0,
     max: LIMITS.days,
-    doc: 'days after which unmerged logs are deleted',
+    doc: "days after which unmerged logs are deleted (the original's 60)",
   },
-  ListDeletable: { kind: 'string', default: '', doc: 'file or URL of protected unmerged LFNs' },
+  ListDeletable: {
+    kind: 'custom',
+    default: '',
+    check: checkListDeletable,
+    doc: "file or URL of protected unmerged LFNs; or the original's object (LFN_TO_CLEAN, DIRS_TO_AVOID, MIN_AGE in seconds, ...), read as UnmergedMinAge and UnmergedDirsToAvoid, with the protected list in its ProtectedList (ours)",
+  },
   AdditionalLogDeletions: { kind: 'record', values: 'string[]', default: {}, doc: 'site: further log directories' },
-  FreeMem: { kind: 'boolean', default: false, doc: 'drop trees as soon as they are compared' },
+  FreeMem: {
+    kind: 'custom',
+    default: false,
+    check: checkFreeMem,
+    doc: 'GB of available memory a check needs before it starts, as the original (a boolean is ours, kept for old files: it has no effect)',
+  },
+  RedirectorAge: {
+    kind: 'custom',
+    default: null,
+    check: checkRedirectorAge,
+    doc: 'days a door found through GlobalRedirectors is reused from VarLocation/redirectors/doors.json (0: until that file is deleted, as the original; absent: never cached)',
+  },
   InventoryListing: {
     kind: 'record',
     values: 'string',
@@ -173,15 +310,21 @@ export const SCHEMA: Record<string, KeySpec> = {
   },
   UnmergedMinAge: {
     kind: 'number',
-    default: 14,
+    default: 28,
     min: 0,
     max: LIMITS.days,
-    doc: 'days after which unprotected unmerged files are deleted',
+    doc: "days after which unprotected unmerged files are deleted (the original's MIN_AGE, 28 days)",
+  },
+  UnmergedRoot: {
+    kind: 'record',
+    values: 'string',
+    default: {},
+    doc: "site: the RootPath its unmerged directory lies below, when not RootPath (the original's ListDeletable.AlternateRoot)",
   },
   UnmergedDirsToAvoid: {
     kind: 'string[]',
-    default: ['/store/unmerged/SAM'],
-    doc: 'unmerged directories never cleaned',
+    default: [...UNMERGED_AVOID],
+    doc: "unmerged directories never cleaned (the original's DIRS_TO_AVOID and ours, SAM)",
   },
 }
 
@@ -193,7 +336,13 @@ function kindOf(v: unknown): string {
   return typeof v === 'object' ? 'a mapping' : `the ${typeof v} ${JSON.stringify(v)}`
 }
 
-function checkScalar(kind: Exclude<Kind, 'record'>, v: unknown, spec: KeySpec, where: string, file: string): unknown {
+function checkScalar(
+  kind: Exclude<Kind, 'record' | 'custom'>,
+  v: unknown,
+  spec: KeySpec,
+  where: string,
+  file: string,
+): unknown {
   const bad = (want: string) => new ConfigError(`${file}: ${where} must be ${want}, not ${kindOf(v)}`, { file })
   switch (kind) {
     case 'string':
@@ -208,7 +357,9 @@ function checkScalar(kind: Exclude<Kind, 'record'>, v: unknown, spec: KeySpec, w
       if (spec.max !== undefined && v > spec.max) throw bad(`at most ${spec.max}`)
       return v
     case 'boolean':
-      if (typeof v !== 'boolean') throw bad('true or false')
+      // the original's files write flags as 0 and 1
+      if (v === 0 || v === 1) return v === 1
+      if (typeof v !== 'boolean') throw bad('true or false (or 0 or 1)')
       return v
     case 'string[]':
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad('a list of strings')
@@ -238,6 +389,7 @@ export function checkKey(key: string, v: unknown, file: string): unknown {
     const near = Object.keys(SCHEMA).find((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2)
     throw new ConfigError(`${file}: unknown key ${key}${near ? ` (did you mean ${near}?)` : ''}`, { file })
   }
+  if (spec.kind === 'custom') return (spec.check as NonNullable<KeySpec['check']>)(v, key, file)
   if (spec.kind !== 'record') return checkScalar(spec.kind, v, spec, key, file)
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new ConfigError(`${file}: ${key} must be a mapping of site to value, not ${kindOf(v)}`, { file })
@@ -289,7 +441,7 @@ function envOverrides(env: NodeJS.ProcessEnv): ConfigValues {
 export class Config {
   /** The configuration file; `null` for the defaults alone. */
   LOCATION: string | null = process.env.DYNAMO_CONSISTENCY_CONFIG ?? null
-  private cache: { location: string | null; mtimeMs: number; values: ConfigValues } | null = null
+  private cache: { location: string | null; mtimeMs: number; values: ConfigValues; explicit: string[] } | null = null
 
   setLocation(location: string | null): void {
     this.LOCATION = location
@@ -309,24 +461,30 @@ export class Config {
         })
       }
     }
-    if (this.cache && this.cache.location === location && this.cache.mtimeMs === mtimeMs) {
-      return { ...this.cache.values, ...envOverrides(process.env) }
-    }
-    const values: ConfigValues = {}
-    for (const [k, spec] of Object.entries(SCHEMA)) values[k] = structuredClone(spec.default)
-    if (location !== null) {
-      let text: string
-      try {
-        text = fs.readFileSync(location, 'utf8')
-      } catch (err) {
-        throw new ConfigError(`${location}: cannot read the configuration: ${(err as Error).message}`, {
-          file: location,
-        })
+    if (!this.cache || this.cache.location !== location || this.cache.mtimeMs !== mtimeMs) {
+      const values: ConfigValues = {}
+      let explicit: string[] = []
+      for (const [k, spec] of Object.entries(SCHEMA)) values[k] = structuredClone(spec.default)
+      if (location !== null) {
+        let text: string
+        try {
+          text = fs.readFileSync(location, 'utf8')
+        } catch (err) {
+          throw new ConfigError(`${location}: cannot read the configuration: ${(err as Error).message}`, {
+            file: location,
+          })
+        }
+        const parsed = parseConfig(text, location)
+        Object.assign(values, parsed)
+        explicit = Object.keys(parsed)
       }
-      Object.assign(values, parseConfig(text, location))
+      this.cache = { location, mtimeMs, values, explicit }
     }
-    this.cache = { location, mtimeMs, values }
-    return { ...values, ...envOverrides(process.env) }
+    const env = envOverrides(process.env)
+    const out = { ...this.cache.values, ...env }
+    const explicit = new Set([...this.cache.explicit, ...Object.keys(env)])
+    mapListDeletable(out, explicit, location ?? 'the configuration')
+    return out
   }
 
   get<T = unknown>(key: string): T {

@@ -73,20 +73,66 @@ export function siteTarget(
   return { target: `${url.replace(/\/+$/, '')}/${prefix.replace(/^\/+/, '')}`, method }
 }
 
+/** Where doors found through `GlobalRedirectors` are kept (`RedirectorAge`). */
+export function doorCacheFile(): string {
+  return path.join(config.resolvePath('VarLocation'), 'redirectors', 'doors.json')
+}
+
+type DoorCache = Record<string, { door: string; time: number }>
+
+function readDoorCache(): DoorCache {
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(doorCacheFile(), 'utf8'))
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as DoorCache) : {}
+  } catch {
+    // absent or unreadable: no door is cached
+    return {}
+  }
+}
+
+/** The door cached for a site, while `RedirectorAge` allows (0: no expiry). */
+function cachedDoor(site: string, age: number | null): string | undefined {
+  if (age === null) return undefined
+  const entry = readDoorCache()[site]
+  if (!entry || typeof entry.door !== 'string' || typeof entry.time !== 'number' || !entry.door) return undefined
+  if (age > 0 && Date.now() / 1000 - entry.time > age * 86_400) return undefined
+  return entry.door
+}
+
+function cacheDoor(site: string, door: string): void {
+  const file = doorCacheFile()
+  const doors = readDoorCache()
+  doors[site] = { door, time: Math.floor(Date.now() / 1000) }
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  const tmp = `${file}.${process.pid}.tmp`
+  fs.writeFileSync(tmp, `${JSON.stringify(doors, null, 2)}\n`)
+  fs.renameSync(tmp, file)
+}
+
 /**
  * A site with no door in `Redirectors` is looked for through the
  * `GlobalRedirectors`, which send `/store/test/xrootd/SITE/` to the site's
- * own redirector (the CMS convention).
+ * own redirector (the CMS convention). With `RedirectorAge` set, a door
+ * found is kept in `VarLocation/redirectors/doors.json` and reused for that
+ * many days (0: until the file, or the site's entry in it, is deleted), as
+ * the original kept its redirector lists.
  */
 export async function locateDoor(site: string, signal?: AbortSignal): Promise<string | undefined> {
   if (config.site<string>('Redirectors', site, '')) return undefined
   const access = config.site<string>('AccessMethod', site, 'XRootD').toLowerCase()
   if (access.startsWith('local') || access.startsWith('dump')) return undefined
+  const age = config.get<number | null>('RedirectorAge')
+  const cached = cachedDoor(site, age)
+  if (cached) return cached
   for (const global of config.get<string[]>('GlobalRedirectors')) {
     const url = `${global.includes('://') ? global : `root://${global}`}//store/test/xrootd/${site}/`
     try {
       const found = await locate(url, signal)
-      if (found[0]) return plainAddress(found[0].address)
+      if (found[0]) {
+        const door = plainAddress(found[0].address)
+        if (age !== null) cacheDoor(site, door)
+        return door
+      }
     } catch (err) {
       if (err instanceof CancelledError) throw err
       // this redirector does not know the site: ask the next

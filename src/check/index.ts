@@ -54,6 +54,12 @@ export interface CheckOptions {
   haltPollSeconds?: number
   /** The worker's host name in the summary store. @default $DYNAMO_CONSISTENCY_HOST, else the machine's name */
   host?: string
+  /** Also clean the site's `AdditionalLogDeletions` (the original's `--more-logs`). */
+  moreLogs?: boolean
+  /** Request no deletion of orphans this run (the original's `--no-orphan`). */
+  noOrphan?: boolean
+  /** Request nothing of the registry this run, whatever the site's flag (`check --test`). */
+  dry?: boolean
   /** Called between the storage listing and the second inventory listing (for embedding and tests). */
   afterRemoteListing?: (site: string) => Promise<void> | void
   /** Called inside the report transaction after each kind of finding is written (for fault tests). */
@@ -343,8 +349,9 @@ async function checkSite(
   // /store/unmerged, at the sites that have it cleaned
   let unmerged: UnmergedResult | null = null
   if (config.get<string[]>('Unmerged').includes(site)) {
-    unmerged = await findUnmerged(site, signal)
-    log.info(`unmerged: ${unmerged.files.length} of ${unmerged.listed} files deletable (${unmerged.size} bytes)`)
+    unmerged = await findUnmerged(site, signal, { moreLogs: options.moreLogs === true })
+    if (unmerged.refused) log.info(`unmerged: ${unmerged.refused}`)
+    else log.info(`unmerged: ${unmerged.files.length} of ${unmerged.listed} files deletable (${unmerged.size} bytes)`)
     throwIfAborted(signal, site)
   }
 
@@ -488,9 +495,11 @@ async function checkSite(
   const reportingNow = reporting === 'act' ? await store.confirmLease(site, lease.owner, lease.seconds) : reporting
   if (reportingNow === null) throw new HaltedError(site, 'the lease on the site was lost to another worker')
   if (reportingNow !== 'act') log.info('dry site: no registry requests')
+  else if (options.dry) log.info('dry run (--test): no registry requests')
   else if (heldBack) log.info('no registry requests: held back')
   else {
-    if (config.get<boolean>('DeleteOrphans') && deletableOrphans.length) {
+    if (options.noOrphan) log.info('--no-orphan: no deletion of orphans requested')
+    if (config.get<boolean>('DeleteOrphans') && !options.noOrphan && deletableOrphans.length) {
       requested.deletions += await backend.registry.delete(site, deletableOrphans)
       await store.markActed(site, runId, 'orphan', deletableOrphans)
     }

@@ -6,7 +6,9 @@
  * a file or an http(s) URL holding a JSON list, `{"protected": [...]}`, or
  * one LFN a line) covers them, or they lie below `UnmergedDirsToAvoid`.
  *
- * As the original, a protected entry covers every LFN it is a prefix of,
+ * As the original, no protected list (none configured, or an empty one)
+ * means nothing is deletable: an empty list is a fault upstream, never a
+ * licence to clean everything. A protected entry covers every LFN it is a prefix of,
  * and the protected list is read after the listing, so that what was
  * protected while the site was listed is protected too. A file whose mtime
  * the listing did not give (0) is never deletable.
@@ -69,18 +71,60 @@ export interface UnmergedResult {
   size: number
   /** Files listed below /store/unmerged. */
   listed: number
+  /** Why nothing was picked, when the protected list was missing or empty. */
+  refused?: string
 }
 
-/** List a site's /store/unmerged and pick what may be deleted. */
-export async function findUnmerged(site: string, signal?: AbortSignal): Promise<UnmergedResult> {
-  const root = lfnFromText(`${config.get<string>('RootPath').replace(/\/+$/, '')}/unmerged`)
-  const logs = `${root}/logs` as Lfn
-  const avoid = config.get<string[]>('UnmergedDirsToAvoid').map(lfnFromText)
+/**
+ * List a site's /store/unmerged and pick what may be deleted. With
+ * `moreLogs` (`check --more-logs`, as the original's option), the site's
+ * `AdditionalLogDeletions` directories (below `RootPath`, or LFNs when
+ * they begin with /) are listed too
+ * and cleaned as unmerged logs are, after `UnmergedLogsAge` days. A site in
+ * `UnmergedRoot` has its unmerged (and those directories, and the avoided
+ * ones) below that root instead, as the original's `AlternateRoot`.
+ */
+export async function findUnmerged(
+  site: string,
+  signal?: AbortSignal,
+  options: { moreLogs?: boolean } = {},
+): Promise<UnmergedResult> {
+  const rootPath = config.get<string>('RootPath').replace(/\/+$/, '')
+  // the site's unmerged may lie below another root (UnmergedRoot: the original's AlternateRoot)
+  const siteRoot = config.site<string>('UnmergedRoot', site, rootPath).replace(/\/+$/, '')
+  const root = lfnFromText(`${siteRoot}/unmerged`)
+  const logDirs = [`${root}/logs` as Lfn]
+  if (options.moreLogs) {
+    for (const dir of config.site<string[]>('AdditionalLogDeletions', site, [])) {
+      // relative to the root, or an LFN of its own (as the original joined them)
+      logDirs.push(
+        lfnFromText(dir.startsWith('/') ? dir.replace(/\/+$/, '') : `${siteRoot}/${dir.replace(/\/+$/, '')}`),
+      )
+    }
+  }
+  const roots = [root, ...logDirs.filter((d) => !under(d, root))]
+  // avoided directories follow the site's unmerged to its other root
+  const usual = `${rootPath}/unmerged`
+  const avoid = config
+    .get<string[]>('UnmergedDirsToAvoid')
+    .map((d) => lfnFromText(siteRoot !== rootPath && under(d as Lfn, usual as Lfn) ? root + d.slice(usual.length) : d))
   const now = Date.now() / 1000
   const minAge = config.get<number>('UnmergedMinAge') * DAY
   const logsAge = config.get<number>('UnmergedLogsAge') * DAY
-  const tree = await listSite(site, [root], signal ? { signal } : {})
-  const protectedPrefixes = (await protectedUnmerged(config.get<string>('ListDeletable'), signal)).map(lfnFromText)
+  const source = config.get<string>('ListDeletable')
+  if (!source) {
+    return { files: [], size: 0, listed: 0, refused: 'no protected list configured (ListDeletable): not cleaning' }
+  }
+  const tree = await listSite(site, roots, signal ? { signal } : {})
+  const protectedPrefixes = (await protectedUnmerged(source, signal)).map(lfnFromText)
+  if (!protectedPrefixes.length) {
+    return {
+      files: [],
+      size: 0,
+      listed: tree.fileCount,
+      refused: `the protected list ${source} is empty: not cleaning`,
+    }
+  }
   const columns = native(() => tree.tree.fileColumns())
   const lfns = lfnsFromBuffer(columns.lfns)
   const files: { lfn: Lfn; size: number }[] = []
@@ -88,12 +132,13 @@ export async function findUnmerged(site: string, signal?: AbortSignal): Promise<
   for (let i = 0; i < lfns.length; i++) {
     const lfn = lfns[i] as Lfn
     const fileSize = columns.sizes[i] as number
-    if (!under(lfn, root)) continue
+    const isLog = logDirs.some((d) => under(lfn, d))
+    if (!isLog && !under(lfn, root)) continue
     const mtime = columns.mtimes[i] as number
     if (mtime === 0) continue
     const age = now - mtime
     if (avoid.some((d) => under(lfn, d)) || protectedPrefixes.some((p) => lfn.startsWith(p))) continue
-    if (age <= (under(lfn, logs) ? logsAge : minAge)) continue
+    if (age <= (isLog ? logsAge : minAge)) continue
     files.push({ lfn, size: fileSize })
     if (fileSize > 0) size += fileSize
   }

@@ -1,4 +1,5 @@
 /** `dynamo-consistency check --site PATTERN`: the full run on one site. */
+import * as os from 'node:os'
 import { HaltedError, runCheck } from '../check'
 import { config } from '../config'
 import { UsageError } from '../errors'
@@ -27,7 +28,30 @@ Options:
   --site PATTERN   the site or sites to pick from (required)
   --config FILE    the configuration file (default: $DYNAMO_CONSISTENCY_CONFIG)
   --quiet          print only the summary line
+  --no-orphan      request no deletion of orphans this run (as DeleteOrphans false)
+  --more-logs      also clean the site's AdditionalLogDeletions directories
+                   (after UnmergedLogsAge days; sites in Unmerged only)
+  --test           a dry run: nothing is asked of the registry, whatever the
+                   site's flag (the original ran a test back end instead)
+  --v1             the inventory and registry of Dynamo over MySQL for this run
+                   (InventoryBackend dynamo; DynamoDatabase gives the server)
   -h, --help       show this help
+
+The original's other options are accepted; ours does otherwise:
+  --lock NAME      no effect: every site has its own lease, no named locks
+  --update-summary no effect: every finished run updates the summary
+  --info, --debug  no effect: the log is printed unless --quiet
+  --cms            no effect: the CMS behaviour (/store, unmerged) is always on
+  --no-sam         no effect: ours has no SAM readiness check
+  --no-inventory   no effect: the inventory is always read (without it every
+                   file would be an orphan)
+  --unmerged       no effect: /store/unmerged is cleaned at every site in
+                   Unmerged, with or without it
+  --v1-reporting   no effect: the registry is the one InventoryBackend names
+  --cnf FILE       no effect: MySQL credentials are in DynamoDatabase (mysql://)
+  --date-string YYYYMMDD
+                   no effect: a storage dump is named in AccessMethod (dump:FILE)
+  --email          no effect: no mail is sent; a failure exits 1 and is logged
 
 SIGINT or SIGTERM, or \`set-status SITE halt\` from anywhere, stop the run
 within seconds in any phase: the site goes back to ready after a signal and
@@ -35,10 +59,30 @@ stays halted after a halt, and a run stopped before its report is committed
 leaves nothing in the summary store. A second SIGINT or SIGTERM ends the
 process at once.
 
-Exit status: 0 when the run finished (differences are not failures) or no
-site was ready, 1 on failure or when stopped, 2 on bad usage, 3 when the run
-finished but no top directory of the storage could be listed (a dead door,
-refused credentials: the run is recorded, with nothing called missing).`
+With FreeMem (GB) set and less memory available, it runs nothing and
+exits 0, as the original.
+
+Exit status: 0 when the run finished (differences are not failures), no
+site was ready or too little memory was free, 1 on failure or when stopped,
+2 on bad usage, 3 when the run finished but no top directory of the
+storage could be listed (a dead door, refused credentials: the run is
+recorded, with nothing called missing).`
+
+/** The original's options that ours accepts and that change nothing here (see the help). */
+const ORIGINAL_NO_EFFECT = {
+  lock: { value: true },
+  'update-summary': { value: false },
+  info: { value: false },
+  debug: { value: false },
+  cms: { value: false },
+  'no-sam': { value: false },
+  'no-inventory': { value: false },
+  unmerged: { value: false },
+  'v1-reporting': { value: false },
+  cnf: { value: true },
+  'date-string': { value: true },
+  email: { value: false },
+} as const
 
 export const checkCommand: Command = {
   name: 'check',
@@ -47,7 +91,16 @@ export const checkCommand: Command = {
   async run(args, io) {
     const { positional, options } = parseArgs(
       args,
-      { site: { value: true }, config: { value: true }, quiet: { value: false } },
+      {
+        site: { value: true },
+        config: { value: true },
+        quiet: { value: false },
+        'no-orphan': { value: false },
+        'more-logs': { value: false },
+        test: { value: false },
+        v1: { value: false },
+        ...ORIGINAL_NO_EFFECT,
+      },
       'check',
     )
     if (positional.length) throw new UsageError(`check: unexpected argument ${positional[0]} (see check --help)`)
@@ -57,6 +110,17 @@ export const checkCommand: Command = {
     if (config.LOCATION === null) {
       throw new UsageError('check needs a configuration: --config FILE or DYNAMO_CONSISTENCY_CONFIG')
     }
+    // FreeMem, as the original: GB of available memory a run needs, else no run now
+    const freeMem = config.get<number | boolean>('FreeMem')
+    if (typeof freeMem === 'number' && os.freemem() < freeMem * 1024 ** 3) {
+      io.err(
+        `dynamo-consistency: not enough available memory: have ${(os.freemem() / 1024 ** 3).toFixed(1)} GB, want ${freeMem} GB (FreeMem); not running now`,
+      )
+      return 0
+    }
+    // --v1: Dynamo's database for this run, as an environment variable named as the key would
+    const backendBefore = process.env.InventoryBackend
+    if (options.v1) process.env.InventoryBackend = 'dynamo'
     const controller = new AbortController()
     const stop = (sig: NodeJS.Signals) => controller.abort(new Error(`received ${sig}`))
     process.once('SIGINT', stop)
@@ -65,6 +129,9 @@ export const checkCommand: Command = {
       const report = await runCheck({
         site: options.site,
         signal: controller.signal,
+        moreLogs: options['more-logs'] === true,
+        noOrphan: options['no-orphan'] === true,
+        dry: options.test === true,
         ...(options.quiet ? {} : { onLog: (line: string) => io.err(line) }),
       })
       if (!report) {
@@ -98,6 +165,10 @@ export const checkCommand: Command = {
     } finally {
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
+      if (options.v1) {
+        if (backendBefore === undefined) delete process.env.InventoryBackend
+        else process.env.InventoryBackend = backendBefore
+      }
     }
   },
 }

@@ -16,7 +16,7 @@ import { config } from '../src/config'
 import { CancelledError } from '../src/errors'
 import { nativeTask, Tree } from '../src/native'
 import { openSummary } from '../src/summary/store'
-import { inventoryRows, makeSite, SITE, type SiteSetup } from './helpers/check-site'
+import { insertReplicas, inventoryRows, makeSite, SITE, type SiteSetup } from './helpers/check-site'
 import { CLI, cli, writeFile } from './helpers/cli'
 import { loadDynamo } from './helpers/dynamo'
 import { type MariaDb, skipUnlessStrict, startMariaDb } from './helpers/mariadb'
@@ -85,16 +85,10 @@ async function loadEmbedded(configFile: string, rows = inventoryRows()): Promise
   try {
     await db.transaction(async (tx) => {
       await tx.run('INSERT INTO sites (name) VALUES (?)', [SITE])
-      for (const r of rows.filter((r) => r.site === SITE)) {
-        await tx.run('INSERT INTO replicas (site, lfn, size, block, grp, complete) VALUES (?, ?, ?, ?, ?, ?)', [
-          r.site,
-          r.lfn,
-          r.size,
-          r.block,
-          r.group,
-          r.complete ? 1 : 0,
-        ])
-      }
+      await insertReplicas(
+        tx,
+        rows.filter((r) => r.site === SITE),
+      )
     })
   } finally {
     await db.close()

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EmbeddedBackend, openEmbeddedDatabase } from '../src/backends'
 import { runCheck } from '../src/check'
 import { config } from '../src/config'
-import { EMPTY_DIR, inventoryRows, makeSite, SITE, short } from './helpers/check-site'
+import { EMPTY_DIR, insertReplicas, inventoryRows, makeSite, SITE, short } from './helpers/check-site'
 import { cli } from './helpers/cli'
 import { have, XrootdServer } from './helpers/xrootd-server'
 
@@ -37,16 +37,7 @@ describe.skipIf(!usable)('check over XRootD', () => {
     await db.transaction(async (tx) => {
       for (const name of [SITE, 'T1_US_FNAL_Disk']) await tx.run('INSERT INTO sites (name) VALUES (?)', [name])
       await tx.run(`INSERT INTO sites (name, storage_type) VALUES ('T1_US_FNAL_MSS', 'mss')`)
-      for (const r of inventoryRows()) {
-        await tx.run('INSERT INTO replicas (site, lfn, size, block, grp, complete) VALUES (?, ?, ?, ?, ?, ?)', [
-          r.site,
-          r.lfn,
-          r.size,
-          r.block,
-          r.group,
-          r.complete ? 1 : 0,
-        ])
-      }
+      await insertReplicas(tx, inventoryRows())
     })
     const backend = new EmbeddedBackend(db)
     try {
@@ -93,15 +84,10 @@ describe('check over a dead door', () => {
     config.setLocation(site.config)
     const db = openEmbeddedDatabase()
     await db.run('INSERT INTO sites (name) VALUES (?)', [SITE])
-    for (const r of inventoryRows().filter((x) => x.site === SITE)) {
-      await db.run('INSERT INTO replicas (site, lfn, size, block, grp, complete) VALUES (?, ?, ?, ?, ?, 1)', [
-        SITE,
-        r.lfn,
-        r.size,
-        r.block,
-        r.group || 'DataOps',
-      ])
-    }
+    await insertReplicas(
+      db,
+      inventoryRows().filter((x) => x.site === SITE),
+    )
     await db.close()
     const r = cli(['check', '--site', SITE, '--config', site.config, '--quiet'])
     expect(r.code).toBe(3)

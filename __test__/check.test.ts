@@ -11,7 +11,7 @@ import { HaltedError, runCheck } from '../src/check'
 import { findUnmerged } from '../src/check/unmerged'
 import { config } from '../src/config'
 import { openSummary } from '../src/summary/store'
-import { EMPTY_DIR, inventoryRows, makeSite, SITE, type SiteSetup, short } from './helpers/check-site'
+import { EMPTY_DIR, insertReplicas, inventoryRows, makeSite, SITE, type SiteSetup, short } from './helpers/check-site'
 import { CLI, cli, lines, writeFile } from './helpers/cli'
 import { DELETING, TAU_DELETION, transfers } from './helpers/dynamo'
 
@@ -26,16 +26,7 @@ async function loadInventory(db: SqliteSql): Promise<void> {
       await tx.run('INSERT INTO sites (name, storage_type) VALUES (?, ?)', [name as string, type as string])
     }
     await tx.run(`UPDATE sites SET status = 'morgue' WHERE name = 'T2_DE_DESY'`)
-    for (const r of inventoryRows()) {
-      await tx.run('INSERT INTO replicas (site, lfn, size, block, grp, complete) VALUES (?, ?, ?, ?, ?, ?)', [
-        r.site,
-        r.lfn,
-        r.size,
-        r.block,
-        r.group,
-        r.complete ? 1 : 0,
-      ])
-    }
+    await insertReplicas(tx, inventoryRows())
     await tx.run(
       `INSERT INTO protected_datasets (site, dataset) VALUES (?, '/ZeroBias/Run2018A-17Sep2018-v1/MINIAOD')`,
       [SITE],

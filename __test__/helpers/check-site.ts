@@ -1,6 +1,7 @@
 /** The check fixture site (`__test__/fixtures/check-site`) materialised for a test. */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import type { Sql } from '../../src/backends/sql'
 import { tempDir, writeFile } from './cli'
 
 export const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'check-site')
@@ -35,6 +36,20 @@ export function inventoryRows(): InventoryRow[] {
     ]
     return { site, lfn, size: Number(size), block, group, complete: complete === '1' }
   })
+}
+
+/** Insert fixture rows into the embedded inventory's `replicas`. */
+export async function insertReplicas(db: Sql, rows: readonly InventoryRow[]): Promise<void> {
+  for (const r of rows) {
+    await db.run('INSERT INTO replicas (site, lfn, size, block, grp, complete) VALUES (?, ?, ?, ?, ?, ?)', [
+      r.site,
+      r.lfn,
+      r.size,
+      r.block,
+      r.group,
+      r.complete ? 1 : 0,
+    ])
+  }
 }
 
 /** A short name for a fixture LFN: its file name. */

@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each against its reference in the same
-// run. Flags: --big (10M files for compare, 1M for listing), --only a,b.
+// run. Flags: --big (10M files for compare, 1M for listing), --only a,b,
+// --huge (compare of 100M files a side; about 25 GB of disk).
 // The soak of the check under races and faults (`check-soak.mjs`) and the
 // long run of the property tests (`fuzz.mjs`) run only when named: --only soak,fuzz.
 import * as fs from 'node:fs'
@@ -9,6 +10,7 @@ import { ROOT } from './lib.mjs'
 
 const args = process.argv.slice(2)
 const big = args.includes('--big')
+const huge = args.includes('--huge')
 const onlyArg = args.find((a) => a.startsWith('--only'))
 const only = onlyArg
   ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(',')
@@ -30,7 +32,7 @@ for (const name of benches) {
   if (typeof mod.run !== 'function') continue
   console.log(`## ${name}\n`)
   const t0 = Date.now()
-  const result = await mod.run({ big, quick: false })
+  const result = await mod.run({ big, huge, quick: false })
   console.log(result.markdown)
   console.log(`\n(${((Date.now() - t0) / 1000).toFixed(0)} s)\n`)
 }

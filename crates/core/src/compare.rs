@@ -11,6 +11,8 @@
 //! Vetoes (deletion requests, protected datasets, ...) are applied by the
 //! caller to the returned lists.
 
+use std::cmp::Ordering;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
@@ -258,20 +260,40 @@ impl Ctx<'_> {
             self.by_name(inv_files, rem_files, path, &mut found);
         }
 
-        // Subdirectories: matched by name, each pair compared in parallel.
+        // Subdirectories: matched by merging the two sorted lists of names,
+        // each differing pair compared in parallel.
         let inv_subs = i.map(|d| it.subdirs(d)).unwrap_or(&[]);
         let rem_subs = r.map(|d| rt.subdirs(d)).unwrap_or(&[]);
-        let mut pairs: Vec<(Option<DirId>, Option<DirId>)> = Vec::with_capacity(inv_subs.len() + rem_subs.len());
-        for &s in inv_subs {
-            let remote = r.and_then(|r| rt.child(r, it.dir_name(s)));
-            if remote.is_some() || !traversed {
-                pairs.push((Some(s), remote));
-            }
-        }
-        for &s in rem_subs {
-            let in_inv = i.and_then(|i| it.child(i, rt.dir_name(s)));
-            if in_inv.is_none() {
-                pairs.push((None, Some(s)));
+        let mut pairs: Vec<(Option<DirId>, Option<DirId>)> = Vec::new();
+        let (mut a, mut b) = (0, 0);
+        while a < inv_subs.len() || b < rem_subs.len() {
+            let order = match (inv_subs.get(a), rem_subs.get(b)) {
+                (Some(&x), Some(&y)) => it.dir_name(x).cmp(rt.dir_name(y)),
+                (Some(_), None) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
+            match order {
+                Ordering::Equal => {
+                    let (x, y) = (inv_subs[a], rem_subs[b]);
+                    if self.inv.hashes[x as usize] == self.rem.hashes[y as usize] {
+                        // the same content: skipped here, not in a task of its own
+                        found.skipped += 1;
+                    } else {
+                        pairs.push((Some(x), Some(y)));
+                    }
+                    a += 1;
+                    b += 1;
+                }
+                Ordering::Less => {
+                    if !traversed {
+                        pairs.push((Some(inv_subs[a]), None));
+                    }
+                    a += 1;
+                }
+                Ordering::Greater => {
+                    pairs.push((None, Some(rem_subs[b])));
+                    b += 1;
+                }
             }
         }
         let sub = pairs
@@ -436,5 +458,129 @@ mod tests {
         let rem = tree(NOW, &[("/s/a", 12, 0)]);
         let r = compare(&inv, &rem, CompareOptions::default());
         assert!(r.missing.is_empty() && r.orphan.is_empty());
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::listfile::{read_into, write_escaped, ListingFormat};
+
+        /// A file: (directory number, name number, size, age in seconds at
+        /// the listing time). Directory numbers spread over both shapes: a
+        /// few crowded directories and many of one file, at several depths.
+        type Spec = (u16, u8, Option<u8>, u16);
+
+        fn lfn(dir: u16, name: u8) -> Vec<u8> {
+            // `dir` picks a depth and path; names of every length, sorting
+            // before and after their siblings (`d1` < `d1-x` < `d10`)
+            let depth = 1 + dir % 3;
+            let mut out = b"/store".to_vec();
+            for level in 0..depth {
+                out.extend_from_slice(format!("/d{}", (dir >> (level * 2)) % 11).as_bytes());
+                if dir % 5 == level {
+                    out.extend_from_slice(b"-x");
+                }
+            }
+            out.extend_from_slice(format!("/f{}", name % 13).as_bytes());
+            out
+        }
+
+        fn files() -> impl Strategy<Value = Vec<Spec>> {
+            let one = (0u16..200, any::<u8>(), prop::option::weighted(0.9, 0u8..4), 0u16..200);
+            prop::collection::vec(one, 0..120)
+        }
+
+        const LISTED: i64 = 100_000;
+        const AGE: i64 = 100;
+
+        fn text(specs: &[Spec]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for &(dir, name, size, age) in specs {
+                write_escaped(&mut out, &lfn(dir, name)).unwrap();
+                match size {
+                    Some(s) => out.extend_from_slice(format!("|{s}|{}\n", LISTED - age as i64).as_bytes()),
+                    None => out.extend_from_slice(format!("||{}\n", LISTED - age as i64).as_bytes()),
+                }
+            }
+            out
+        }
+
+        /// Three ways to the same tree: the reader given the lines in byte
+        /// order (no directory lookup), in the order drawn (lookups), and
+        /// files added one by one.
+        fn trees(specs: &[Spec]) -> [Tree; 3] {
+            let mut sorted = specs.to_vec();
+            sorted.sort_by_key(|&(d, n, _, _)| lfn(d, n));
+            let mut a = Tree::new(LISTED);
+            read_into(&mut a, &text(&sorted)[..], "sorted", ListingFormat::Auto).unwrap();
+            let mut b = Tree::new(LISTED);
+            read_into(&mut b, &text(specs)[..], "drawn", ListingFormat::Auto).unwrap();
+            let mut c = Tree::new(LISTED);
+            for &(dir, name, size, age) in specs {
+                c.add_file_path(&lfn(dir, name), size.map_or(UNKNOWN_SIZE, u64::from), LISTED - age as i64);
+            }
+            [a, b, c]
+        }
+
+        /// The rules by brute force: a file of one side is matched by a file
+        /// of the same LFN on the other with its size or an unknown one.
+        fn oracle(inv: &[Spec], rem: &[Spec]) -> (Vec<Entry>, Vec<Entry>) {
+            let entries = |specs: &[Spec]| -> Vec<(Vec<u8>, u64, bool)> {
+                specs
+                    .iter()
+                    .map(|&(d, n, s, age)| (lfn(d, n), s.map_or(UNKNOWN_SIZE, u64::from), i64::from(age) > AGE))
+                    .collect()
+            };
+            let (i, r) = (entries(inv), entries(rem));
+            let matched = |name: &[u8], size: u64, other: &[(Vec<u8>, u64, bool)]| {
+                other.iter().any(|(n, s, _)| n == name && (size == UNKNOWN_SIZE || *s == UNKNOWN_SIZE || *s == size))
+            };
+            let unmatched = |from: &[(Vec<u8>, u64, bool)], other: &[(Vec<u8>, u64, bool)]| {
+                let mut out: Vec<Entry> = from
+                    .iter()
+                    .filter(|(n, s, comparable)| *comparable && !matched(n, *s, other))
+                    .map(|(n, s, _)| Entry { lfn: n.clone(), size: *s })
+                    .collect();
+                out.sort();
+                out
+            };
+            (unmatched(&i, &r), unmatched(&r, &i))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: crate::property_cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+            #[test]
+            fn every_way_of_building_the_trees_gives_the_rules_answers(inv in files(), rem in files(), shared in files()) {
+                // files on both sides, plus each side's own
+                let inv: Vec<Spec> = shared.iter().chain(&inv).copied().collect();
+                let rem: Vec<Spec> = shared.iter().chain(&rem).copied().collect();
+                let (missing, orphan) = oracle(&inv, &rem);
+                let (invs, rems) = (trees(&inv), trees(&rem));
+                // every way gives the same directories, none of them twice
+                let paths = |t: &Tree| {
+                    let mut p = t.dir_paths();
+                    p.sort();
+                    p
+                };
+                for side in [&invs, &rems] {
+                    let want = paths(&side[2]);
+                    for t in side.iter() {
+                        let mut got = paths(t);
+                        prop_assert_eq!(&got, &want);
+                        got.dedup();
+                        prop_assert_eq!(got.len(), t.dir_count());
+                    }
+                }
+                for i in &invs {
+                    for r in &rems {
+                        let result = compare(i, r, CompareOptions { ignore_age: AGE });
+                        prop_assert_eq!(&result.missing, &missing);
+                        prop_assert_eq!(&result.orphan, &orphan);
+                    }
+                }
+            }
+        }
     }
 }

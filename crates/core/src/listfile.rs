@@ -24,7 +24,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use crate::tree::{split_lfn, DirId, Tree, UNKNOWN_SIZE};
+use crate::tree::{split_lfn, DirId, DirState, Tree, ROOT, UNKNOWN_SIZE};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ListingFormat {
@@ -341,31 +341,84 @@ fn digits(b: &[u8]) -> Option<u64> {
     Some(v)
 }
 
-/// Adds parsed lines to a tree, remembering the last directory so that the
-/// usual sorted dump costs one directory lookup per directory, not per file.
+/// Adds parsed lines to a tree, remembering the path of the last directory
+/// and the directory of each of its components: a listing gives a
+/// directory's files together, so a file costs no directory lookup when it
+/// is in the same directory as the line before, and a new directory only
+/// the components it does not share with the last one (one, for a listing
+/// of one file a directory). A listing in byte order costs no lookup at
+/// all: a directory this reader created, and whose children it has added in
+/// increasing order, cannot hold a name greater than the last of them.
 struct Loader<'t> {
     tree: &'t mut Tree,
     last_dir: Vec<u8>,
-    last_id: Option<DirId>,
+    /// The components of `last_dir`, the root first.
+    components: Vec<Component>,
 }
 
-impl Loader<'_> {
+struct Component {
+    /// Where the component ends in `last_dir` (0 for the root).
+    end: usize,
+    dir: DirId,
+    /// Created by this reader, every child added in increasing order, the
+    /// last of them `last_child`.
+    in_order: bool,
+    last_child: Option<DirId>,
+}
+
+impl<'t> Loader<'t> {
+    fn new(tree: &'t mut Tree) -> Loader<'t> {
+        let in_order = tree.dir_count() == 1;
+        Loader {
+            tree,
+            last_dir: Vec::new(),
+            components: vec![Component { end: 0, dir: ROOT, in_order, last_child: None }],
+        }
+    }
+
     fn add(&mut self, line: Line) {
         self.add_parts(&line.lfn, line.size, line.mtime);
     }
 
+    fn dir(&mut self, dir: &[u8]) -> DirId {
+        if dir == self.last_dir.as_slice() {
+            return self.components.last().map_or(ROOT, |c| c.dir);
+        }
+        let common = dir.iter().zip(&self.last_dir).take_while(|(a, b)| a == b).count();
+        // keep the components that are whole components of `dir` too
+        while self.components.len() > 1 {
+            let end = self.components[self.components.len() - 1].end;
+            if end <= common && (end == dir.len() || dir[end] == b'/') {
+                break;
+            }
+            self.components.pop();
+        }
+        let mut at = self.components[self.components.len() - 1].end;
+        while at < dir.len() {
+            let len = memchr::memchr(b'/', &dir[at..]).unwrap_or(dir.len() - at);
+            if len > 0 {
+                let name = &dir[at..at + len];
+                let parent = self.components.last_mut().expect("the root is never popped");
+                let after_last = parent.last_child.is_none_or(|c| self.tree.dir_name(c) < name);
+                let (d, created) = if parent.in_order && after_last {
+                    (self.tree.add_new_dir(parent.dir, name, DirState::Listed), true)
+                } else {
+                    parent.in_order = false;
+                    self.tree.add_dir_found(parent.dir, name, DirState::Listed)
+                };
+                parent.last_child = Some(d);
+                self.components.push(Component { end: at + len, dir: d, in_order: created, last_child: None });
+            }
+            at += len + 1;
+        }
+        self.last_dir.clear();
+        self.last_dir.extend_from_slice(dir);
+        self.components.last().map_or(ROOT, |c| c.dir)
+    }
+
     fn add_parts(&mut self, lfn: &[u8], size: u64, mtime: i64) {
         let (dir, name) = split_lfn(lfn);
-        let d = match self.last_id {
-            Some(id) if self.last_dir == dir => id,
-            _ => {
-                let id = self.tree.ensure_dir(dir);
-                self.last_dir.clear();
-                self.last_dir.extend_from_slice(dir);
-                self.last_id = Some(id);
-                id
-            }
-        };
+        let d = self.dir(dir);
         self.tree.add_file(d, name, size, mtime);
     }
 
@@ -405,8 +458,8 @@ pub fn read_into<R: Read>(
     format: ListingFormat,
 ) -> Result<u64, ListingError> {
     let io_err = |source| ListingError::Io { path: name.to_string(), source };
-    let mut loader = Loader { tree, last_dir: Vec::new(), last_id: None };
-    let mut buf = vec![0u8; 4 << 20];
+    let mut loader = Loader::new(tree);
+    let mut buf = vec![0u8; 256 << 10];
     let mut filled = 0usize;
     let mut line_no = 0u64;
     let mut files = 0u64;
@@ -441,6 +494,7 @@ pub fn read_into<R: Read>(
                     }
                 }
             }
+            loader.tree.shrink_to_fit();
             return Ok(files);
         }
         buf.copy_within(start..filled, 0);
@@ -512,6 +566,34 @@ mod tests {
 
     fn line(lfn: &str, size: u64, mtime: i64) -> Option<Line> {
         Some(Line { lfn: lfn.as_bytes().to_vec(), size, mtime })
+    }
+
+    #[test]
+    fn a_directory_costs_at_most_40_bytes_and_a_file_100_beyond_their_names() {
+        // one file a directory, and about 200 a directory, as a listing gives them
+        for (dirs, per_dir) in [(20_000, 1), (100, 200)] {
+            let mut text = Vec::new();
+            for d in 0..dirs {
+                for f in 0..per_dir {
+                    let line = format!(
+                        "/store/mc/Era{}/Primary{}/AODSIM/Proc-v1/{d:06}/F{f:04}-{d}.root|1234567890|1600000000\n",
+                        d % 7,
+                        d / 1000
+                    );
+                    text.extend_from_slice(line.as_bytes());
+                }
+            }
+            let mut t = Tree::new(1_700_000_000);
+            read_into(&mut t, &text[..], "x", ListingFormat::Auto).unwrap();
+            // the index a comparison builds counts too
+            assert!(!t.subdirs(ROOT).is_empty());
+            let m = t.memory();
+            let per_dir_bytes = m.directories as f64 / t.dir_count() as f64;
+            let per_file_bytes = m.files as f64 / t.file_count() as f64;
+            assert!(per_dir_bytes <= 40.0, "{per_dir_bytes} bytes a directory at {per_dir} files a directory");
+            assert!(per_file_bytes <= 100.0, "{per_file_bytes} bytes a file at {per_dir} files a directory");
+            assert_eq!(t.file_count(), dirs * per_dir);
+        }
     }
 
     #[test]

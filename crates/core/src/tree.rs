@@ -11,8 +11,11 @@
 
 use std::sync::OnceLock;
 
+use std::hash::Hasher;
+
+use hashbrown::hash_table::{Entry, HashTable};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 use xxhash_rust::xxh3::xxh3_64;
 
 pub type DirId = u32;
@@ -46,29 +49,101 @@ impl DirState {
     }
 }
 
+/// The directories' names, in one byte arena.
 #[derive(Default)]
-struct Interner {
-    ids: FxHashMap<Box<[u8]>, u32>,
-    names: Vec<Box<[u8]>>,
+struct DirNames {
+    bytes: Vec<u8>,
+    /// End of each directory's name in `bytes`, by directory id.
+    end: Vec<u64>,
 }
 
-impl Interner {
-    fn intern(&mut self, name: &[u8]) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
+impl DirNames {
+    fn name(&self, d: DirId) -> &[u8] {
+        let d = d as usize;
+        let start = if d == 0 { 0 } else { self.end[d - 1] as usize };
+        &self.bytes[start..self.end[d] as usize]
+    }
+
+    fn push(&mut self, name: &[u8]) {
+        self.bytes.extend_from_slice(name);
+        self.end.push(self.bytes.len() as u64);
+    }
+}
+
+/// The lookup of a directory by parent and name while a tree is built: a
+/// hash table of directory ids keyed by (parent, name). Each entry keeps 32
+/// bits of its key's hash, from which the table's hash is rebuilt: growing
+/// the table reads no name, and a probe reads a name only when those bits
+/// match. A tree read whole drops it; the sorted index serves lookups then.
+type Children = HashTable<(DirId, u32)>;
+
+/// 32 bits of the hash of (parent, name).
+fn child_key(parent: DirId, name: &[u8]) -> u32 {
+    let mut h = FxHasher::default();
+    h.write_u32(parent);
+    h.write(name);
+    let h = h.finish();
+    (h >> 32) as u32 ^ h as u32
+}
+
+/// The table's 64-bit hash of a key, spread from its 32 bits.
+fn table_hash(key: u32) -> u64 {
+    (key as u64 | ((key as u64) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// A column of unix times, one a directory: four bytes each for every time
+/// from 1970 to 2106, the rare other one (a negative or absurd mtime some
+/// storage reports) kept exactly beside.
+#[derive(Default)]
+struct Times {
+    small: Vec<u32>,
+    other: FxHashMap<u32, i64>,
+}
+
+impl Times {
+    /// Marks a time kept in `other`.
+    const OTHER: u32 = u32::MAX;
+
+    fn get(&self, i: usize) -> i64 {
+        match self.small[i] {
+            Times::OTHER => self.other[&(i as u32)],
+            t => t as i64,
         }
-        let id = self.names.len() as u32;
-        self.names.push(name.into());
-        self.ids.insert(name.into(), id);
-        id
     }
 
-    fn get(&self, id: u32) -> &[u8] {
-        &self.names[id as usize]
+    fn small(t: i64) -> Option<u32> {
+        u32::try_from(t).ok().filter(|&v| v != Times::OTHER)
     }
 
-    fn lookup(&self, name: &[u8]) -> Option<u32> {
-        self.ids.get(name).copied()
+    fn push(&mut self, t: i64) {
+        let i = self.small.len() as u32;
+        self.small.push(Times::small(t).unwrap_or(Times::OTHER));
+        if Times::small(t).is_none() {
+            self.other.insert(i, t);
+        }
+    }
+
+    fn set(&mut self, i: usize, t: i64) {
+        match Times::small(t) {
+            Some(v) => {
+                if self.small[i] == Times::OTHER {
+                    self.other.remove(&(i as u32));
+                }
+                self.small[i] = v;
+            }
+            None => {
+                self.small[i] = Times::OTHER;
+                self.other.insert(i as u32, t);
+            }
+        }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.small.shrink_to_fit();
+    }
+
+    fn heap_bytes(&self) -> usize {
+        4 * self.small.capacity() + 24 * self.other.capacity()
     }
 }
 
@@ -89,6 +164,16 @@ pub struct FileRef<'a> {
     pub mtime: i64,
 }
 
+/// Heap bytes of a tree: its directories and files, and apart the bytes of
+/// their names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Memory {
+    pub directories: usize,
+    pub directory_names: usize,
+    pub files: usize,
+    pub file_names: usize,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub files: u64,
@@ -100,14 +185,14 @@ pub struct Counts {
 }
 
 pub struct Tree {
-    names: Interner,
+    names: DirNames,
+    /// Built on first need, kept up to date as directories are added.
+    children: OnceLock<Children>,
     dir_parent: Vec<DirId>,
-    dir_name: Vec<u32>,
-    dir_mtime: Vec<i64>,
-    dir_listed_at: Vec<i64>,
+    dir_mtime: Times,
+    dir_listed_at: Times,
     dir_state: Vec<DirState>,
     unlisted_reason: FxHashMap<DirId, String>,
-    children: FxHashMap<(DirId, u32), DirId>,
     file_dir: Vec<DirId>,
     file_name_end: Vec<u64>,
     file_names: Vec<u8>,
@@ -128,17 +213,17 @@ impl Tree {
     /// An empty tree whose implicitly created directories count as listed at
     /// `listed_at` (unix seconds).
     pub fn new(listed_at: i64) -> Tree {
-        let mut names = Interner::default();
-        let root_name = names.intern(b"");
-        Tree {
+        let mut names = DirNames::default();
+        // the root has the empty name and is nobody's child
+        names.end.push(0);
+        let mut tree = Tree {
             names,
+            children: OnceLock::new(),
             dir_parent: vec![ROOT],
-            dir_name: vec![root_name],
-            dir_mtime: vec![0],
-            dir_listed_at: vec![listed_at],
+            dir_mtime: Times::default(),
+            dir_listed_at: Times::default(),
             dir_state: vec![DirState::Listed],
             unlisted_reason: FxHashMap::default(),
-            children: FxHashMap::default(),
             file_dir: Vec::new(),
             file_name_end: Vec::new(),
             file_names: Vec::new(),
@@ -146,7 +231,10 @@ impl Tree {
             file_mtime: Vec::new(),
             default_listed_at: listed_at,
             index: OnceLock::new(),
-        }
+        };
+        tree.dir_mtime.push(0);
+        tree.dir_listed_at.push(listed_at);
+        tree
     }
 
     pub fn default_listed_at(&self) -> i64 {
@@ -172,15 +260,15 @@ impl Tree {
     }
 
     pub fn dir_name(&self, d: DirId) -> &[u8] {
-        self.names.get(self.dir_name[d as usize])
+        self.names.name(d)
     }
 
     pub fn dir_mtime(&self, d: DirId) -> i64 {
-        self.dir_mtime[d as usize]
+        self.dir_mtime.get(d as usize)
     }
 
     pub fn listed_at(&self, d: DirId) -> i64 {
-        self.dir_listed_at[d as usize]
+        self.dir_listed_at.get(d as usize)
     }
 
     pub fn state(&self, d: DirId) -> DirState {
@@ -219,26 +307,79 @@ impl Tree {
         out
     }
 
+    /// The subdirectory `name` of `parent`: from the lookup table while the
+    /// tree is built, by binary search in the sorted index once it is.
     pub fn child(&self, parent: DirId, name: &[u8]) -> Option<DirId> {
-        let id = self.names.lookup(name)?;
-        self.children.get(&(parent, id)).copied()
+        if self.children.get().is_none() && self.index.get().is_some() {
+            let subs = self.subdirs(parent);
+            return subs.binary_search_by(|&c| self.dir_name(c).cmp(name)).ok().map(|i| subs[i]);
+        }
+        let key = child_key(parent, name);
+        self.children_table()
+            .find(table_hash(key), |&(d, k)| {
+                k == key && self.dir_parent[d as usize] == parent && self.dir_name(d) == name
+            })
+            .map(|e| e.0)
+    }
+
+    fn children_table(&self) -> &Children {
+        self.children.get_or_init(|| {
+            let n = self.dir_count();
+            let mut table = Children::with_capacity(n);
+            for d in 1..n as DirId {
+                let key = child_key(self.dir_parent[d as usize], self.dir_name(d));
+                table.insert_unique(table_hash(key), (d, key), |&(_, k)| table_hash(k));
+            }
+            table
+        })
     }
 
     /// The directory `name` under `parent`, created as `state` if absent.
     pub fn add_dir(&mut self, parent: DirId, name: &[u8], state: DirState) -> DirId {
-        let name_id = self.names.intern(name);
-        if let Some(&d) = self.children.get(&(parent, name_id)) {
-            return d;
+        self.add_dir_found(parent, name, state).0
+    }
+
+    /// [`Tree::add_dir`], saying whether the directory was created.
+    pub fn add_dir_found(&mut self, parent: DirId, name: &[u8], state: DirState) -> (DirId, bool) {
+        self.children_table();
+        let key = child_key(parent, name);
+        let next = self.dir_parent.len() as DirId;
+        let (names, parents) = (&self.names, &self.dir_parent);
+        let table = self.children.get_mut().expect("built above");
+        match table.entry(
+            table_hash(key),
+            |&(d, k)| k == key && parents[d as usize] == parent && names.name(d) == name,
+            |&(_, k)| table_hash(k),
+        ) {
+            Entry::Occupied(e) => (e.get().0, false),
+            Entry::Vacant(v) => {
+                v.insert((next, key));
+                self.push_dir(parent, name, state);
+                (next, true)
+            }
         }
+    }
+
+    /// Add the directory `name` under `parent`, which the caller knows
+    /// `parent` does not hold yet (a listing read in order proves it).
+    pub fn add_new_dir(&mut self, parent: DirId, name: &[u8], state: DirState) -> DirId {
         let d = self.dir_parent.len() as DirId;
-        self.dir_parent.push(parent);
-        self.dir_name.push(name_id);
-        self.dir_mtime.push(0);
-        self.dir_listed_at.push(self.default_listed_at);
-        self.dir_state.push(state);
-        self.children.insert((parent, name_id), d);
-        self.touch();
+        if let Some(table) = self.children.get_mut() {
+            let key = child_key(parent, name);
+            table.insert_unique(table_hash(key), (d, key), |&(_, k)| table_hash(k));
+        }
+        self.push_dir(parent, name, state);
         d
+    }
+
+    fn push_dir(&mut self, parent: DirId, name: &[u8], state: DirState) {
+        self.dir_parent.push(parent);
+        self.names.push(name);
+        self.dir_mtime.push(0);
+        let listed_at = self.default_listed_at;
+        self.dir_listed_at.push(listed_at);
+        self.dir_state.push(state);
+        self.touch();
     }
 
     /// The directory at `path`, looked up component by component.
@@ -264,18 +405,18 @@ impl Tree {
     }
 
     pub fn set_dir_mtime(&mut self, d: DirId, mtime: i64) {
-        self.dir_mtime[d as usize] = mtime;
+        self.dir_mtime.set(d as usize, mtime);
     }
 
     pub fn set_listed(&mut self, d: DirId, listed_at: i64) {
         self.dir_state[d as usize] = DirState::Listed;
-        self.dir_listed_at[d as usize] = listed_at;
+        self.dir_listed_at.set(d as usize, listed_at);
         self.unlisted_reason.remove(&d);
     }
 
     pub fn set_unlisted(&mut self, d: DirId, listed_at: i64, reason: &str) {
         self.dir_state[d as usize] = DirState::Unlisted;
-        self.dir_listed_at[d as usize] = listed_at;
+        self.dir_listed_at.set(d as usize, listed_at);
         self.unlisted_reason.insert(d, reason.to_string());
     }
 
@@ -305,6 +446,50 @@ impl Tree {
         let (dir, name) = split_lfn(lfn);
         let d = self.ensure_dir(dir);
         self.add_file(d, name, size, mtime);
+    }
+
+    /// Give back the room grown vectors hold beyond their length (after a
+    /// tree is read whole).
+    pub fn shrink_to_fit(&mut self) {
+        self.children.take();
+        self.names.bytes.shrink_to_fit();
+        self.names.end.shrink_to_fit();
+        self.dir_parent.shrink_to_fit();
+        self.dir_mtime.shrink_to_fit();
+        self.dir_listed_at.shrink_to_fit();
+        self.dir_state.shrink_to_fit();
+        self.file_dir.shrink_to_fit();
+        self.file_name_end.shrink_to_fit();
+        self.file_names.shrink_to_fit();
+        self.file_size.shrink_to_fit();
+        self.file_mtime.shrink_to_fit();
+    }
+
+    /// The bytes this tree holds on the heap, by what for.
+    pub fn memory(&self) -> Memory {
+        use std::mem::size_of;
+        let (dir_index, file_index) = self.index.get().map_or((0, 0), |ix| {
+            (
+                4 * (ix.file_start.capacity() + ix.child_start.capacity() + ix.child_order.capacity()),
+                4 * ix.file_order.capacity(),
+            )
+        });
+        Memory {
+            directories: 8 * self.names.end.capacity()
+                + self.children.get().map_or(0, |t| t.capacity() * (size_of::<(DirId, u32)>() + 1))
+                + 4 * self.dir_parent.capacity()
+                + self.dir_mtime.heap_bytes()
+                + self.dir_listed_at.heap_bytes()
+                + self.dir_state.capacity()
+                + dir_index,
+            directory_names: self.names.bytes.capacity(),
+            files: 4 * self.file_dir.capacity()
+                + 8 * self.file_name_end.capacity()
+                + 8 * self.file_size.capacity()
+                + 8 * self.file_mtime.capacity()
+                + file_index,
+            file_names: self.file_names.capacity(),
+        }
     }
 
     pub fn reserve_files(&mut self, files: usize, name_bytes: usize) {
@@ -337,7 +522,7 @@ impl Tree {
             None => true,
             Some(age) => {
                 let d = self.file_dir[i] as usize;
-                self.file_mtime[i].saturating_add(age) < self.dir_listed_at[d]
+                self.file_mtime[i].saturating_add(age) < self.dir_listed_at.get(d)
             }
         }
     }
@@ -348,9 +533,20 @@ impl Tree {
         self.index.get_or_init(|| {
             let n = self.dir_count();
             let (file_start, file_order) = group_by(&self.file_dir, n);
-            let (child_start, child_order) = group_by(&self.dir_parent[1..], n);
+            let (child_start, mut child_order) = group_by(&self.dir_parent[1..], n);
             // group_by over dir_parent[1..] yields positions shifted by one
-            let child_order = child_order.into_iter().map(|c| c + 1).collect();
+            for c in &mut child_order {
+                *c += 1;
+            }
+            // each directory's children by name: found by binary search, and
+            // merged with another tree's in order (a listing read in order
+            // gives them sorted already)
+            for d in 0..n {
+                let group = &mut child_order[child_start[d] as usize..child_start[d + 1] as usize];
+                if !group.windows(2).all(|w| self.dir_name(w[0]) < self.dir_name(w[1])) {
+                    group.sort_unstable_by(|&a, &b| self.dir_name(a).cmp(self.dir_name(b)));
+                }
+            }
             Index { file_start, file_order, child_start, child_order }
         })
     }
@@ -362,7 +558,7 @@ impl Tree {
         &ix.file_order[a as usize..b as usize]
     }
 
-    /// The subdirectories directly in `d`.
+    /// The subdirectories directly in `d`, sorted by name.
     pub fn subdirs(&self, d: DirId) -> &[u32] {
         let ix = self.index();
         let (a, b) = (ix.child_start[d as usize], ix.child_start[d as usize + 1]);
@@ -459,7 +655,7 @@ impl Tree {
             blocked[d as usize] = true;
         }
         for (d, b) in blocked.iter_mut().enumerate() {
-            let young = self.dir_mtime[d].saturating_add(ignore_age) >= self.dir_listed_at[d];
+            let young = self.dir_mtime.get(d).saturating_add(ignore_age) >= self.dir_listed_at.get(d);
             if young || self.dir_state[d] != DirState::Listed {
                 *b = true;
             }
@@ -631,8 +827,8 @@ impl Tree {
         let mut map = vec![base; other.dir_count()];
         {
             let d = base as usize;
-            self.dir_mtime[d] = other.dir_mtime[0];
-            self.dir_listed_at[d] = other.dir_listed_at[0];
+            self.dir_mtime.set(d, other.dir_mtime.get(0));
+            self.dir_listed_at.set(d, other.dir_listed_at.get(0));
             self.dir_state[d] = other.dir_state[0];
             if let Some(r) = other.unlisted_reason(ROOT) {
                 self.unlisted_reason.insert(base, r.to_string());
@@ -642,8 +838,8 @@ impl Tree {
             let parent = map[other.dir_parent[od] as usize];
             let d = self.add_dir(parent, other.dir_name(od as DirId), other.dir_state[od]);
             map[od] = d;
-            self.dir_mtime[d as usize] = other.dir_mtime[od];
-            self.dir_listed_at[d as usize] = other.dir_listed_at[od];
+            self.dir_mtime.set(d as usize, other.dir_mtime.get(od));
+            self.dir_listed_at.set(d as usize, other.dir_listed_at.get(od));
             self.dir_state[d as usize] = other.dir_state[od];
             if let Some(r) = other.unlisted_reason(od as DirId) {
                 self.unlisted_reason.insert(d, r.to_string());

@@ -306,6 +306,7 @@ pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(T
     if r.inner.read(&mut extra).map_err(map)? != 0 {
         return Err(corrupt("bytes after the checksum"));
     }
+    tree.shrink_to_fit();
     Ok((tree, note))
 }
 

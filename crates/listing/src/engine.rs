@@ -376,6 +376,7 @@ pub fn run(
         }
         close();
         coord.finish();
+        tree.shrink_to_fit();
         Ok(tree)
     })
 }
@@ -606,6 +607,7 @@ fn run_async(
         coord.tick(&tree, in_flight(&waiting, &busy))?;
     }
     coord.finish();
+    tree.shrink_to_fit();
     Ok(tree)
 }
 

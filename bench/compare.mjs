@@ -15,8 +15,8 @@ import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { generate } from './listings.mjs'
 import { CLI, fmt, measure, measureSteps, q, ROOT, table } from './lib.mjs'
+import { generate } from './listings.mjs'
 
 const require = createRequire(import.meta.url)
 

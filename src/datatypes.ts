@@ -69,6 +69,11 @@ export class DirectoryInfo {
     return this.tree.counts(ignoreAgeDays * DAY)
   }
 
+  /** Whether the tree has the directory `path` (cheaper than `getNode`). */
+  hasDirectory(path: string): boolean {
+    return this.tree.hasDirectory(path)
+  }
+
   getNode(path: string): NodeInfo | null {
     return this.tree.getNode(path)
   }

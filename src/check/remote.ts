@@ -9,7 +9,7 @@ import { locateDoor, nativeListing, siteListOptions, siteRoots, siteTarget } fro
 
 /** The listing roots the inventory has files or directories in. */
 export function rootsFor(inventory: DirectoryInfo): string[] {
-  return siteRoots().filter((root) => inventory.getNode(root) !== null)
+  return siteRoots().filter((root) => inventory.hasDirectory(root))
 }
 
 export async function listSite(

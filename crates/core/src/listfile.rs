@@ -341,6 +341,25 @@ fn digits(b: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// The length of the longest common prefix of `a` and `b`, eight bytes at
+/// a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("eight bytes"));
+        let y = u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+        if x != y {
+            return i + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
 /// Adds parsed lines to a tree, remembering the path of the last directory
 /// and the directory of each of its components: a listing gives a
 /// directory's files together, so a file costs no directory lookup when it
@@ -384,7 +403,7 @@ impl<'t> Loader<'t> {
         if dir == self.last_dir.as_slice() {
             return self.components.last().map_or(ROOT, |c| c.dir);
         }
-        let common = dir.iter().zip(&self.last_dir).take_while(|(a, b)| a == b).count();
+        let common = common_prefix(dir, &self.last_dir);
         // keep the components that are whole components of `dir` too
         while self.components.len() > 1 {
             let end = self.components[self.components.len() - 1].end;
@@ -566,6 +585,18 @@ mod tests {
 
     fn line(lfn: &str, size: u64, mtime: i64) -> Option<Line> {
         Some(Line { lfn: lfn.as_bytes().to_vec(), size, mtime })
+    }
+
+    #[test]
+    fn common_prefix_at_every_length() {
+        let a = b"/store/mc/Era00/Primary0/AODSIM/x";
+        for cut in 0..a.len() {
+            let mut b = a.to_vec();
+            b[cut] ^= 1;
+            assert_eq!(common_prefix(a, &b), cut);
+            assert_eq!(common_prefix(a, &a[..cut]), cut);
+        }
+        assert_eq!(common_prefix(a, a), a.len());
     }
 
     #[test]

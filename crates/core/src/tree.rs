@@ -603,26 +603,33 @@ impl Tree {
     /// [`Tree::dir_hashes`] over file hashes computed already.
     pub fn dir_hashes_from(&self, file_hashes: &[u64], ignore_age: Option<i64>) -> Vec<u64> {
         let n = self.dir_count();
-        let file_sums: Vec<u64> = (0..n as DirId)
+        // per directory, in parallel: the sum of its files' hashes and the
+        // hash of its name; the pass up the tree is then a few operations a
+        // directory
+        let ix = self.index();
+        let own: Vec<(u64, u64)> = (0..n as DirId)
             .into_par_iter()
+            .with_min_len(1024)
             .map(|d| {
-                self.files_in(d)
+                let files = &ix.file_order[ix.file_start[d as usize] as usize..ix.file_start[d as usize + 1] as usize];
+                let sum = files
                     .iter()
                     .filter(|&&i| self.comparable(i as usize, ignore_age))
-                    .fold(0u64, |acc, &i| acc.wrapping_add(file_hashes[i as usize]))
+                    .fold(0u64, |acc, &i| acc.wrapping_add(file_hashes[i as usize]));
+                (sum, if d == ROOT { 0 } else { xxh3_64(self.dir_name(d)) })
             })
             .collect();
         let mut sub_sums = vec![0u64; n];
         let mut hashes = vec![0u64; n];
         for d in (0..n).rev() {
             let mut buf = [0u8; 17];
-            buf[..8].copy_from_slice(&file_sums[d].to_le_bytes());
+            buf[..8].copy_from_slice(&own[d].0.to_le_bytes());
             buf[8..16].copy_from_slice(&sub_sums[d].to_le_bytes());
             buf[16] = self.dir_state[d] as u8;
             hashes[d] = xxh3_64(&buf);
             if d != 0 {
                 let p = self.dir_parent[d] as usize;
-                let contribution = pair_hash(xxh3_64(self.dir_name(d as DirId)), hashes[d]);
+                let contribution = pair_hash(own[d].1, hashes[d]);
                 sub_sums[p] = sub_sums[p].wrapping_add(contribution);
             }
         }
@@ -778,6 +785,47 @@ impl Tree {
         paths
     }
 
+    /// Of one directory, from its subtree alone: the number of files and
+    /// their total size at any depth, and its hash over every file (the
+    /// values [`Tree::subtree_totals`] and [`Tree::dir_hashes`] give it).
+    pub fn subtree_summary(&self, d: DirId) -> (u64, u64, u64) {
+        // the subtree, parents before children; walked back, children first
+        let mut dirs = vec![d];
+        let mut k = 0;
+        while k < dirs.len() {
+            dirs.extend_from_slice(self.subdirs(dirs[k]));
+            k += 1;
+        }
+        let mut acc: FxHashMap<DirId, (u64, u64, u64)> = FxHashMap::default();
+        let mut result = (0, 0, 0);
+        for &c in dirs.iter().rev() {
+            let (mut files, mut size, subs) = acc.remove(&c).unwrap_or_default();
+            let mut sum = 0u64;
+            for &i in self.files_in(c) {
+                let f = self.file(i as usize);
+                files += 1;
+                if f.size != UNKNOWN_SIZE {
+                    size += f.size;
+                }
+                sum = sum.wrapping_add(file_hash(f.name, f.size));
+            }
+            let mut buf = [0u8; 17];
+            buf[..8].copy_from_slice(&sum.to_le_bytes());
+            buf[8..16].copy_from_slice(&subs.to_le_bytes());
+            buf[16] = self.dir_state[c as usize] as u8;
+            let hash = xxh3_64(&buf);
+            if c == d {
+                result = (files, size, hash);
+            } else {
+                let p = acc.entry(self.parent(c)).or_default();
+                p.0 += files;
+                p.1 += size;
+                p.2 = p.2.wrapping_add(pair_hash(xxh3_64(self.dir_name(c)), hash));
+            }
+        }
+        result
+    }
+
     /// Number of files and total size below `d`, at any depth.
     pub fn subtree_totals(&self) -> Vec<(u64, u64)> {
         let n = self.dir_count();
@@ -926,6 +974,22 @@ mod tests {
             t.add_file_path(lfn, size, mtime);
         }
         t
+    }
+
+    #[test]
+    fn a_subtree_summary_is_what_the_whole_tree_passes_give() {
+        let mut t = Tree::new(100);
+        for (i, lfn) in ["/a/b/1", "/a/b/2", "/a/c/3", "/a/4", "/d/e/f/5", "/d/6"].iter().enumerate() {
+            let size = if i == 2 { UNKNOWN_SIZE } else { 10 * i as u64 + 1 };
+            t.add_file_path(lfn.as_bytes(), size, 5);
+        }
+        t.ensure_dir(b"/a/empty");
+        let (totals, hashes) = (t.subtree_totals(), t.dir_hashes(None));
+        for d in 0..t.dir_count() as DirId {
+            let (files, size, hash) = t.subtree_summary(d);
+            assert_eq!((files, size), totals[d as usize], "totals of {}", String::from_utf8_lossy(&t.dir_path(d)));
+            assert_eq!(hash, hashes[d as usize], "hash of {}", String::from_utf8_lossy(&t.dir_path(d)));
+        }
     }
 
     #[test]

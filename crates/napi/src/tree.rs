@@ -291,7 +291,14 @@ impl Tree {
         }
     }
 
-    /// The directory at `path`, or null.
+    /// Whether the tree has the directory `path`.
+    #[napi]
+    pub fn has_directory(&self, path: String) -> bool {
+        self.read().find_dir(path.as_bytes()).is_some()
+    }
+
+    /// The directory at `path`, or null. Its totals and hash come from its
+    /// subtree alone.
     #[napi]
     pub fn get_node(&self, path: String) -> Option<NodeInfo> {
         let tree = self.read();
@@ -307,8 +314,7 @@ impl Tree {
         files.sort_by(|a, b| a.name.cmp(&b.name));
         let mut subdirs: Vec<String> = tree.subdirs(d).iter().map(|&s| lossy(tree.dir_name(s))).collect();
         subdirs.sort();
-        let totals = tree.subtree_totals()[d as usize];
-        let hash = tree.dir_hashes(None)[d as usize];
+        let (total_files, total_size, hash) = tree.subtree_summary(d);
         Some(NodeInfo {
             path: lossy(&tree.dir_path(d)),
             name: lossy(tree.dir_name(d)),
@@ -324,8 +330,8 @@ impl Tree {
             reason: tree.unlisted_reason(d).map(str::to_string),
             files,
             subdirs,
-            total_files: totals.0 as f64,
-            total_size: totals.1 as f64,
+            total_files: total_files as f64,
+            total_size: total_size as f64,
             hash: format!("{hash:016x}"),
         })
     }

@@ -152,6 +152,53 @@ describe('compare command', () => {
     expect(r.orphan).toEqual([])
   })
 
+  it('gives the same lists and summary from two listing files as from their trees', async () => {
+    // both shapes (crowded directories and one file a directory), odd names,
+    // size mismatches, duplicates, and files on either side of --ignore-age
+    const now = Math.floor(Date.now() / 1000)
+    const inv: string[] = []
+    const rem: string[] = []
+    let seed = 7
+    const rand = (n: number) => {
+      seed ^= seed << 13
+      seed ^= seed >>> 17
+      seed ^= seed << 5
+      return (seed >>> 0) % n
+    }
+    for (let i = 0; i < 3000; i++) {
+      const dir = i % 3 === 0 ? `/store/user/u${i}` : `/store/mc/Era${i % 4}/P${i % 40}/AODSIM/v1/${i % 7}`
+      const name = [`f${i}.root`, `caf\xe9 ${i}.root`, `end ${i}.root\x20`][i % 3]
+      const line = `${dir}/${name}|${1000 + (i % 50)}|${now - rand(4) * DAY}`
+      const roll = rand(100)
+      if (roll >= 3) inv.push(line)
+      if (roll < 5 || roll >= 10) rem.push(roll === 99 ? line.replace(/\|(\d+)\|/, '|7|') : line)
+      if (roll === 50) inv.push(line)
+    }
+    const invFile = path.join(work, 'same-inv.txt')
+    const remFile = path.join(work, 'same-rem.txt')
+    fs.writeFileSync(invFile, `${inv.join('\n')}\n`)
+    fs.writeFileSync(remFile, `${rem.reverse().join('\n')}\n`)
+    const remTree = path.join(work, 'same-rem.tree')
+    ;(await DirectoryInfo.fromListing(remFile)).save(remTree)
+    const fast = run(invFile, remFile, 'same-fast', ['--ignore-age', '2'])
+    const trees = run(invFile, remTree, 'same-trees', ['--ignore-age', '2'])
+    expect(fast.missing.length).toBeGreaterThan(20)
+    expect(fast.orphan.length).toBeGreaterThan(20)
+    for (const kind of ['missing', 'orphan', 'empty', 'unlisted'] as const) {
+      const file = (base: string) => fs.readFileSync(path.join(work, `${base}_${kind}.txt`))
+      expect(file('same-fast').equals(file('same-trees')), kind).toBe(true)
+    }
+    const { seconds: _a, ...a } = fast.summary
+    const { seconds: _b, ...b } = trees.summary
+    expect(a).toEqual({
+      ...b,
+      missing: { ...b.missing, file: a.missing.file },
+      orphan: { ...b.orphan, file: a.orphan.file },
+      empty: { ...b.empty, file: a.empty.file },
+      unlisted: { ...b.unlisted, file: a.unlisted.file },
+    })
+  })
+
   it('answers bad usage with exit code 2 and help with 0', () => {
     expect(cli(['compare', 'only-one']).code).toBe(2)
     expect(cli(['compare', 'a', 'b', '--ignore-age', 'soon']).code).toBe(2)

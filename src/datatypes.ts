@@ -6,7 +6,7 @@
 import { config } from './config'
 import { native, nativeAsync } from './errors'
 import { type Lfn, lfnsFromBuffer } from './lfn'
-import type { CompareResult, NodeInfo, Tree, TreeCounts, UnlistedDir } from './native'
+import type { CompareResult, ListingsCounts, NodeInfo, Tree, TreeCounts, UnlistedDir } from './native'
 import * as binding from './native'
 
 const DAY = 86_400
@@ -151,6 +151,29 @@ export async function compare(
     orphanSize: result.orphanSize,
     result,
   }
+}
+
+/**
+ * Compare two listing files without building their trees: the lists a
+ * comparison of their trees gives, at a fraction of the time and memory
+ * for listings of many directories. Null when only trees can answer (a
+ * tree file, a directory or a pipe, a line of unknown size, an LFN with an
+ * empty component): read them with `DirectoryInfo.read` and `compare` then.
+ */
+export async function compareListingFiles(
+  inventoryFile: string,
+  remoteFile: string,
+  options: { ignoreAge?: number; remoteFormat?: 'auto' | 'ral' } = {},
+): Promise<(ListingsCounts & { result: CompareResult }) | null> {
+  const ignoreAge = options.ignoreAge ?? config.get<number>('IgnoreAge')
+  const result = await nativeAsync(
+    binding.compareListingsAsync(inventoryFile, remoteFile, {
+      ignoreAge: ignoreAge * DAY,
+      remoteFormat: options.remoteFormat ?? 'auto',
+    }),
+  )
+  const counts = result?.listingCounts
+  return result && counts ? { result, ...counts } : null
 }
 
 export interface TreeInfo extends TreeCounts {

@@ -10,6 +10,7 @@ export const {
   CompareResult,
   compare,
   compareAsync,
+  compareListingsAsync,
   listRemote,
   listWithJs,
   locate,
@@ -22,6 +23,7 @@ export const {
 } = binding
 export type Tree = Binding.Tree
 export type CompareResult = Binding.CompareResult
+export type ListingsCounts = Binding.ListingsCounts
 export type ListOptions = Binding.ListOptions
 export type ListProgress = Binding.ListProgress
 export type NodeInfo = Binding.NodeInfo

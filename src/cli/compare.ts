@@ -2,8 +2,9 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { LIMITS } from '../config'
-import { compare } from '../datatypes'
+import { compare, compareListingFiles } from '../datatypes'
 import { native, UsageError } from '../errors'
+import type { CompareResult } from '../native'
 import { numberOption, parseArgs } from './args'
 import type { Command } from './command'
 import { humanBytes } from './progress'
@@ -62,28 +63,49 @@ export const compareCommand: Command = {
     const format: 'auto' | 'ral' = formatOption
     const base = typeof options.output === 'string' ? options.output : 'consistency'
     const started = Date.now()
-    const sideOpts = threads === undefined ? { format } : { format, threads }
-    // both sides are read at once: listing files parse on separate threads
-    const [inventory, remote] = await Promise.all([
-      readSide(inventoryPath, 'inventory', io, { ...sideOpts, format: 'auto' }),
-      readSide(remotePath, 'remote', io, sideOpts),
-    ])
-    const result = await compare(inventory, remote, null, { ignoreAge })
     const files = {
       missing: `${base}_missing.txt`,
       orphan: `${base}_orphan.txt`,
       empty: `${base}_empty.txt`,
       unlisted: `${base}_unlisted.txt`,
     }
+    // two listing files are compared without trees when they can be
+    const isFile = (p: string) => !p.includes('://') && fs.statSync(p, { throwIfNoEntry: false })?.isFile() === true
+    const listings =
+      isFile(inventoryPath) && isFile(remotePath)
+        ? await compareListingFiles(inventoryPath, remotePath, { ignoreAge, remoteFormat: format })
+        : null
+    let found: {
+      result: CompareResult
+      inventory: { files: number; size: number }
+      remote: { files: number; size: number; directories: number }
+    }
+    if (listings) {
+      const { files: invFiles, size: invSize } = listings.inventory
+      found = { result: listings.result, inventory: { files: invFiles, size: invSize }, remote: listings.remote }
+    } else {
+      const sideOpts = threads === undefined ? { format } : { format, threads }
+      // both sides are read at once: listing files parse on separate threads
+      const [inventory, remote] = await Promise.all([
+        readSide(inventoryPath, 'inventory', io, { ...sideOpts, format: 'auto' }),
+        readSide(remotePath, 'remote', io, sideOpts),
+      ])
+      found = {
+        result: (await compare(inventory, remote, null, { ignoreAge })).result,
+        inventory: { files: inventory.fileCount, size: inventory.totalSize },
+        remote: { files: remote.fileCount, size: remote.totalSize, directories: remote.nodeCount },
+      }
+    }
+    const { result } = found
     fs.mkdirSync(path.dirname(path.resolve(base)), { recursive: true })
-    for (const [kind, file] of Object.entries(files)) native(() => result.result.write(kind, file))
+    for (const [kind, file] of Object.entries(files)) native(() => result.write(kind, file))
     const summary = {
-      inventory: { files: inventory.fileCount, size: inventory.totalSize },
-      remote: { files: remote.fileCount, size: remote.totalSize, directories: remote.nodeCount },
-      missing: { count: result.result.missingCount, size: result.missingSize, file: files.missing },
-      orphan: { count: result.result.orphanCount, size: result.orphanSize, file: files.orphan },
-      empty: { count: result.result.emptyCount, file: files.empty },
-      unlisted: { count: result.result.unlistedCount, file: files.unlisted },
+      inventory: found.inventory,
+      remote: found.remote,
+      missing: { count: result.missingCount, size: result.missingSize, file: files.missing },
+      orphan: { count: result.orphanCount, size: result.orphanSize, file: files.orphan },
+      empty: { count: result.emptyCount, file: files.empty },
+      unlisted: { count: result.unlistedCount, file: files.unlisted },
       ignoreAgeDays: ignoreAge,
       seconds: (Date.now() - started) / 1000,
     }

@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod compare;
 pub mod input;
+pub mod listcompare;
 pub mod listfile;
 pub mod tree;
 pub mod treefile;
@@ -12,6 +13,7 @@ pub mod treefile;
 pub use atomic::{write_atomic, write_lines};
 pub use compare::{compare, CompareOptions, CompareResult, Entry};
 pub use input::{read_input, InputError};
+pub use listcompare::{compare_listing_files, ListingComparison, ListingCounts};
 pub use listfile::{read_listing, write_listing, ListingError, ListingFormat};
 pub use tree::{DirId, DirState, Tree, ROOT, UNKNOWN_SIZE};
 pub use treefile::{is_tree_file, load_tree, save_tree, TreeFileError};

@@ -139,7 +139,7 @@ fn show(b: &[u8]) -> String {
     }
 }
 
-fn strip_cr(b: &[u8]) -> &[u8] {
+pub(crate) fn strip_cr(b: &[u8]) -> &[u8] {
     b.strip_suffix(b"\r").unwrap_or(b)
 }
 
@@ -304,7 +304,7 @@ pub fn write_escaped<W: Write>(w: &mut W, lfn: &[u8]) -> io::Result<()> {
 
 /// The common line `LFN|size|mtime` with no escapes and no spaces to trim,
 /// parsed without copying; anything else goes through [`parse_line`].
-fn parse_fast(line: &[u8]) -> Option<(&[u8], u64, i64)> {
+pub(crate) fn parse_fast(line: &[u8]) -> Option<(&[u8], u64, i64)> {
     if line.first() != Some(&b'/') {
         return None;
     }
@@ -343,7 +343,7 @@ fn digits(b: &[u8]) -> Option<u64> {
 
 /// The length of the longest common prefix of `a` and `b`, eight bytes at
 /// a time.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
     let mut i = 0;
     while i + 8 <= n {

@@ -7,8 +7,8 @@ use dc_core::{CompareOptions, CompareResult as CoreResult, Entry};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{invalid, io_error, no_panic};
-use crate::tree::{lossy, size_to_js, split_nul, Tree, UnlistedDir};
+use crate::errors::{invalid, io_error, listing_error, no_panic};
+use crate::tree::{lossy, parse_format, size_to_js, split_nul, Tree, UnlistedDir};
 
 #[napi(object, js_name = "CompareOptions")]
 pub struct CompareOptionsJs {
@@ -41,6 +41,8 @@ pub struct FileEntry {
 #[napi]
 pub struct CompareResult {
     inner: CoreResult,
+    /// What each listing file held, when two were compared without trees.
+    counts: Option<(dc_core::ListingCounts, dc_core::ListingCounts)>,
 }
 
 fn list_of<'a>(r: &'a mut CoreResult, kind: &str) -> Result<&'a mut Vec<Entry>> {
@@ -218,7 +220,7 @@ impl CompareResult {
 pub fn compare(inventory: &Tree, remote: &Tree, options: Option<CompareOptionsJs>) -> Result<CompareResult> {
     let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from)?;
     let (inv, rem) = (inventory.read(), remote.read());
-    Ok(CompareResult { inner: dc_core::compare(&inv, &rem, opts) })
+    Ok(CompareResult { inner: dc_core::compare(&inv, &rem, opts), counts: None })
 }
 
 pub struct CompareTask {
@@ -240,7 +242,7 @@ impl Task for CompareTask {
     }
 
     fn resolve(&mut self, _env: Env, output: CoreResult) -> Result<CompareResult> {
-        Ok(CompareResult { inner: output })
+        Ok(CompareResult { inner: output, counts: None })
     }
 }
 
@@ -254,5 +256,89 @@ pub fn compare_async(
 ) -> Result<AsyncTask<CompareTask>> {
     let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from)?;
     let task = CompareTask { inventory: inventory.inner.clone(), remote: remote.inner.clone(), opts };
+    Ok(AsyncTask::with_optional_signal(task, signal))
+}
+
+/// What a listing file held: files, their bytes, and directories (the root
+/// and every ancestor of a file included).
+#[napi(object)]
+pub struct ListingCounts {
+    pub files: f64,
+    pub size: f64,
+    pub directories: f64,
+}
+
+impl From<dc_core::ListingCounts> for ListingCounts {
+    fn from(c: dc_core::ListingCounts) -> ListingCounts {
+        ListingCounts { files: c.files as f64, size: c.size as f64, directories: c.directories as f64 }
+    }
+}
+
+#[napi(object)]
+pub struct ListingsCounts {
+    pub inventory: ListingCounts,
+    pub remote: ListingCounts,
+}
+
+#[napi]
+impl CompareResult {
+    /// What each listing file held, when `compareListingsAsync` compared
+    /// two; null for a comparison of trees.
+    #[napi(getter)]
+    pub fn listing_counts(&self) -> Option<ListingsCounts> {
+        self.counts.map(|(i, r)| ListingsCounts { inventory: i.into(), remote: r.into() })
+    }
+}
+
+#[napi(object)]
+pub struct CompareListingsOptions {
+    /// Files younger than this many seconds at their listing time are not
+    /// compared.
+    /// @default 0
+    pub ignore_age: Option<f64>,
+    /// `auto` or `ral`, of the remote listing (the inventory's is `auto`).
+    /// @default "auto"
+    pub remote_format: Option<String>,
+}
+
+pub struct CompareListingsTask {
+    inventory: PathBuf,
+    remote: PathBuf,
+    formats: (dc_core::ListingFormat, dc_core::ListingFormat),
+    opts: CompareOptions,
+}
+
+impl Task for CompareListingsTask {
+    type Output = Option<dc_core::ListingComparison>;
+    type JsValue = Option<CompareResult>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        no_panic("the comparison of two listing files", || {
+            dc_core::compare_listing_files(&self.inventory, &self.remote, self.formats, self.opts)
+                .map_err(listing_error)
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.map(|c| CompareResult { inner: c.result, counts: Some((c.inventory, c.remote)) }))
+    }
+}
+
+/// Compare two listing files without building their trees, giving the
+/// lists a comparison of their trees gives, off the JS thread. Null when
+/// only trees can answer: a file that is not a regular listing file (a
+/// tree file, a directory, a pipe), a line of unknown size, or an LFN with
+/// an empty component; read the trees then.
+#[napi(ts_return_type = "Promise<CompareResult | null>")]
+pub fn compare_listings_async(
+    inventory: String,
+    remote: String,
+    options: Option<CompareListingsOptions>,
+    signal: Option<AbortSignal>,
+) -> Result<AsyncTask<CompareListingsTask>> {
+    let (ignore_age, remote_format) = options.map_or((None, None), |o| (o.ignore_age, o.remote_format));
+    let opts = CompareOptions::try_from(CompareOptionsJs { ignore_age })?;
+    let formats = (dc_core::ListingFormat::Auto, parse_format(remote_format)?);
+    let task = CompareListingsTask { inventory: inventory.into(), remote: remote.into(), formats, opts };
     Ok(AsyncTask::with_optional_signal(task, signal))
 }

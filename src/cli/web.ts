@@ -29,7 +29,12 @@ Options:
                    writes the lists the pages link to)
   --refresh S      seconds between the pages' refreshes of themselves (default 60; 0: never)
   --config FILE    the configuration file (default: $DYNAMO_CONSISTENCY_CONFIG)
-  -h, --help       show this help`
+  -h, --help       show this help
+
+Examples:
+  dynamo-consistency web serve --port 8080
+  dynamo-consistency web serve --host 0.0.0.0 --refresh 300
+  dynamo-consistency web install --dir /var/www/html/consistency`
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 

@@ -19,6 +19,19 @@ import { formatSpan } from './format'
 
 export type SiteColour = 'grey' | 'red' | 'yellow' | 'blue' | 'green' | 'none'
 
+/** A symbol for each colour, shown beside it: no state is told by colour alone. */
+export const COLOUR_SYMBOLS: Record<SiteColour, string> = {
+  red: '\u2716',
+  yellow: '\u25F7',
+  blue: '\u22EF',
+  green: '\u2713',
+  grey: '\u2016',
+  none: '\u25CB',
+}
+
+/** The order of the summary page before any sort: what needs a look first (red, then yellow), then the rest. */
+export const COLOUR_RANK: Record<SiteColour, number> = { red: 0, yellow: 1, blue: 2, green: 2, grey: 2, none: 2 }
+
 /** The figures of a last run that make a site red. */
 export type Problem = 'files' | 'missing' | 'orphan' | 'unrecoverable' | 'unlisted'
 

@@ -369,6 +369,7 @@ describe('the command line', () => {
       expect(examples).toMatch(new RegExp(`^  (# .*\\n  )?(source <\\()?dynamo-consistency ${name}\\b`))
     }
     expect(cli(['help']).stdout).toMatch(/^Usage: dynamo-consistency <command>/)
+    expect(cli(['help', '--help']).stdout).toBe(cli(['help']).stdout)
     const unknown = cli(['help', 'frobnicate'])
     expect(unknown.code).toBe(2)
     oneLine(unknown, /unknown command frobnicate/)
@@ -448,6 +449,48 @@ describe('shell completion', () => {
     expect(bashComplete(r.stdout, ['dynamo-consistency', 'set-status', 'T2_US_MIT', 'd'])).toEqual(['disable', 'dry'])
     expect(bashComplete(r.stdout, ['dynamo-consistency', 'web', ''])).toEqual(['install', 'serve'])
     expect(bashComplete(r.stdout, ['dynamo-consistency', 'help', 'c'])).toEqual(['check', 'compare', 'completion'])
+  })
+
+  it.skipIf(!have('zsh'))('completes commands, options and fixed values in zsh', () => {
+    const file = path.join(site.dir, 'completion.zsh')
+    fs.writeFileSync(file, cli(['completion', 'zsh']).stdout)
+    expect(spawnSync('zsh', ['-n', file]).status).toBe(0)
+    // zsh's completion functions stubbed: each prints what it was given (zsh itself filters by the prefix)
+    const complete = (words: string[]) => {
+      const r = spawnSync(
+        'zsh',
+        [
+          '-c',
+          [
+            'compdef() { print -r -- "compdef $*" }',
+            '_describe() { print -rl -- ${(P)2} }',
+            'compadd() { shift; print -rl -- "$@" }',
+            '_files() { print -r -- _files }',
+            `source '${file}'`,
+            `words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; PREFIX='${words.at(-1)}'`,
+            '_dynamo_consistency',
+          ].join('\n'),
+        ],
+        { encoding: 'utf8' },
+      )
+      expect(r.status, r.stderr).toBe(0)
+      return r.stdout.split('\n').filter(Boolean)
+    }
+    const [registered, ...commands] = complete(['dynamo-consistency', ''])
+    expect(registered).toBe('compdef _dynamo_consistency dynamo-consistency')
+    expect(commands.map((c) => c.split(':')[0])).toEqual([...COMMANDS, 'help'])
+    expect(complete(['dynamo-consistency', 'set-status', 'T2_US_MIT', ''])).toEqual([
+      'compdef _dynamo_consistency dynamo-consistency',
+      'ready',
+      'halt',
+      'disable',
+      'act',
+      'dry',
+    ])
+    expect(complete(['dynamo-consistency', 'invalidate', '--']).slice(1).sort()).toEqual(
+      ['--config', '--dry-run', '--help', '--site', '--version', '--yes', '-V', '-h', '-y'].sort(),
+    )
+    expect(complete(['dynamo-consistency', 'compare', 'x']).slice(1)).toEqual(['_files'])
   })
 
   it('gives zsh the same commands and options', () => {

@@ -79,7 +79,8 @@ export async function main(argv: string[] = process.argv.slice(2), io?: Output):
     }
     if (name === 'help') {
       if (rest.length > 1) throw new UsageError(`help takes one command, not ${rest.length}`)
-      output.out(rest[0] === undefined ? usage() : findCommand(rest[0]).help)
+      const topic = rest[0]
+      output.out(topic === undefined || topic === '--help' || topic === '-h' ? usage() : findCommand(topic).help)
       return 0
     }
     const command = findCommand(name)

@@ -67,7 +67,10 @@ function main(): void {
       // no sort chosen: what needs a look first
       const rank = (b: HTMLTableSectionElement) => RANK[b.dataset.colour ?? ''] ?? 2
       const rows = sites().map((body) => ({ body, rank: rank(body), site: body.dataset.site ?? '' }))
+      const before = rows.map((r) => r.body)
       rows.sort((a, b) => a.rank - b.rank || collator.compare(a.site, b.site))
+      // the page comes in this order: moving 500 rows to where they are would lay them out again for nothing
+      if (rows.every((r, i) => r.body === before[i])) return
       const fragment = document.createDocumentFragment()
       for (const r of rows) fragment.appendChild(r.body)
       table.appendChild(fragment)

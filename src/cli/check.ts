@@ -3,10 +3,10 @@ import * as os from 'node:os'
 import { HaltedError, runCheck } from '../check'
 import { config } from '../config'
 import { UsageError } from '../errors'
+import { plural } from '../words'
 import { parseArgs } from './args'
 import type { Command } from './command'
 import { humanBytes } from './progress'
-import { plural } from './words'
 
 const HELP = `Usage: dynamo-consistency check --site PATTERN [options]
 

@@ -4,11 +4,11 @@ import * as path from 'node:path'
 import { LIMITS } from '../config'
 import { compare } from '../datatypes'
 import { native, UsageError } from '../errors'
+import { plural } from '../words'
 import { numberOption, parseArgs } from './args'
 import type { Command } from './command'
 import { humanBytes } from './progress'
 import { readSide } from './sides'
-import { plural } from './words'
 
 const HELP = `Usage: dynamo-consistency compare INVENTORY REMOTE [options]
 

@@ -4,9 +4,9 @@ import { listSite } from '../check/remote'
 import { config } from '../config'
 import { UsageError } from '../errors'
 import { siteRoots } from '../remotelister'
+import { plural } from '../words'
 import { parseArgs } from './args'
 import type { Command } from './command'
-import { plural } from './words'
 
 const HELP = `Usage: dynamo-consistency dump-tree --site SITE [--remote] [NAME] [--config FILE]
 

@@ -2,9 +2,9 @@
 import { importListing, openEmbeddedDatabase } from '../backends/embedded'
 import { config } from '../config'
 import { UsageError } from '../errors'
+import { plural } from '../words'
 import { parseArgs } from './args'
 import type { Command } from './command'
-import { plural } from './words'
 
 const HELP = `Usage: dynamo-consistency import-inventory --site SITE FILE [options]
 

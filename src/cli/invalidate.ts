@@ -5,9 +5,9 @@ import { config } from '../config'
 import { UsageError } from '../errors'
 import { type Lfn, lfnForDisplay } from '../lfn'
 import { openSummary } from '../summary/store'
+import { plural } from '../words'
 import { parseArgs } from './args'
 import type { Command } from './command'
-import { plural } from './words'
 
 const HELP = `Usage: dynamo-consistency invalidate [--site PATTERN] [options]
 

@@ -4,10 +4,10 @@ import { LIMITS } from '../config'
 import { native, nativeAsync, UsageError } from '../errors'
 import type { ListOptions } from '../native'
 import * as binding from '../native'
+import { plural } from '../words'
 import { numberOption, parseArgs } from './args'
 import type { Command } from './command'
 import { humanBytes, progressReporter } from './progress'
-import { plural } from './words'
 
 const HELP = `Usage: dynamo-consistency list URL-or-PATH [options]
 

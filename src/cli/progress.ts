@@ -4,8 +4,8 @@
  * plain line every 5 s and at the end.
  */
 import type { ListProgress } from '../native'
+import { plural } from '../words'
 import type { Output } from './command'
-import { plural } from './words'
 
 /** Bytes in decimal units: 16.8 kB, 2.3 TB. */
 export function humanBytes(n: number): string {

@@ -4,6 +4,7 @@ import { UsageError } from '../errors'
 import { openSummary } from '../summary/store'
 import { installWeb } from '../web/install'
 import { startWebServer } from '../web/server'
+import { plural } from '../words'
 import { numberOption, parseArgs } from './args'
 import type { Command } from './command'
 
@@ -70,7 +71,7 @@ export const webCommand: Command = {
       const reader = await openSummary(undefined, { readOnly: true })
       try {
         const report = await installWeb({ reader, dir, refresh })
-        io.out(`${report.sites} sites: ${report.files.length} files written to ${report.dir}`)
+        io.out(`${plural(report.sites, 'site')}: ${plural(report.files.length, 'file')} written to ${report.dir}`)
         return 0
       } finally {
         await reader.close()

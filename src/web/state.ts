@@ -15,6 +15,7 @@
  * that in the browser and never shows a stale green.
  */
 import type { SiteSummary } from '../summary/types'
+import { plural } from '../words'
 import { formatSpan } from './format'
 
 export type SiteColour = 'grey' | 'red' | 'yellow' | 'blue' | 'green' | 'none'
@@ -63,10 +64,11 @@ export function problemsOf(site: SiteSummary): { problems: Problem[]; reasons: s
   }
   if (last.files === 0) add('files', 'no files found on storage')
   if (last.missing > site.maxMissing)
-    add('missing', `${last.missing} missing files exceed MaxMissing ${site.maxMissing}`)
-  if (last.orphan > site.maxOrphan) add('orphan', `${last.orphan} orphans exceed MaxOrphan ${site.maxOrphan}`)
-  if (last.unrecoverable > 0) add('unrecoverable', `${last.unrecoverable} unrecoverable files`)
-  if (last.unlistedBad > 0) add('unlisted', `${last.unlistedBad} directories unlisted with errors`)
+    add('missing', `${plural(last.missing, 'missing file')} exceed MaxMissing ${site.maxMissing}`)
+  if (last.orphan > site.maxOrphan) add('orphan', `${plural(last.orphan, 'orphan')} exceed MaxOrphan ${site.maxOrphan}`)
+  if (last.unrecoverable > 0) add('unrecoverable', plural(last.unrecoverable, 'unrecoverable file'))
+  if (last.unlistedBad > 0)
+    add('unlisted', `${plural(last.unlistedBad, 'directory', 'directories')} unlisted with errors`)
   return { problems, reasons }
 }
 

@@ -185,9 +185,11 @@ function main(): void {
             labelSize: 16,
             // an ISO date is about 80 px wide: ticks farther apart than that
             space: 110,
-            values: (_u, ticks) => {
-              const texts = timeTicks(ticks)
-              figure.dataset.xTicks = texts.join('|')
+            values: (u, ticks) => {
+              // a label centred on a tick near the right edge would be cut: such a tick goes unlabelled
+              const room = u.bbox.left + u.bbox.width - 40 * devicePixelRatio
+              const texts = timeTicks(ticks).map((t, i) => (u.valToPos(ticks[i] as number, 'x', true) > room ? '' : t))
+              figure.dataset.xTicks = texts.filter(Boolean).join('|')
               return texts
             },
           },

@@ -427,10 +427,10 @@ describe('check, set-status and invalidate commands', () => {
     expect(r.stdout).toMatch(/T2_US_MIT \(dry\)/)
     expect(r.stdout).toMatch(/missing: +4 files/)
     // dry: nothing invalidated
-    expect(cli(['invalidate', '--config', site.config]).stdout).toMatch(/no act site/)
+    expect(cli(['invalidate', '--yes', '--config', site.config]).stdout).toMatch(/no act site/)
     expect(await db.all('SELECT * FROM local_invalidations')).toEqual([])
     expect(cli(['set-status', SITE, 'act', '--config', site.config]).stdout).toMatch(/T2_US_MIT: ready act/)
-    const inv = cli(['invalidate', '--site', 'T2_.*', '--config', site.config])
+    const inv = cli(['invalidate', '--yes', '--site', 'T2_.*', '--config', site.config])
     expect(inv.code).toBe(0)
     expect(inv.stdout).toMatch(/T2_US_MIT: 4 missing files invalidated/)
     const rows = await db.all<{ lfn: string }>('SELECT lfn FROM local_invalidations WHERE site = ?', [SITE])
@@ -440,7 +440,7 @@ describe('check, set-status and invalidate commands', () => {
     try {
       expect((await store.findings(SITE, 'missing')).filter((f) => f.acted === null)).toEqual([])
       expect((await store.actedFindings(SITE, 'missing')).length).toBe(4)
-      expect(cli(['invalidate', '--config', site.config]).stdout).not.toMatch(/invalidated/)
+      expect(cli(['invalidate', '--yes', '--config', site.config]).stdout).toMatch(/nothing to invalidate/)
     } finally {
       await store.close()
     }

@@ -54,7 +54,7 @@ describe('errors of the system', () => {
     expect(r.code).toBe(1)
     expect(r.stdout).toBe('')
     expect(r.stderr).toMatch(/unlisted: \/store: /)
-    expect(r.stderr).toMatch(/no file listed, 1 directories unlisted/)
+    expect(r.stderr).toMatch(/no file listed, 1 directory unlisted/)
   })
 
   it('a full disk on standard output', () => {

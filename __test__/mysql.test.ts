@@ -181,7 +181,9 @@ describe('Dynamo over MySQL', () => {
       await store.close()
     }
     // invalidate the rest
-    expect(cli(['invalidate', '--config', site.config]).stdout).toMatch(/T2_US_MIT: 1 missing files invalidated/)
+    expect(cli(['invalidate', '--yes', '--config', site.config]).stdout).toMatch(
+      /T2_US_MIT: 1 missing file invalidated/,
+    )
     expect(server.sql('SELECT COUNT(*) FROM local_invalidations', 'dynamoregister')).toMatch(/\n1\n/)
   })
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up dynamo-consistency on a Debian machine: system packages (XRootD
-# server and client, gfal2, MariaDB, Chromium for the page tests), npm
+# server and client, gfal2, MariaDB, Chromium for the page tests, zsh and
+# script (bsdutils) for the tests of completion and of the terminal), npm
 # packages, the native module and the TypeScript build. With --example, run
 # the check on the bundled example site afterwards.
 set -euo pipefail
@@ -12,6 +13,7 @@ PACKAGES=(
   gfal2-util-scripts gfal2-plugin-file gfal2-plugin-xrootd python-is-python3
   mariadb-server mariadb-client
   chromium time
+  zsh bsdutils
 )
 
 missing=()

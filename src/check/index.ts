@@ -30,6 +30,7 @@ import { type Lfn, lfnFromText, sortLfns } from '../lfn'
 import { compareAsync, nativeTask } from '../native'
 import { type Finding, openSummary, type SummaryStore } from '../summary/store'
 import type { Reporting, RunStats } from '../summary/types'
+import { plural } from '../words'
 import { filesOf, type Held, keepListed, lfnsOf, lookUp, writeList } from './lists'
 import { RunLog } from './log'
 import { listSite, rootsFor } from './remote'
@@ -259,14 +260,16 @@ async function checkSite(
   log.info(`check of ${site} (${reporting}) with the ${backend.name} back end`)
 
   const inventory = await backend.inventory.listFiles(site, { signal })
-  log.info(`inventory: ${inventory.fileCount} files`)
+  log.info(`inventory: ${plural(inventory.fileCount, 'file')}`)
   throwIfAborted(signal, site)
 
   const roots = rootsFor(inventory)
   log.info(`listing ${roots.length ? roots.join(', ') : 'nothing (the inventory has none of the top directories)'}`)
   const remote = await listSite(site, roots, { signal, log: (line) => log.info(line) })
   const remoteCounts = remote.counts(ignoreAge)
-  log.info(`storage: ${remote.fileCount} files in ${remote.nodeCount} directories, ${remoteCounts.unlisted} unlisted`)
+  log.info(
+    `storage: ${plural(remote.fileCount, 'file')} in ${plural(remote.nodeCount, 'directory')}, ${remoteCounts.unlisted} unlisted`,
+  )
   throwIfAborted(signal, site)
   await options.afterRemoteListing?.(site)
 
@@ -275,7 +278,7 @@ async function checkSite(
   // the same verdicts: the same files, sizes, and files old enough to compare
   const age = ignoreAge * DAY
   const same = native(() => inventoryAgain.tree.verdictHash(age) === inventory.tree.verdictHash(age))
-  log.info(`inventory again: ${inventoryAgain.fileCount} files${same ? ' (unchanged)' : ''}`)
+  log.info(`inventory again: ${plural(inventoryAgain.fileCount, 'file')}${same ? ' (unchanged)' : ''}`)
   const inventories = [inventory, inventoryAgain]
 
   // a compare of millions of files takes well under a second: a stop is heard before and after it
@@ -399,8 +402,9 @@ async function checkSite(
 
   // the gates
   const held: string[] = []
-  if (missing.length > maxMissing) held.push(`${missing.length} missing files exceed MaxMissing ${maxMissing}`)
-  if (orphan.length > maxOrphan) held.push(`${orphan.length} orphans exceed MaxOrphan ${maxOrphan}`)
+  if (missing.length > maxMissing)
+    held.push(`${plural(missing.length, 'missing file')} exceed MaxMissing ${maxMissing}`)
+  if (orphan.length > maxOrphan) held.push(`${plural(orphan.length, 'orphan')} exceed MaxOrphan ${maxOrphan}`)
   const heldBack = held.length ? held.join('; ') : null
   if (heldBack) log.info(`held back: ${heldBack}`)
 

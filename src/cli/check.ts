@@ -3,6 +3,7 @@ import * as os from 'node:os'
 import { HaltedError, runCheck } from '../check'
 import { config } from '../config'
 import { UsageError } from '../errors'
+import { plural } from '../words'
 import { parseArgs } from './args'
 import type { Command } from './command'
 import { humanBytes } from './progress'
@@ -28,6 +29,7 @@ Options:
   --site PATTERN   the site or sites to pick from (required)
   --config FILE    the configuration file (default: $DYNAMO_CONSISTENCY_CONFIG)
   --quiet          print only the summary line
+  --json           print the summary as one JSON object (keys in the README)
   --no-orphan      request no deletion of orphans this run (as DeleteOrphans false)
   --more-logs      also clean the site's AdditionalLogDeletions directories
                    (after UnmergedLogsAge days; sites in Unmerged only)
@@ -66,7 +68,12 @@ Exit status: 0 when the run finished (differences are not failures), no
 site was ready or too little memory was free, 1 on failure or when stopped,
 2 on bad usage, 3 when the run finished but no top directory of the
 storage could be listed (a dead door, refused credentials: the run is
-recorded, with nothing called missing).`
+recorded, with nothing called missing).
+
+Examples:
+  dynamo-consistency check --site T2_US_MIT --config /etc/dynamo-consistency.yml
+  dynamo-consistency check --site 'T2_.*' --quiet      # the T2 that ran longest ago
+  dynamo-consistency check --site T2_US_MIT --json | jq .missing.count`
 
 /** The original's options that ours accepts and that change nothing here (see the help). */
 const ORIGINAL_NO_EFFECT = {
@@ -95,6 +102,7 @@ export const checkCommand: Command = {
         site: { value: true },
         config: { value: true },
         quiet: { value: false },
+        json: { value: false },
         'no-orphan': { value: false },
         'more-logs': { value: false },
         test: { value: false },
@@ -135,22 +143,47 @@ export const checkCommand: Command = {
         ...(options.quiet ? {} : { onLog: (line: string) => io.err(line) }),
       })
       if (!report) {
-        io.out(`no ready site matches ${options.site}`)
+        if (options.json) io.out(JSON.stringify({ site: null, message: `no ready site matches ${options.site}` }))
+        else io.out(`no ready site matches ${options.site}`)
         return 0
       }
       const s = report.stats
-      io.out(
-        [
-          `${report.site} (${report.reporting}): ${s.files} files in ${s.nodes} directories, ${s.duration.toFixed(1)} s`,
-          `missing:       ${s.missing} files, ${humanBytes(s.missingSize)} -> ${report.outputs.missing}`,
-          `orphan:        ${s.orphan} files, ${humanBytes(s.orphanSize)} -> ${report.outputs.orphan}`,
-          `empty:         ${s.empty} directories`,
-          `unlisted:      ${s.unlisted} directories (${s.unlistedBad} with errors)`,
-          `no source:     ${s.nosource}, unrecoverable: ${s.unrecoverable}`,
-          `requests:      ${report.requested.deletions} deletions, ${report.requested.transfers} transfers${s.heldBack ? ` (held back: ${s.heldBack})` : ''}`,
-          `log:           ${report.log}`,
-        ].join('\n'),
-      )
+      if (options.json) {
+        io.out(
+          JSON.stringify({
+            site: report.site,
+            reporting: report.reporting,
+            runId: report.runId,
+            time: s.time,
+            seconds: s.duration,
+            files: s.files,
+            directories: s.nodes,
+            missing: { count: s.missing, size: s.missingSize, file: report.outputs.missing },
+            orphan: { count: s.orphan, size: s.orphanSize, file: report.outputs.orphan },
+            empty: { count: s.empty, file: report.outputs.empty },
+            unlisted: { count: s.unlisted, errors: s.unlistedBad, file: report.outputs.unlisted },
+            nosource: s.nosource,
+            unrecoverable: s.unrecoverable,
+            requested: report.requested,
+            heldBack: s.heldBack,
+            storageUnlisted: report.storageUnlisted,
+            log: report.log,
+          }),
+        )
+      } else {
+        io.out(
+          [
+            `${report.site} (${report.reporting}): ${plural(s.files, 'file')} in ${plural(s.nodes, 'directory')}, ${s.duration.toFixed(1)} s`,
+            `missing:       ${plural(s.missing, 'file')}, ${humanBytes(s.missingSize)} -> ${report.outputs.missing}`,
+            `orphan:        ${plural(s.orphan, 'file')}, ${humanBytes(s.orphanSize)} -> ${report.outputs.orphan}`,
+            `empty:         ${plural(s.empty, 'directory')}`,
+            `unlisted:      ${plural(s.unlisted, 'directory')} (${s.unlistedBad} with errors)`,
+            `no source:     ${s.nosource}, unrecoverable: ${s.unrecoverable}`,
+            `requests:      ${plural(report.requested.deletions, 'deletion')}, ${plural(report.requested.transfers, 'transfer')}${s.heldBack ? ` (held back: ${s.heldBack})` : ''}`,
+            `log:           ${report.log}`,
+          ].join('\n'),
+        )
+      }
       if (report.storageUnlisted) {
         io.err(`dynamo-consistency: ${report.site}: no top directory of its storage could be listed (see the log)`)
         return 3

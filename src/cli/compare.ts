@@ -5,6 +5,7 @@ import { LIMITS } from '../config'
 import { compare, compareListingFiles } from '../datatypes'
 import { native, UsageError } from '../errors'
 import type { CompareResult } from '../native'
+import { plural } from '../words'
 import { numberOption, parseArgs } from './args'
 import type { Command } from './command'
 import { humanBytes } from './progress'
@@ -25,7 +26,7 @@ Writes, one LFN a line:
   BASE_unlisted.txt   storage directories that could not be listed
 
 Options:
-  --output BASE        prefix of the output files (default: consistency)
+  -o, --output BASE    prefix of the output files (default: consistency)
   --ignore-age DAYS    do not compare files younger than this (default: 0)
   --format auto|ral    format of a REMOTE listing file (ral: storage dumps of
                        LFN size days-since-epoch)
@@ -34,7 +35,12 @@ Options:
   -h, --help           show this help
 
 Exit status: 0 when the comparison ran (differences are not failures),
-1 on failure, 2 on bad usage.`
+1 on failure, 2 on bad usage.
+
+Examples:
+  dynamo-consistency compare inventory.txt /mnt/storage -o T2_US_MIT
+  dynamo-consistency compare inventory.tree remote.tree --ignore-age 2
+  dynamo-consistency compare inventory.txt dump.txt --format ral --json`
 
 export const compareCommand: Command = {
   name: 'compare',
@@ -114,12 +120,12 @@ export const compareCommand: Command = {
     } else {
       io.out(
         [
-          `inventory: ${summary.inventory.files} files, ${humanBytes(summary.inventory.size)}`,
-          `remote:    ${summary.remote.files} files, ${humanBytes(summary.remote.size)} in ${summary.remote.directories} directories`,
-          `missing:   ${summary.missing.count} files, ${humanBytes(summary.missing.size)} -> ${files.missing}`,
-          `orphan:    ${summary.orphan.count} files, ${humanBytes(summary.orphan.size)} -> ${files.orphan}`,
-          `empty:     ${summary.empty.count} directories -> ${files.empty}`,
-          `unlisted:  ${summary.unlisted.count} directories -> ${files.unlisted}`,
+          `inventory: ${plural(summary.inventory.files, 'file')}, ${humanBytes(summary.inventory.size)}`,
+          `remote:    ${plural(summary.remote.files, 'file')}, ${humanBytes(summary.remote.size)} in ${plural(summary.remote.directories, 'directory')}`,
+          `missing:   ${plural(summary.missing.count, 'file')}, ${humanBytes(summary.missing.size)} -> ${files.missing}`,
+          `orphan:    ${plural(summary.orphan.count, 'file')}, ${humanBytes(summary.orphan.size)} -> ${files.orphan}`,
+          `empty:     ${plural(summary.empty.count, 'directory')} -> ${files.empty}`,
+          `unlisted:  ${plural(summary.unlisted.count, 'directory')} -> ${files.unlisted}`,
         ].join('\n'),
       )
     }

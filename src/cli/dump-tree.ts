@@ -4,6 +4,7 @@ import { listSite } from '../check/remote'
 import { config } from '../config'
 import { UsageError } from '../errors'
 import { siteRoots } from '../remotelister'
+import { plural } from '../words'
 import { parseArgs } from './args'
 import type { Command } from './command'
 
@@ -11,7 +12,17 @@ const HELP = `Usage: dynamo-consistency dump-tree --site SITE [--remote] [NAME] 
 
 Save the site's inventory listing (or, with --remote, its storage listing)
 as a tree file NAME (default SITE_inventory.tree or SITE_remote.tree), which
-\`compare\` reads.`
+\`compare\` reads.
+
+Options:
+  --site SITE      the site (required)
+  --remote         its storage listing instead of its inventory
+  --config FILE    the configuration file (default: $DYNAMO_CONSISTENCY_CONFIG)
+  -h, --help       show this help
+
+Examples:
+  dynamo-consistency dump-tree --site T2_US_MIT
+  dynamo-consistency dump-tree --site T2_US_MIT --remote mit-storage.tree`
 
 export const dumpTreeCommand: Command = {
   name: 'dump-tree',
@@ -40,7 +51,7 @@ export const dumpTreeCommand: Command = {
       }
     }
     tree.save(file)
-    io.out(`${site}: ${tree.fileCount} files in ${tree.nodeCount} directories -> ${file}`)
+    io.out(`${site}: ${plural(tree.fileCount, 'file')} in ${plural(tree.nodeCount, 'directory')} -> ${file}`)
     return 0
   },
 }

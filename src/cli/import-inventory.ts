@@ -2,6 +2,7 @@
 import { importListing, openEmbeddedDatabase } from '../backends/embedded'
 import { config } from '../config'
 import { UsageError } from '../errors'
+import { plural } from '../words'
 import { parseArgs } from './args'
 import type { Command } from './command'
 
@@ -17,7 +18,12 @@ Options:
   --incomplete     mark the replicas incomplete (their files are never missing)
   --tape           the site is a tape (mss) site
   --append         keep the site's other files
-  --config FILE    the configuration file`
+  --config FILE    the configuration file
+  -h, --help       show this help
+
+Examples:
+  dynamo-consistency import-inventory --site T2_US_MIT mit-inventory.txt
+  dynamo-consistency import-inventory --site T1_US_FNAL_MSS --tape --append tape-files.txt`
 
 export const importInventoryCommand: Command = {
   name: 'import-inventory',
@@ -48,7 +54,7 @@ export const importInventoryCommand: Command = {
         complete: !options.incomplete,
         storageType: options.tape ? 'mss' : 'disk',
       })
-      io.out(`${options.site}: ${n} files imported into ${db.where}`)
+      io.out(`${options.site}: ${plural(n, 'file')} imported into ${db.where}`)
       return 0
     } finally {
       await db.close()

@@ -4,9 +4,10 @@ import { LIMITS } from '../config'
 import { native, nativeAsync, UsageError } from '../errors'
 import type { ListOptions } from '../native'
 import * as binding from '../native'
+import { plural } from '../words'
 import { numberOption, parseArgs } from './args'
 import type { Command } from './command'
-import { progressReporter } from './progress'
+import { humanBytes, progressReporter } from './progress'
 
 const HELP = `Usage: dynamo-consistency list URL-or-PATH [options]
 
@@ -15,7 +16,7 @@ a leading /) or a server (root://host:port//path). Directories that cannot be
 listed after their retries are recorded as unlisted, with the reason.
 
 Options:
-  --output FILE               where to write (default: text on standard output)
+  -o, --output FILE           where to write (default: text on standard output)
   --format tree|text          tree: the binary tree file (default with --output);
                               text: LFN|size|mtime a line, sorted by bytes, which
                               \`compare\` reads back (default without --output)
@@ -30,6 +31,11 @@ Options:
   --timeout SECONDS           limit for one directory listing, 0.001 to 86400
                               (default 300)
   --resume                    go on from FILE.checkpoint left by an interrupted run
+  --expect-files N            the files the listing should find (say, the last
+                              listing's): the progress shows the share done
+                              and the time left
+  --json                      print a summary as one JSON object (needs --output;
+                              keys in the README)
   -h, --help                  show this help
 
 A listing with --output keeps a checkpoint in FILE.checkpoint while it runs;
@@ -38,7 +44,17 @@ it is removed when the listing ends.
 Exit status: 0 when the listing ran (unlisted directories are named on
 standard error), 1 when it listed no file and some directory could not be
 listed (a dead door, refused credentials: never taken for an empty site),
-2 on bad usage.`
+2 on bad usage.
+
+Progress goes to standard error: on a terminal one line fitted to its
+width, otherwise a plain line every 5 s. The last line says what was
+written where.
+
+Examples:
+  dynamo-consistency list /mnt/storage/store > listing.txt
+  dynamo-consistency list root://eoscms.cern.ch//store/mc -o mc.tree --threads 8
+  dynamo-consistency list root://xrootd.cmsaf.mit.edu//store -o mit.tree --resume
+  dynamo-consistency list /mnt/storage/store -o listing.txt --format text --json`
 
 export const listCommand: Command = {
   name: 'list',
@@ -56,6 +72,8 @@ export const listCommand: Command = {
         retries: { value: true },
         timeout: { value: true },
         resume: { value: false },
+        'expect-files': { value: true },
+        json: { value: false },
       },
       'list',
     )
@@ -68,6 +86,9 @@ export const listCommand: Command = {
     if (format === 'tree' && !output) throw new UsageError('list: --format tree needs --output FILE')
     if (options.resume && !output)
       throw new UsageError('list: --resume needs --output FILE (its checkpoint is FILE.checkpoint)')
+    if (options.json && !output)
+      throw new UsageError('list: --json needs --output FILE (the listing would share standard output)')
+    const expectedFiles = numberOption(options, 'expect-files', 'list', { min: 1, max: 1e12, integer: true })
     const method = options.method
     if (method !== undefined && !['native', 'xrdfs', 'gfal'].includes(String(method))) {
       throw new UsageError(`list: --method must be native, xrdfs or gfal, not ${String(method)}`)
@@ -91,17 +112,42 @@ export const listCommand: Command = {
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     try {
+      const started = Date.now()
       const tree = await nativeAsync(
-        binding.listRemote(target, listOptions, progressReporter(io, 'list'), controller.signal),
+        binding.listRemote(target, listOptions, progressReporter(io, 'list', expectedFiles), controller.signal),
       )
       if (!output) native(() => tree.writeListingToStdout())
       else native(() => (format === 'tree' ? tree.save(output) : tree.writeListing(output)))
       const unlisted = tree.getUnlisted()
       for (const u of unlisted.slice(0, 20)) io.err(`unlisted: ${u.path}: ${u.reason}`)
-      if (unlisted.length > 20) io.err(`... and ${unlisted.length - 20} more unlisted directories`)
+      if (unlisted.length > 20)
+        io.err(`... and ${plural(unlisted.length - 20, 'more unlisted directory', 'more unlisted directories')}`)
+      const seconds = (Date.now() - started) / 1000
+      const where = output ? `${output} (${format})` : 'standard output (text)'
+      io.err(
+        `list: ${plural(tree.fileCount, 'file')} (${humanBytes(tree.totalSize)}) in ${plural(tree.nodeCount, 'directory')}` +
+          `${unlisted.length ? `, ${unlisted.length} unlisted` : ''} in ${seconds.toFixed(1)} s -> ${where}`,
+      )
+      if (options.json) {
+        io.out(
+          JSON.stringify({
+            target,
+            output,
+            format,
+            files: tree.fileCount,
+            directories: tree.nodeCount,
+            size: tree.totalSize,
+            unlisted: {
+              count: unlisted.length,
+              directories: unlisted.map((u) => ({ path: u.path, reason: u.reason })),
+            },
+            seconds,
+          }),
+        )
+      }
       // nothing seen and something failed: a dead door or refused credentials, never an empty site
       if (tree.fileCount === 0 && unlisted.length > 0) {
-        io.err(`dynamo-consistency: list: no file listed, ${unlisted.length} directories unlisted`)
+        io.err(`dynamo-consistency: list: no file listed, ${plural(unlisted.length, 'directory')} unlisted`)
         return 1
       }
       return 0

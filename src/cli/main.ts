@@ -4,12 +4,13 @@
  */
 import { ConsistencyError, UsageError } from '../errors'
 import type { Command, Output } from './command'
+import { versionLines } from './version'
 
 /**
  * Every subcommand, loaded when it runs: `list` and `compare` do not pay
  * for loading the check, its back ends and the web page. Add new ones here.
  */
-const COMMANDS: Record<string, () => Command> = {
+export const COMMANDS: Record<string, () => Command> = {
   check: () => require('./check').checkCommand,
   compare: () => require('./compare').compareCommand,
   list: () => require('./list').listCommand,
@@ -18,11 +19,12 @@ const COMMANDS: Record<string, () => Command> = {
   'dump-tree': () => require('./dump-tree').dumpTreeCommand,
   'import-inventory': () => require('./import-inventory').importInventoryCommand,
   web: () => require('./web').webCommand,
+  completion: () => require('./completion').completionCommand,
 }
 
 function usage(): string {
   const commands = Object.values(COMMANDS).map((load) => load())
-  const width = Math.max(...commands.map((c) => c.name.length))
+  const width = Math.max(...commands.map((c) => c.name.length), 'help'.length)
   return [
     'Usage: dynamo-consistency <command> [options]',
     '',
@@ -30,10 +32,29 @@ function usage(): string {
     '',
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    `  ${'help'.padEnd(width)}  the help of a command: help <command>`,
     '',
-    'Run `dynamo-consistency <command> --help` for the options of a command.',
+    'Options of every command:',
+    '  -h, --help       the help of the command',
+    '  -V, --version    the versions of the program and its native module',
+    '',
+    'Examples:',
+    '  dynamo-consistency check --site T2_US_MIT --config /etc/dynamo-consistency.yml',
+    '  dynamo-consistency list root://eoscms.cern.ch//store/mc -o mc.tree',
+    '  dynamo-consistency help check',
+    '',
+    'Run `dynamo-consistency help <command>` for the options of a command.',
   ].join('\n')
 }
+
+function findCommand(name: string): Command {
+  const command = Object.hasOwn(COMMANDS, name) ? (COMMANDS[name] as () => Command)() : undefined
+  if (!command) throw new UsageError(`unknown command ${name} (see dynamo-consistency --help)`)
+  return command
+}
+
+/** The arguments before `--`: options after it are file names, never ours. */
+const beforeDashes = (args: string[]) => (args.includes('--') ? args.slice(0, args.indexOf('--')) : args)
 
 export async function main(argv: string[] = process.argv.slice(2), io?: Output): Promise<number> {
   const output: Output = io ?? {
@@ -43,18 +64,28 @@ export async function main(argv: string[] = process.argv.slice(2), io?: Output):
   }
   const [name, ...rest] = argv
   try {
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      output.out(usage())
-      return name === undefined ? 2 : 0
-    }
-    if (name === '--version') {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      output.out(require('../../package.json').version)
+    const ours = beforeDashes(argv)
+    if (ours.includes('-V') || ours.includes('--version')) {
+      output.out(versionLines().join('\n'))
       return 0
     }
-    const command = Object.hasOwn(COMMANDS, name) ? (COMMANDS[name] as () => Command)() : undefined
-    if (!command) throw new UsageError(`unknown command ${name}\n\n${usage()}`)
-    if (rest.includes('--help') || rest.includes('-h')) {
+    if (name === undefined) {
+      output.err(usage())
+      return 2
+    }
+    if (name === '--help' || name === '-h') {
+      output.out(usage())
+      return 0
+    }
+    if (name === 'help') {
+      if (rest.length > 1) throw new UsageError(`help takes one command, not ${rest.length}`)
+      const topic = rest[0]
+      output.out(topic === undefined || topic === '--help' || topic === '-h' ? usage() : findCommand(topic).help)
+      return 0
+    }
+    const command = findCommand(name)
+    const own = beforeDashes(rest)
+    if (own.includes('--help') || own.includes('-h')) {
       output.out(command.help)
       return 0
     }

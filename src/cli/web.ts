@@ -4,6 +4,7 @@ import { UsageError } from '../errors'
 import { openSummary } from '../summary/store'
 import { installWeb } from '../web/install'
 import { startWebServer } from '../web/server'
+import { plural } from '../words'
 import { numberOption, parseArgs } from './args'
 import type { Command } from './command'
 
@@ -29,7 +30,12 @@ Options:
                    writes the lists the pages link to)
   --refresh S      seconds between the pages' refreshes of themselves (default 60; 0: never)
   --config FILE    the configuration file (default: $DYNAMO_CONSISTENCY_CONFIG)
-  -h, --help       show this help`
+  -h, --help       show this help
+
+Examples:
+  dynamo-consistency web serve --port 8080
+  dynamo-consistency web serve --host 0.0.0.0 --refresh 300
+  dynamo-consistency web install --dir /var/www/html/consistency`
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
@@ -65,7 +71,7 @@ export const webCommand: Command = {
       const reader = await openSummary(undefined, { readOnly: true })
       try {
         const report = await installWeb({ reader, dir, refresh })
-        io.out(`${report.sites} sites: ${report.files.length} files written to ${report.dir}`)
+        io.out(`${plural(report.sites, 'site')}: ${plural(report.files.length, 'file')} written to ${report.dir}`)
         return 0
       } finally {
         await reader.close()

@@ -12,7 +12,7 @@ import { historyDocument, sitesDocument } from './api'
 import { asset, assetNames } from './assets'
 import { latestLog, runningConfiguration } from './files'
 import { siteFileName } from './html'
-import { metricsText } from './metrics'
+import { lastGoodRuns, metricsText } from './metrics'
 import { sitePage } from './site-page'
 import { summaryPage } from './summary-page'
 
@@ -61,7 +61,7 @@ export async function installWeb(options: InstallOptions): Promise<InstallReport
     if (log) write(path.join('logs', `${name}.log`), fs.readFileSync(log))
   }
   write(path.join('api', 'sites.json'), JSON.stringify(sitesDocument(sites, now)))
-  write('metrics.txt', metricsText(sites, now))
+  write('metrics.txt', metricsText(sites, now, await lastGoodRuns(reader, sites)))
   write('config.json', runningConfiguration())
   // the summary page last: it links to everything above
   write('index.html', summaryPage(sites, pageOptions))

@@ -1,6 +1,6 @@
 /** The Prometheus text exposition of the last run's figures per site (`GET /metrics`). */
-import type { RunStats, SiteSummary } from '../summary/types'
-import { type SiteColour, siteState } from './state'
+import type { RunStats, SiteSummary, SummaryReader } from '../summary/types'
+import { problemsOf, type SiteColour, siteState } from './state'
 
 /** A label value as the text format wants it: backslash, double quote and line feed escaped. */
 export function escapeLabel(value: string): string {
@@ -35,8 +35,47 @@ const GAUGES: readonly [name: string, help: string, value: (r: RunStats) => numb
 
 const COLOURS: readonly SiteColour[] = ['green', 'blue', 'yellow', 'grey', 'red', 'none']
 
-/** The exposition text for the sites at time `now`. */
-export function metricsText(sites: readonly SiteSummary[], now: number): string {
+/**
+ * Whether a run is good: it found files, its missing files and orphans are
+ * within the site's MaxMissing and MaxOrphan, no file is unrecoverable and
+ * no directory was unlisted with an error (what keeps a site off red).
+ */
+export function isGoodRun(site: SiteSummary, run: RunStats): boolean {
+  return problemsOf({ ...site, last: run }).problems.length === 0
+}
+
+/**
+ * When each site's last good run ended (unix seconds), or null when none
+ * of its runs was good; sites without runs are left out. The history is
+ * read only for the sites whose last run is not good.
+ */
+export async function lastGoodRuns(
+  reader: SummaryReader,
+  sites: readonly SiteSummary[],
+): Promise<Map<string, number | null>> {
+  const out = new Map<string, number | null>()
+  for (const s of sites) {
+    if (!s.last) continue
+    if (isGoodRun(s, s.last)) {
+      out.set(s.site, s.last.time)
+      continue
+    }
+    const good = (await reader.history(s.site)).filter((r) => isGoodRun(s, r)).at(-1)
+    out.set(s.site, good ? good.time : null)
+  }
+  return out
+}
+
+/**
+ * The exposition text for the sites at time `now`. `lastGood` (from
+ * `lastGoodRuns`) gives the times since each site's last good run; without
+ * it they are given for the sites whose last run is good.
+ */
+export function metricsText(
+  sites: readonly SiteSummary[],
+  now: number,
+  lastGood?: ReadonlyMap<string, number | null>,
+): string {
   const out: string[] = []
   const label = (s: SiteSummary) => `site="${escapeLabel(s.site)}"`
   const withRuns = sites.filter((s) => s.last !== null)
@@ -65,6 +104,39 @@ export function metricsText(sites: readonly SiteSummary[], now: number): string 
   )
   for (const s of sites) {
     if (s.runningSince !== null) out.push(`${PREFIX}running_since_timestamp_seconds{${label(s)}} ${s.runningSince}`)
+  }
+  out.push(
+    `# HELP ${PREFIX}max_missing_files The site's MaxMissing: more missing files than this, nothing is acted on and the site is red.`,
+    `# TYPE ${PREFIX}max_missing_files gauge`,
+  )
+  for (const s of sites) out.push(`${PREFIX}max_missing_files{${label(s)}} ${s.maxMissing}`)
+  out.push(
+    `# HELP ${PREFIX}max_orphan_files The site's MaxOrphan: more orphans than this, nothing is acted on and the site is red.`,
+    `# TYPE ${PREFIX}max_orphan_files gauge`,
+  )
+  for (const s of sites) out.push(`${PREFIX}max_orphan_files{${label(s)}} ${s.maxOrphan}`)
+  // a good run: files found, within MaxMissing and MaxOrphan, nothing unrecoverable or unlisted with an error
+  const good = new Map<string, number | null>()
+  for (const s of withRuns) {
+    const known = lastGood?.get(s.site)
+    if (known !== undefined) good.set(s.site, known)
+    else if (isGoodRun(s, s.last as RunStats)) good.set(s.site, (s.last as RunStats).time)
+    else if (lastGood) good.set(s.site, null)
+  }
+  out.push(
+    `# HELP ${PREFIX}last_good_run_timestamp_seconds When the site's last good run ended (unix seconds): one that kept it off red.`,
+    `# TYPE ${PREFIX}last_good_run_timestamp_seconds gauge`,
+  )
+  for (const [site, time] of good)
+    if (time !== null) out.push(`${PREFIX}last_good_run_timestamp_seconds{site="${escapeLabel(site)}"} ${time}`)
+  out.push(
+    `# HELP ${PREFIX}seconds_since_last_good_run Seconds since the site's last good run ended (+Inf when none of its runs was good).`,
+    `# TYPE ${PREFIX}seconds_since_last_good_run gauge`,
+  )
+  for (const [site, time] of good) {
+    out.push(
+      `${PREFIX}seconds_since_last_good_run{site="${escapeLabel(site)}"} ${time === null ? '+Inf' : Math.max(0, now - time)}`,
+    )
   }
   return `${out.join('\n')}\n`
 }

@@ -16,7 +16,7 @@ import { historyDocument, sitesDocument } from './api'
 import { asset } from './assets'
 import { isListFileName, latestLog, runningConfiguration } from './files'
 import { siteFromFileName } from './html'
-import { metricsText } from './metrics'
+import { lastGoodRuns, metricsText } from './metrics'
 import { CONTENT_SECURITY_POLICY } from './page'
 import { sitePage } from './site-page'
 import { summaryPage } from './summary-page'
@@ -87,7 +87,9 @@ export async function route(pathname: string, options: Required<Omit<ServeOption
   if (parts.length === 1) {
     if (first === '' || first === 'index.html') return html(summaryPage(await reader.sites(), pageOptions))
     if (first === 'metrics' || first === 'metrics.txt') {
-      return { ...text(200, metricsText(await reader.sites(), now)), type: 'text/plain; version=0.0.4; charset=utf-8' }
+      const sites = await reader.sites()
+      const body = metricsText(sites, now, await lastGoodRuns(reader, sites))
+      return { ...text(200, body), type: 'text/plain; version=0.0.4; charset=utf-8' }
     }
     if (first === 'config.json') return { ...json(null), body: runningConfiguration() }
     if (isListFileName(first)) return file(path.join(config.resolvePath('WebDir'), first), 'text/plain; charset=utf-8')

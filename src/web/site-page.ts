@@ -47,8 +47,8 @@ const CHARTS = [
   ['missing-orphan', 'Missing files and orphans'],
   ['sizes', 'Missing and orphan size'],
   ['duration', 'Run time'],
-  ['unlisted', 'Unlisted directories'],
-  ['recovery', 'No source, unrecoverable, empty directories'],
+  ['unlisted', 'Unlisted and empty directories'],
+  ['recovery', 'No source and unrecoverable files'],
 ] as const
 
 function runsTable(runs: readonly RunStats[]): string {
@@ -136,9 +136,11 @@ export function sitePage(site: SiteSummary, runs: readonly RunStats[], options: 
         `<a href="../${href('api', 'sites', siteFileName(site.site), 'history.json')}">history as JSON</a>`,
       ]
     : []
+  // the gates of the site, drawn as lines on the plot of missing files and orphans
+  const thresholds = ` data-max-missing="${site.maxMissing}" data-max-orphan="${site.maxOrphan}"`
   const charts = CHARTS.map(
     ([id, caption]) =>
-      `<figure class="chart" data-chart="${id}"><figcaption>${escapeHtml(caption)}</figcaption><div class="plot"></div></figure>`,
+      `<figure class="chart" data-chart="${id}"${id === 'missing-orphan' ? thresholds : ''}><figcaption>${escapeHtml(caption)}</figcaption><div class="plot"></div></figure>`,
   ).join('\n')
   const main = `<section class="facts">${facts.join('\n') || '<p class="none-yet">No run yet.</p>'}</section>
 ${notices.join('\n')}

@@ -15,9 +15,23 @@
  * that in the browser and never shows a stale green.
  */
 import type { SiteSummary } from '../summary/types'
+import { plural } from '../words'
 import { formatSpan } from './format'
 
 export type SiteColour = 'grey' | 'red' | 'yellow' | 'blue' | 'green' | 'none'
+
+/** A symbol for each colour, shown beside it: no state is told by colour alone. */
+export const COLOUR_SYMBOLS: Record<SiteColour, string> = {
+  red: '\u2716',
+  yellow: '\u25F7',
+  blue: '\u22EF',
+  green: '\u2713',
+  grey: '\u2016',
+  none: '\u25CB',
+}
+
+/** The order of the summary page before any sort: what needs a look first (red, then yellow), then the rest. */
+export const COLOUR_RANK: Record<SiteColour, number> = { red: 0, yellow: 1, blue: 2, green: 2, grey: 2, none: 2 }
 
 /** The figures of a last run that make a site red. */
 export type Problem = 'files' | 'missing' | 'orphan' | 'unrecoverable' | 'unlisted'
@@ -50,10 +64,11 @@ export function problemsOf(site: SiteSummary): { problems: Problem[]; reasons: s
   }
   if (last.files === 0) add('files', 'no files found on storage')
   if (last.missing > site.maxMissing)
-    add('missing', `${last.missing} missing files exceed MaxMissing ${site.maxMissing}`)
-  if (last.orphan > site.maxOrphan) add('orphan', `${last.orphan} orphans exceed MaxOrphan ${site.maxOrphan}`)
-  if (last.unrecoverable > 0) add('unrecoverable', `${last.unrecoverable} unrecoverable files`)
-  if (last.unlistedBad > 0) add('unlisted', `${last.unlistedBad} directories unlisted with errors`)
+    add('missing', `${plural(last.missing, 'missing file')} exceed MaxMissing ${site.maxMissing}`)
+  if (last.orphan > site.maxOrphan) add('orphan', `${plural(last.orphan, 'orphan')} exceed MaxOrphan ${site.maxOrphan}`)
+  if (last.unrecoverable > 0) add('unrecoverable', plural(last.unrecoverable, 'unrecoverable file'))
+  if (last.unlistedBad > 0)
+    add('unlisted', `${plural(last.unlistedBad, 'directory', 'directories')} unlisted with errors`)
   return { problems, reasons }
 }
 

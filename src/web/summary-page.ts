@@ -10,7 +10,7 @@ import { type ListKind, listFileName } from './files'
 import { formatAge, formatBytes, formatCount, formatDuration, formatTB, formatTime } from './format'
 import { escapeHtml, href, siteFileName } from './html'
 import { document } from './page'
-import { type Problem, type SiteColour, type SiteState, siteState } from './state'
+import { COLOUR_RANK, type Problem, type SiteColour, type SiteState, siteState } from './state'
 
 export interface PageOptions {
   /** Unix seconds the page is made at. */
@@ -45,7 +45,8 @@ export const COLOURS: readonly { colour: SiteColour; meaning: string }[] = [
   { colour: 'none', meaning: 'no run within 24 h' },
 ]
 
-const SHORT: Record<SiteColour, string> = {
+/** What each colour means, in a few words (the chips, and the status cell's title). */
+export const SHORT: Record<SiteColour, string> = {
   red: 'need a look',
   yellow: 'running over 24 h',
   blue: 'queued',
@@ -65,6 +66,14 @@ interface Cell {
 interface Column {
   key: string
   header: string
+  /**
+   * Its width in pixels in the table's fixed layout (padding included):
+   * the widths add up to what a 1280 px screen holds, with whole site
+   * names and the figures of a large site.
+   */
+  width: number
+  /** Its figures may wrap at a space (a run of over a day, unlisted with errors) rather than widen the column. */
+  wrap?: boolean
   tip: string
   text?: boolean
   /** The problem that marks this cell red. */
@@ -113,6 +122,7 @@ export const COLUMNS: Column[] = [
   {
     key: 'time',
     header: 'Last update',
+    width: 84,
     tip: 'when the last run ended',
     text: true,
     cell: (s, _, now) =>
@@ -127,10 +137,11 @@ export const COLUMNS: Column[] = [
   {
     key: 'site',
     header: 'Site',
+    width: 222,
     tip: 'the site; its page has the history of its runs',
     text: true,
     cell: (s) => ({
-      html: `<a href="${href('sites', `${siteFileName(s.site)}.html`)}">${escapeHtml(s.site)}</a><span class="tag ${s.reporting}">${s.reporting}</span>`,
+      html: `<a href="${href('sites', `${siteFileName(s.site)}.html`)}">${escapeHtml(s.site)}</a>`,
       sort: s.site,
       className: 'site',
       title: s.site,
@@ -139,21 +150,31 @@ export const COLUMNS: Column[] = [
   {
     key: 'status',
     header: 'Status',
-    tip: 'run status: ready, queued, running, halted or disabled',
+    width: 86,
+    tip: 'what the colour means (its symbol), the run status (ready, queued, running, halted or disabled) and the reporting flag (act or dry)',
     text: true,
-    cell: (_s, st) => ({ html: escapeHtml(st.label), sort: st.label, className: 'status' }),
+    cell: (s, st) => ({
+      html: `<span class="state">${escapeHtml(st.label)}</span> <span class="tag ${s.reporting}">${s.reporting}</span>`,
+      sort: st.label,
+      className: 'status',
+      title: SHORT[st.colour],
+    }),
   },
   {
     key: 'duration',
     header: 'Run time',
+    width: 66,
+    wrap: true,
     tip: 'how long the last run took (h:mm:ss)',
     cell: (s) => (s.last ? { html: formatDuration(s.last.duration), sort: s.last.duration } : none),
   },
-  { key: 'files', header: 'Files', tip: 'files on storage', problem: 'files', cell: count((l) => l.files) },
-  { key: 'nodes', header: 'Directories', tip: 'directories on storage', cell: count((l) => l.nodes) },
+  { key: 'files', header: 'Files', width: 84, tip: 'files on storage', problem: 'files', cell: count((l) => l.files) },
+  { key: 'nodes', header: 'Direc\u00ADtories', width: 74, tip: 'directories on storage', cell: count((l) => l.nodes) },
   {
     key: 'unlisted',
     header: 'Unlisted (errors)',
+    width: 60,
+    wrap: true,
     tip: 'directories that could not be listed (of them, those that failed with an error, not a timeout)',
     problem: 'unlisted',
     cell: (s) => {
@@ -162,10 +183,11 @@ export const COLUMNS: Column[] = [
       return { html: listLink(s.site, 'unlisted', text), sort: s.last.unlisted, ...zero(s.last.unlisted) }
     },
   },
-  { key: 'empty', header: 'Empty', tip: 'empty directories', cell: count((l) => l.empty, 'empty') },
+  { key: 'empty', header: 'Empty', width: 52, tip: 'empty directories', cell: count((l) => l.empty, 'empty') },
   {
     key: 'missing',
     header: 'Missing',
+    width: 64,
     tip: 'files in the inventory, not on storage; the link is the summary by block',
     problem: 'missing',
     cell: (s) => {
@@ -177,12 +199,14 @@ export const COLUMNS: Column[] = [
   {
     key: 'nosource',
     header: 'No source',
+    width: 52,
     tip: 'missing files with no disk copy elsewhere',
     cell: count((l) => l.nosource, 'nosource'),
   },
   {
     key: 'unrecoverable',
-    header: 'Unrecoverable',
+    header: 'Unrecov\u00ADerable',
+    width: 64,
     tip: 'missing files with no copy anywhere, tape included',
     problem: 'unrecoverable',
     cell: count((l) => l.unrecoverable, 'unrecoverable'),
@@ -190,20 +214,29 @@ export const COLUMNS: Column[] = [
   {
     key: 'missingSize',
     header: 'Missing size (TB)',
+    width: 58,
     tip: 'bytes of the missing files',
     cell: size((l) => l.missingSize),
   },
   {
     key: 'orphan',
     header: 'Orphans',
+    width: 64,
     tip: 'files on storage unknown to the inventory',
     problem: 'orphan',
     cell: count((l) => l.orphan, 'orphan'),
   },
-  { key: 'orphanSize', header: 'Orphan size (TB)', tip: 'bytes of the orphans', cell: size((l) => l.orphanSize) },
+  {
+    key: 'orphanSize',
+    header: 'Orphan size (TB)',
+    width: 54,
+    tip: 'bytes of the orphans',
+    cell: size((l) => l.orphanSize),
+  },
   {
     key: 'unmerged',
     header: 'Unmerged cleaned',
+    width: 74,
     tip: 'files removed from /store/unmerged',
     cell: (s) =>
       s.last
@@ -213,6 +246,7 @@ export const COLUMNS: Column[] = [
   {
     key: 'lists',
     header: 'Lists',
+    width: 82,
     tip: 'the list of missing files and the log of the last run; each figure links to its own list',
     text: true,
     cell: (s) => {
@@ -259,10 +293,12 @@ export function siteRows(site: SiteSummary, now: number): string {
 function overview(states: SiteState[]): string {
   const chips = COLOURS.map(({ colour, meaning }) => {
     const n = states.filter((s) => s.colour === colour).length
-    return `<span class="chip${n ? '' : ' zero'}" data-colour="${colour}" title="${escapeHtml(meaning)}"><span class="dot ${colour}"></span><b>${n}</b> ${SHORT[colour]}</span>`
+    return `<button type="button" class="chip${n ? '' : ' zero'}" data-colour="${colour}" aria-pressed="false" title="${escapeHtml(meaning)}: show only these sites"><span class="dot ${colour}" aria-hidden="true"></span><b>${n}</b> ${SHORT[colour]}</button>`
   })
   return `<section id="overview" class="overview">${chips.join('')}</section>`
 }
+
+const byName = new Intl.Collator('en', { numeric: true })
 
 /** The whole summary page. */
 export function summaryPage(sites: readonly SiteSummary[], options: PageOptions): string {
@@ -284,9 +320,14 @@ export function summaryPage(sites: readonly SiteSummary[], options: PageOptions)
     (c) =>
       `<th scope="col" data-key="${c.key}"${c.text ? ' class="text"' : ''} title="${escapeHtml(c.tip)}">${escapeHtml(c.header)}</th>`,
   ).join('')
-  const body = sites.map((s) => siteRows(s, now)).join('\n')
+  // what needs a look first: red, then yellow, then the rest, each by name (the browser keeps this order until a sort)
+  const order = sites
+    .map((s, i) => ({ s, rank: COLOUR_RANK[(states[i] as SiteState).colour] }))
+    .sort((a, b) => a.rank - b.rank || byName.compare(a.s.site, b.s.site))
+  const body = order.map(({ s }) => siteRows(s, now)).join('\n')
   const legend = COLOURS.map(
-    ({ colour, meaning }) => `<span><span class="dot ${colour}"></span>${escapeHtml(meaning)}</span>`,
+    ({ colour, meaning }) =>
+      `<span><span class="dot ${colour}" aria-hidden="true"></span>${escapeHtml(meaning)}</span>`,
   ).join('')
   const main = `${overview(states)}
 <div class="controls">
@@ -294,7 +335,7 @@ export function summaryPage(sites: readonly SiteSummary[], options: PageOptions)
 <input type="search" id="filter" placeholder="Filter sites (name or pattern)" aria-label="filter sites">
 <span class="status-line" id="status-line">${sites.length} sites</span>
 </div>
-<div class="table-wrap">
+<div class="table-wrap sites-wrap">
 <table id="sites" class="sites">
 <thead><tr>${head}</tr></thead>
 ${body}

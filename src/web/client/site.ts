@@ -1,5 +1,8 @@
 // A site's page in the browser: the history plots (uPlot, bundled with the
-// package), redrawn on resize and on the page's refresh.
+// package), redrawn on resize and on the page's refresh. Times are in UTC,
+// in ISO form, as the page's header has them; every axis names its unit;
+// the plot of missing files and orphans draws the site's MaxMissing and
+// MaxOrphan as dashed lines.
 import type UPlot from 'uplot'
 import { dcRefresh, dcReplace, dcTick } from './common.js'
 
@@ -17,15 +20,23 @@ type Measure = 'count' | 'bytes' | 'seconds'
 
 interface ChartSpec {
   measure: Measure
+  /** What a count counts: the unit of its axis. */
+  counts?: 'files' | 'directories'
   /** Counts of the size of a site's storage are not drawn from 0: their changes would not show. */
   fromZero: boolean
   series: SeriesSpec[]
 }
 
 const CHARTS: Record<string, ChartSpec> = {
-  files: { measure: 'count', fromZero: false, series: [{ key: 'files', label: 'files', stroke: '#1a6fd1' }] },
+  files: {
+    measure: 'count',
+    counts: 'files',
+    fromZero: false,
+    series: [{ key: 'files', label: 'files', stroke: '#1a6fd1' }],
+  },
   'missing-orphan': {
     measure: 'count',
+    counts: 'files',
     fromZero: true,
     series: [
       { key: 'missing', label: 'missing', stroke: '#c5221f' },
@@ -43,27 +54,30 @@ const CHARTS: Record<string, ChartSpec> = {
   duration: { measure: 'seconds', fromZero: true, series: [{ key: 'duration', label: 'run time', stroke: '#137c7c' }] },
   unlisted: {
     measure: 'count',
+    counts: 'directories',
     fromZero: true,
     series: [
       { key: 'unlisted', label: 'unlisted', stroke: '#e67e22' },
-      { key: 'unlistedBad', label: 'with errors', stroke: '#c5221f' },
+      { key: 'unlistedBad', label: 'unlisted with errors', stroke: '#c5221f' },
+      { key: 'empty', label: 'empty', stroke: '#7a808a' },
     ],
   },
   recovery: {
     measure: 'count',
+    counts: 'files',
     fromZero: true,
     series: [
       { key: 'nosource', label: 'no source', stroke: '#b88700' },
       { key: 'unrecoverable', label: 'unrecoverable', stroke: '#c5221f' },
-      { key: 'empty', label: 'empty directories', stroke: '#7a808a' },
     ],
   },
 }
 
 const WHOLE = [1, 2, 5].flatMap((m) => Array.from({ length: 10 }, (_, e) => m * 10 ** e)).sort((a, b) => a - b)
 
-/** The unit for the largest value of a measure: its name and its size. */
-function unitFor(measure: Measure, largest: number): [string, number] {
+/** The unit for the largest value of a chart: its name and its size. */
+function unitFor(spec: ChartSpec, largest: number): [string, number] {
+  const measure = spec.measure
   if (measure === 'bytes') {
     const units: [string, number][] = [
       ['PB', 1e15],
@@ -76,7 +90,22 @@ function unitFor(measure: Measure, largest: number): [string, number] {
   }
   if (measure === 'seconds')
     return largest >= 7200 ? ['hours', 3600] : largest >= 120 ? ['minutes', 60] : ['seconds', 1]
-  return ['', 1]
+  return [spec.counts ?? '', 1]
+}
+
+const pad2 = (n: number) => String(n).padStart(2, '0')
+
+/** A unix time in UTC, ISO style: 2024-05-01, or 2024-05-01 13:07 with `minutes`. */
+function isoTime(seconds: number, minutes: boolean): string {
+  const d = new Date(seconds * 1000)
+  const day = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`
+  return minutes ? `${day} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}` : day
+}
+
+/** The x axis's ticks: dates, with the time of day when the ticks are less than a day apart. */
+function timeTicks(ticks: number[]): string[] {
+  const step = ticks.length > 1 ? (ticks[1] as number) - (ticks[0] as number) : 86_400
+  return ticks.map((t) => isoTime(t, step < 86_400))
 }
 
 /** A figure in few characters: 1.2M, 35k, 0.05. */
@@ -100,6 +129,8 @@ function tickLabels(ticks: number[]): string[] {
 
 function main(): void {
   let plots: UPlot[] = []
+  /** The x range of a plot `width` px wide: the runs, with room around them. */
+  let xRange = (_width: number): { min: number; max: number } => ({ min: 0, max: 1 })
 
   function draw(): void {
     for (const p of plots) p.destroy()
@@ -112,41 +143,83 @@ function main(): void {
     const last = time.at(-1) ?? 0
     const span = last - first
     // runs close together (or one run) get a window of an hour around them, not one of years
-    const pad = span < 3600 ? 1800 : span * 0.03
+    // the first and last dates' labels (about 45 px each side of their tick) stay on a narrow plot
+    const pad = (width: number) => (span < 3600 ? 1800 : span * Math.max(0.03, 45 / Math.max(1, width)))
+    xRange = (width) => ({ min: first - pad(width), max: last + pad(width) })
     for (const figure of Array.from(document.querySelectorAll<HTMLElement>('figure.chart[data-chart]'))) {
       const spec = CHARTS[figure.dataset.chart ?? '']
       const target = figure.querySelector<HTMLElement>('.plot')
       if (!spec || !target) continue
       target.textContent = ''
       const raw = spec.series.map((s) => history[s.key] ?? [])
-      const [unit, size] = unitFor(spec.measure, Math.max(0, ...raw.flat()))
-      const data: UPlot.AlignedData = [time, ...raw.map((values) => values.map((v) => v / size))]
+      // the gates, on the plot of missing files and orphans: constant lines at their values
+      const gates =
+        figure.dataset.chart === 'missing-orphan'
+          ? [
+              { label: 'MaxMissing', value: Number(figure.dataset.maxMissing), stroke: '#c5221f' },
+              { label: 'MaxOrphan', value: Number(figure.dataset.maxOrphan), stroke: '#8e44ad' },
+            ].filter((g) => Number.isFinite(g.value))
+          : []
+      const [unit, size] = unitFor(spec, Math.max(0, ...raw.flat()))
+      const data: UPlot.AlignedData = [
+        time,
+        ...raw.map((values) => values.map((v) => v / size)),
+        ...gates.map((g) => time.map(() => g.value / size)),
+      ]
+      const axes = ['time (UTC)', unit]
+      figure.dataset.axes = axes.join('|')
       // counts and bytes have whole ticks; seconds may be fractions
       const whole = spec.measure === 'count' || (spec.measure === 'bytes' && size === 1) ? { incrs: WHOLE } : {}
       const options: UPlot.Options = {
         width: Math.max(280, target.clientWidth),
         height: 220,
+        // ticks on UTC days and hours, as the page's times
+        tzDate: (ts: number) => (uPlot as typeof UPlot).tzDate(new Date(ts * 1e3), 'Etc/UTC'),
         scales: {
           x: { time: true },
           y: spec.fromZero ? { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } : {},
         },
         axes: [
-          {},
+          {
+            label: axes[0],
+            labelSize: 16,
+            // an ISO date is about 80 px wide: ticks farther apart than that
+            space: 110,
+            values: (u, ticks) => {
+              // a label centred on a tick near the right edge would be cut: such a tick goes unlabelled
+              const room = u.bbox.left + u.bbox.width - 40 * devicePixelRatio
+              const texts = timeTicks(ticks).map((t, i) => (u.valToPos(ticks[i] as number, 'x', true) > room ? '' : t))
+              figure.dataset.xTicks = texts.filter(Boolean).join('|')
+              return texts
+            },
+          },
           {
             size: 60,
             values: (_u, ticks) => tickLabels(ticks),
             ...whole,
-            ...(unit ? { label: unit, labelSize: 16 } : {}),
+            label: unit,
+            labelSize: 16,
           },
         ],
         series: [
-          { label: 'run ended' },
+          {
+            label: 'time (UTC)',
+            value: (_u: UPlot, v: number | null) => (v === null ? '\u2013' : `${isoTime(v, true)} UTC`),
+          },
           ...spec.series.map((s) => ({
-            label: unit ? `${s.label} (${unit})` : s.label,
+            label: `${s.label} (${unit})`,
             stroke: s.stroke,
             width: 2,
             points: { show: time.length <= 60, size: 6, fill: s.stroke },
             value: (_u: UPlot, v: number | null) => (v === null ? '\u2013' : compact(v)),
+          })),
+          ...gates.map((g) => ({
+            label: g.label,
+            stroke: g.stroke,
+            width: 1.5,
+            dash: [6, 4],
+            points: { show: false },
+            value: () => compact(g.value / size),
           })),
         ],
         hooks: {
@@ -159,7 +232,7 @@ function main(): void {
       }
       const plot = new uPlot(options, data, target)
       // uPlot ranges x to the data alone: widen it
-      plot.setScale('x', { min: first - pad, max: last + pad })
+      plot.setScale('x', xRange(target.clientWidth))
       plots.push(plot)
     }
   }
@@ -170,7 +243,9 @@ function main(): void {
     resizing = window.setTimeout(() => {
       for (const p of plots) {
         const target = p.root.parentElement
-        if (target) p.setSize({ width: Math.max(280, target.clientWidth), height: 220 })
+        if (!target) continue
+        p.setSize({ width: Math.max(280, target.clientWidth), height: 220 })
+        p.setScale('x', xRange(target.clientWidth))
       }
     }, 150)
   })

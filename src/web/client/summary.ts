@@ -1,11 +1,17 @@
 // The summary page in the browser: sorting, the act/dry/all tabs, the
-// filter, and the refresh. The state lives in the URL's hash
-// (#tab=act&sort=missing&dir=desc&q=T2_US), so a link or a reload keeps it.
+// colour chips, the filter, and the refresh. The state lives in the URL's
+// hash (#tab=act&colour=red&sort=missing&dir=desc&q=T2_US), so a link or a
+// reload keeps it. Before any sort, the sites that need a look come first
+// (red, then yellow), then the rest, each by name.
 import { dcRefresh, dcReplace, dcTick } from './common.js'
+
+/** The order before any sort: red, then yellow, then the rest. */
+const RANK: Record<string, number> = { red: 0, yellow: 1, blue: 2, green: 2, grey: 2, none: 2 }
 
 function main(): void {
   interface View {
     tab: 'all' | 'act' | 'dry'
+    colour: string | null
     sort: string | null
     dir: 'asc' | 'desc'
     q: string
@@ -20,8 +26,10 @@ function main(): void {
   function readView(): View {
     const p = new URLSearchParams(location.hash.slice(1))
     const tab = p.get('tab')
+    const colour = p.get('colour')
     return {
       tab: tab === 'act' || tab === 'dry' ? tab : 'all',
+      colour: colour !== null && Object.hasOwn(RANK, colour) ? colour : null,
       sort: p.get('sort'),
       dir: p.get('dir') === 'asc' ? 'asc' : 'desc',
       q: p.get('q') ?? '',
@@ -33,6 +41,7 @@ function main(): void {
   function writeView(): void {
     const p = new URLSearchParams()
     if (view.tab !== 'all') p.set('tab', view.tab)
+    if (view.colour) p.set('colour', view.colour)
     if (view.sort) {
       p.set('sort', view.sort)
       p.set('dir', view.dir)
@@ -54,7 +63,19 @@ function main(): void {
   function sortRows(): void {
     const column = headers.findIndex((h) => h.dataset.key === view.sort)
     for (const h of headers) h.removeAttribute('aria-sort')
-    if (column < 0) return
+    if (column < 0) {
+      // no sort chosen: what needs a look first
+      const rank = (b: HTMLTableSectionElement) => RANK[b.dataset.colour ?? ''] ?? 2
+      const rows = sites().map((body) => ({ body, rank: rank(body), site: body.dataset.site ?? '' }))
+      const before = rows.map((r) => r.body)
+      rows.sort((a, b) => a.rank - b.rank || collator.compare(a.site, b.site))
+      // the page comes in this order: moving 500 rows to where they are would lay them out again for nothing
+      if (rows.every((r, i) => r.body === before[i])) return
+      const fragment = document.createDocumentFragment()
+      for (const r of rows) fragment.appendChild(r.body)
+      table.appendChild(fragment)
+      return
+    }
     headers[column]?.setAttribute('aria-sort', view.dir === 'asc' ? 'ascending' : 'descending')
     const text = headers[column]?.classList.contains('text') && view.sort !== 'time'
     const sign = view.dir === 'asc' ? 1 : -1
@@ -88,17 +109,31 @@ function main(): void {
     const match = matcher(view.q)
     const all = sites()
     let shown = 0
+    // each tab and each chip counts what it shows, given the other choices
     const counts = { all: 0, act: 0, dry: 0 }
+    const colours: Record<string, number> = {}
     for (const body of all) {
       const reporting = body.dataset.reporting === 'act' ? 'act' : 'dry'
+      const colour = body.dataset.colour ?? ''
       const matches = match(body.dataset.site ?? '')
-      if (matches) {
+      const inTab = view.tab === 'all' || view.tab === reporting
+      const ofColour = view.colour === null || view.colour === colour
+      if (matches && ofColour) {
         counts.all++
         counts[reporting]++
       }
-      const visible = matches && (view.tab === 'all' || view.tab === reporting)
+      if (matches && inTab) colours[colour] = (colours[colour] ?? 0) + 1
+      const visible = matches && inTab && ofColour
       body.hidden = !visible
       if (visible) shown++
+    }
+    for (const chip of Array.from(document.querySelectorAll<HTMLButtonElement>('#overview .chip[data-colour]'))) {
+      const colour = chip.dataset.colour ?? ''
+      const n = colours[colour] ?? 0
+      const b = chip.querySelector('b')
+      if (b) b.textContent = String(n)
+      chip.classList.toggle('zero', n === 0)
+      chip.setAttribute('aria-pressed', String(view.colour === colour))
     }
     for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('.tabs button[data-tab]'))) {
       const tab = button.dataset.tab as View['tab']
@@ -146,6 +181,15 @@ function main(): void {
       applyFilter()
     })
   }
+  // the chips are in #overview, which a refresh replaces: one listener on the document
+  document.addEventListener('click', (e) => {
+    const chip = (e.target as Element | null)?.closest<HTMLButtonElement>('#overview .chip[data-colour]')
+    if (!chip) return
+    const colour = chip.dataset.colour ?? null
+    view.colour = view.colour === colour ? null : colour
+    writeView()
+    applyFilter()
+  })
   if (filter) {
     filter.value = view.q
     filter.addEventListener('input', () => {

@@ -273,21 +273,31 @@ async function checkSite(
   throwIfAborted(signal, site)
   await options.afterRemoteListing?.(site)
 
-  const inventoryAgain: DirectoryInfo | null = await backend.inventory.listFiles(site, { signal })
-  throwIfAborted(signal, site)
-  // the same verdicts: the same files, sizes, and files old enough to compare
+  // the first comparison runs before the inventory is listed again, and
+  // what the later steps ask of the first listing is looked up now, so that
+  // the check never holds more than two trees (storage and one inventory)
   const age = ignoreAge * DAY
-  const same = native(() => inventoryAgain.tree.verdictHash(age) === inventory.tree.verdictHash(age))
-  log.info(`inventory again: ${plural(inventoryAgain.fileCount, 'file')}${same ? ' (unchanged)' : ''}`)
-  const inventories = [inventory, inventoryAgain]
-
-  // a compare of millions of files takes well under a second: a stop is heard before and after it
   const compareOptions = { ignoreAge: age }
+  // a compare of millions of files takes well under a second: a stop is heard before and after it
   const compare = (inv: DirectoryInfo) =>
     nativeTask('the comparison', signal, (s) => compareAsync(inv.tree, remote.tree, compareOptions, s))
   const first = await compare(inventory)
+  throwIfAborted(signal, site)
+  const candidates = lfnsOf(first, 'orphan')
+  const emptyCandidates = lfnsOf(first, 'empty')
+  const asked = { orphans: candidates, datasetDirs: datasetDirsOf(candidates), empties: emptyCandidates }
+  const firstVerdicts = native(() => inventory.tree.verdictHash(age))
+  const lookups = [lookUpAll(inventory, asked)]
+  native(() => inventory.tree.clear())
+
+  const inventoryAgain: DirectoryInfo | null = await backend.inventory.listFiles(site, { signal })
+  throwIfAborted(signal, site)
+  // the same verdicts: the same files, sizes, and files old enough to compare
+  const same = native(() => inventoryAgain.tree.verdictHash(age) === firstVerdicts)
+  log.info(`inventory again: ${plural(inventoryAgain.fileCount, 'file')}${same ? ' (unchanged)' : ''}`)
   const second = same ? null : await compare(inventoryAgain)
   throwIfAborted(signal, site)
+  lookups.push(lookUpAll(inventoryAgain, asked))
 
   // the vetoes, as the original's: missing files of datasets being deleted
   // (or whose LFN names no dataset) are not missing; orphans of protected
@@ -305,27 +315,40 @@ async function checkSite(
   const incoming = new FullFilter(await backend.inventory.incomingFiles(site, query))
   const ignored = new PatternFilter(config.get<string[]>('IgnoreDirectories'))
   const beingDeleted = new DatasetFilter(deleting)
-  const candidates = lfnsOf(first, 'orphan')
   const orphanVeto = new Filters(
     ignored,
     beingDeleted,
     incoming,
     new DatasetFilter(protectedDatasets),
-    datasetsAtSite(candidates, inventories),
+    datasetsAtSite(
+      asked.datasetDirs,
+      lookups.map((h) => h.datasetDirs),
+    ),
   )
-  const inventorySizes = inventorySizesOf(candidates, inventories)
+  const inventorySizes = inventorySizesOf(
+    candidates,
+    lookups.map((h) => h.orphans),
+  )
   const mismatchVeto = new Filters(ignored, beingDeleted, incoming, alwaysProtected)
   const missing = keepListed(first, 'missing', second, beingDeleted)
   const orphan = keepListed(first, 'orphan', second, {
     protected: (lfn) => (inventorySizes.has(lfn) ? mismatchVeto : orphanVeto).protected(lfn),
   })
   // a directory either inventory listing has (or names as a file) holds missing files: never removed
-  const emptyCandidates = lfnsOf(first, 'empty')
   const empty = keepListed(
     first,
     'empty',
     null,
-    new Filters(ignored, new FullFilter(heldByEither(emptyCandidates, inventories, () => true))),
+    new Filters(
+      ignored,
+      new FullFilter(
+        heldByEither(
+          emptyCandidates,
+          lookups.map((h) => h.empties),
+          () => true,
+        ),
+      ),
+    ),
   )
   const unlisted = native(() => first.unlisted())
   const unlistedPaths = new Set(unlisted.map((u) => u.path))
@@ -559,38 +582,49 @@ function sized(lfn: Lfn, size: number): Finding {
   return size >= 0 ? { lfn, size } : { lfn }
 }
 
+/** The dataset directories the orphans lie below (see `datasetDirectoryOf`). */
+function datasetDirsOf(orphans: readonly Lfn[]): Lfn[] {
+  return [...new Set(orphans.map((l) => datasetDirectoryOf(l)).filter((d): d is Lfn => d !== null))]
+}
+
+/** What an inventory listing holds at each path the later steps ask about. */
+function lookUpAll(
+  inventory: DirectoryInfo,
+  asked: { orphans: readonly Lfn[]; datasetDirs: readonly Lfn[]; empties: readonly Lfn[] },
+): { orphans: Held[]; datasetDirs: Held[]; empties: Held[] } {
+  const at = (lfns: readonly Lfn[]) => (lfns.length ? lookUp(inventory.tree, lfns) : [])
+  return { orphans: at(asked.orphans), datasetDirs: at(asked.datasetDirs), empties: at(asked.empties) }
+}
+
 /**
  * Vetoes orphans of datasets that have files at the site: the original
  * protects every dataset with a replica at the site, and a dataset's files
  * lie below one directory (`datasetDirectoryOf`), which either inventory
- * listing then holds. `orphans` are the candidates, looked up once.
+ * listing then holds. `held` has one lookup of `dirs` a listing.
  */
-function datasetsAtSite(orphans: readonly Lfn[], inventories: readonly DirectoryInfo[]): Filter {
-  const dirs = [...new Set(orphans.map((l) => datasetDirectoryOf(l)).filter((d): d is Lfn => d !== null))]
-  const held = new Set(heldByEither(dirs, inventories, (h) => !h.file && h.directory))
+function datasetsAtSite(dirs: readonly Lfn[], held: readonly Held[][]): Filter {
+  const atSite = new Set(heldByEither(dirs, held, (h) => !h.file && h.directory))
   return {
     protected: (lfn) => {
       const d = datasetDirectoryOf(lfn)
-      return d !== null && held.has(d)
+      return d !== null && atSite.has(d)
     },
   }
 }
 
-/** The paths of `lfns` that either tree holds as `which` says (a file, a directory). */
-function heldByEither(lfns: readonly Lfn[], trees: readonly DirectoryInfo[], which: (h: Held) => boolean): Lfn[] {
+/** The paths of `lfns` that either listing holds as `which` says (a file, a directory); `held` has one lookup of `lfns` a listing. */
+function heldByEither(lfns: readonly Lfn[], held: readonly Held[][], which: (h: Held) => boolean): Lfn[] {
   if (lfns.length === 0) return []
-  const found = trees.map((t) => lookUp(t.tree, lfns).map((h) => (h.file || h.directory ? which(h) : false)))
+  const found = held.map((hs) => hs.map((h) => (h.file || h.directory ? which(h) : false)))
   return lfns.filter((_, i) => found.some((f) => f[i]))
 }
 
 /** The inventory size of each of `lfns` that either inventory listing holds as a path (the first listing's first; -2 for a directory). */
-function inventorySizesOf(lfns: readonly Lfn[], inventories: readonly DirectoryInfo[]): Map<Lfn, number> {
+function inventorySizesOf(lfns: readonly Lfn[], held: readonly Held[][]): Map<Lfn, number> {
   const out = new Map<Lfn, number>()
-  if (lfns.length === 0) return out
-  for (const inv of inventories) {
-    const held = lookUp(inv.tree, lfns)
+  for (const hs of held) {
     for (let i = 0; i < lfns.length; i++) {
-      const h = held[i] as Held
+      const h = hs[i] as Held
       const lfn = lfns[i] as Lfn
       if (out.has(lfn)) continue
       if (h.file) out.set(lfn, h.size)

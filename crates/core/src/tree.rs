@@ -188,6 +188,8 @@ pub struct Tree {
     names: DirNames,
     /// Built on first need, kept up to date as directories are added.
     children: OnceLock<Children>,
+    /// Read whole (`shrink_to_fit`), no directory added since.
+    read_whole: bool,
     dir_parent: Vec<DirId>,
     dir_mtime: Times,
     dir_listed_at: Times,
@@ -219,6 +221,7 @@ impl Tree {
         let mut tree = Tree {
             names,
             children: OnceLock::new(),
+            read_whole: false,
             dir_parent: vec![ROOT],
             dir_mtime: Times::default(),
             dir_listed_at: Times::default(),
@@ -310,7 +313,9 @@ impl Tree {
     /// The subdirectory `name` of `parent`: from the lookup table while the
     /// tree is built, by binary search in the sorted index once it is.
     pub fn child(&self, parent: DirId, name: &[u8]) -> Option<DirId> {
-        if self.children.get().is_none() && self.index.get().is_some() {
+        // a tree read whole looks up in its index (built once, no table);
+        // one being built keeps the table, which adding does not invalidate
+        if self.children.get().is_none() && (self.index.get().is_some() || self.read_whole) {
             let subs = self.subdirs(parent);
             return subs.binary_search_by(|&c| self.dir_name(c).cmp(name)).ok().map(|i| subs[i]);
         }
@@ -373,6 +378,7 @@ impl Tree {
     }
 
     fn push_dir(&mut self, parent: DirId, name: &[u8], state: DirState) {
+        self.read_whole = false;
         self.dir_parent.push(parent);
         self.names.push(name);
         self.dir_mtime.push(0);
@@ -452,6 +458,7 @@ impl Tree {
     /// tree is read whole).
     pub fn shrink_to_fit(&mut self) {
         self.children.take();
+        self.read_whole = true;
         self.names.bytes.shrink_to_fit();
         self.names.end.shrink_to_fit();
         self.dir_parent.shrink_to_fit();

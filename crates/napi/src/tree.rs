@@ -291,6 +291,14 @@ impl Tree {
         }
     }
 
+    /// Empty the tree, giving back its memory at once (not when the
+    /// object is collected): a caller done with a large tree says so.
+    #[napi]
+    pub fn clear(&self) {
+        let listed_at = self.read().default_listed_at();
+        *self.write() = CoreTree::new(listed_at);
+    }
+
     /// Whether the tree has the directory `path`.
     #[napi]
     pub fn has_directory(&self, path: String) -> bool {

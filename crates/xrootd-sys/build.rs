@@ -1,6 +1,10 @@
-//! Compiles the C++ shim over XrdCl when the XRootD client headers and
-//! library are present, and sets `cfg(xrootd)`; otherwise the crate builds
-//! without it and says so at run time.
+//! Builds our C++ shim over XrdCl as a shared library of its own
+//! ([`shim_name`]) that links the XRootD client library, when the XRootD
+//! client headers and library are present, and sets `cfg(xrootd)`. The crate
+//! itself does not link XrdCl: it loads the shim at run time. The shim is
+//! written to OUT_DIR and copied to the profile directory (`target/release`,
+//! `target/<triple>/release`), where `scripts/place-shim.mjs` takes it to sit
+//! beside the `.node` file.
 
 use std::path::{Path, PathBuf};
 
@@ -10,39 +14,76 @@ fn main() {
     println!("cargo:rerun-if-env-changed=XROOTD_INCLUDE_DIR");
     println!("cargo:rerun-if-env-changed=XROOTD_LIB_DIR");
     println!("cargo:rerun-if-env-changed=DC_NO_XROOTD");
+    let name = shim_name();
+    println!("cargo:rustc-env=DC_XRDCL_SHIM_NAME={name}");
     if std::env::var_os("DC_NO_XROOTD").is_some() {
-        println!("cargo:warning=XRootD support disabled by DC_NO_XROOTD");
+        println!("cargo:warning=XRootD shim not built (DC_NO_XROOTD is set)");
         return;
     }
-    let include = match find_include() {
-        Some(dir) => dir,
-        None => {
-            println!(
-                "cargo:warning=XRootD client headers not found (XrdCl/XrdClFileSystem.hh): building without XRootD support; install libxrootd-client-dev (or set XROOTD_INCLUDE_DIR) and rebuild"
-            );
-            return;
-        }
-    };
-    let lib_dir = find_lib();
-    if lib_dir.is_none() {
+    let Some(include) = find_include() else {
         println!(
-            "cargo:warning=libXrdCl.so not found: building without XRootD support; install libxrootd-client-dev (or set XROOTD_LIB_DIR) and rebuild"
+            "cargo:warning=XRootD client headers not found (XrdCl/XrdClFileSystem.hh): the XRootD shim is not built; install libxrootd-client-dev (or set XROOTD_INCLUDE_DIR) and rebuild"
         );
         return;
-    }
+    };
+    let Some(lib_dir) = find_lib() else {
+        println!(
+            "cargo:warning=libXrdCl not found: the XRootD shim is not built; install libxrootd-client-dev (or set XROOTD_LIB_DIR) and rebuild"
+        );
+        return;
+    };
     println!("cargo:rerun-if-changed={}", include.join("XrdCl/XrdClFileSystem.hh").display());
-    cc::Build::new()
-        .cpp(true)
-        .file("shim/xrdcl_shim.cc")
-        .include(&include)
-        .flag_if_supported("-std=c++14")
-        .flag_if_supported("-Wno-unused-parameter")
-        .compile("dc_xrdcl_shim");
-    if let Some(dir) = lib_dir {
-        println!("cargo:rustc-link-search=native={}", dir.display());
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let shim = out.join(&name);
+    // the compiler cc picks for the target (CXX, CXX_<target>: a cross or zig compiler), with its flags
+    let compiler = cc::Build::new().cpp(true).pic(true).opt_level(2).debug(false).get_compiler();
+    let mut cmd = compiler.to_command();
+    cmd.arg("-shared")
+        .arg("-std=c++14")
+        .arg("-Wno-unused-parameter")
+        .arg("-I")
+        .arg(&include)
+        .arg("shim/xrdcl_shim.cc")
+        .arg("-o")
+        .arg(&shim)
+        .arg("-L")
+        .arg(&lib_dir)
+        .arg("-lXrdCl");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("macos") {
+        cmd.arg(format!("-Wl,-install_name,@loader_path/{name}"));
+    } else {
+        cmd.arg(format!("-Wl,-soname,{name}")).arg("-Wl,--as-needed");
     }
-    println!("cargo:rustc-link-lib=dylib=XrdCl");
+    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run the C++ compiler {:?}: {e}", compiler.path()));
+    assert!(status.success(), "building the XRootD shim failed: {cmd:?}");
+    // the profile directory is OUT_DIR's fourth ancestor: <profile>/build/<crate>-<hash>/out
+    if let Some(profile) = out.ancestors().nth(3) {
+        let _ = std::fs::copy(&shim, profile.join(&name));
+    }
+    println!("cargo:rustc-env=DC_XRDCL_SHIM_BUILT={}", shim.display());
     println!("cargo:rustc-cfg=xrootd");
+}
+
+/// `libdc_xrdcl.<platform>.<so|dylib>`, the platform spelled as in the
+/// names of the `.node` files (`linux-x64-gnu`, `darwin-arm64`).
+fn shim_name() -> String {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let os = match var("CARGO_CFG_TARGET_OS").as_str() {
+        "macos" => "darwin".to_string(),
+        other => other.to_string(),
+    };
+    let arch = match var("CARGO_CFG_TARGET_ARCH").as_str() {
+        "x86_64" => "x64".to_string(),
+        "aarch64" => "arm64".to_string(),
+        other => other.to_string(),
+    };
+    let env = var("CARGO_CFG_TARGET_ENV");
+    let ext = if os == "darwin" { "dylib" } else { "so" };
+    if env.is_empty() || os == "darwin" {
+        format!("libdc_xrdcl.{os}-{arch}.{ext}")
+    } else {
+        format!("libdc_xrdcl.{os}-{arch}-{env}.{ext}")
+    }
 }
 
 fn find_include() -> Option<PathBuf> {

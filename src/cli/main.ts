@@ -48,8 +48,7 @@ export async function main(argv: string[] = process.argv.slice(2), io?: Output):
       return name === undefined ? 2 : 0
     }
     if (name === '--version') {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      output.out(require('../../package.json').version)
+      output.out(require('./version').versionText())
       return 0
     }
     const command = Object.hasOwn(COMMANDS, name) ? (COMMANDS[name] as () => Command)() : undefined

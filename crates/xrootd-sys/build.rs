@@ -7,6 +7,7 @@
 //! beside the `.node` file.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(xrootd)");
@@ -35,9 +36,20 @@ fn main() {
     println!("cargo:rerun-if-changed={}", include.join("XrdCl/XrdClFileSystem.hh").display());
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let shim = out.join(&name);
-    // the compiler cc picks for the target (CXX, CXX_<target>: a cross or zig compiler), with its flags
-    let compiler = cc::Build::new().cpp(true).pic(true).opt_level(2).debug(false).get_compiler();
-    let mut cmd = compiler.to_command();
+    // DC_XRDCL_SHIM_CXX, or the compiler cc picks for the target (CXX, CXX_<target>) with its
+    // flags. The shim must use the C++ library ABI of the XrdCl it links (libstdc++'s C++11
+    // ABI on every current distribution): a cross toolchain for old glibc whose GCC predates
+    // that ABI (4.8) builds the Rust code, and the host's g++ builds the shim.
+    println!("cargo:rerun-if-env-changed=DC_XRDCL_SHIM_CXX");
+    let mut cmd = match std::env::var("DC_XRDCL_SHIM_CXX").ok().filter(|c| !c.trim().is_empty()) {
+        Some(cxx) => {
+            let mut words = cxx.split_whitespace();
+            let mut cmd = Command::new(words.next().unwrap_or("c++"));
+            cmd.args(words).args(["-fPIC", "-O2"]);
+            cmd
+        }
+        None => cc::Build::new().cpp(true).pic(true).opt_level(2).debug(false).get_compiler().to_command(),
+    };
     cmd.arg("-shared")
         .arg("-std=c++14")
         .arg("-Wno-unused-parameter")
@@ -54,7 +66,7 @@ fn main() {
     } else {
         cmd.arg(format!("-Wl,-soname,{name}")).arg("-Wl,--as-needed");
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run the C++ compiler {:?}: {e}", compiler.path()));
+    let status = cmd.status().unwrap_or_else(|e| panic!("cannot run the C++ compiler {cmd:?}: {e}"));
     assert!(status.success(), "building the XRootD shim failed: {cmd:?}");
     // the profile directory is OUT_DIR's fourth ancestor: <profile>/build/<crate>-<hash>/out
     if let Some(profile) = out.ancestors().nth(3) {

@@ -103,8 +103,15 @@ fn find_include() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("XROOTD_INCLUDE_DIR") {
         candidates.push(PathBuf::from(d));
     }
-    candidates
-        .extend(["/usr/include/xrootd", "/usr/local/include/xrootd", "/opt/xrootd/include/xrootd"].map(PathBuf::from));
+    candidates.extend(
+        [
+            "/usr/include/xrootd",
+            "/usr/local/include/xrootd",
+            "/opt/xrootd/include/xrootd",
+            "/opt/homebrew/opt/xrootd/include/xrootd",
+        ]
+        .map(PathBuf::from),
+    );
     candidates.into_iter().find(|d| d.join("XrdCl/XrdClFileSystem.hh").is_file())
 }
 
@@ -116,12 +123,22 @@ fn find_lib() -> Option<PathBuf> {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     candidates.push(PathBuf::from(format!("/usr/lib/{arch}-linux-gnu")));
     candidates.extend(
-        ["/usr/lib64", "/usr/lib", "/usr/local/lib64", "/usr/local/lib", "/opt/xrootd/lib64", "/opt/xrootd/lib"]
-            .map(PathBuf::from),
+        [
+            "/usr/lib64",
+            "/usr/lib",
+            "/usr/local/lib64",
+            "/usr/local/lib",
+            "/opt/xrootd/lib64",
+            "/opt/xrootd/lib",
+            "/opt/homebrew/opt/xrootd/lib",
+        ]
+        .map(PathBuf::from),
     );
     candidates.into_iter().find(|d| has_lib(d))
 }
 
 fn has_lib(dir: &Path) -> bool {
-    dir.join("libXrdCl.so").exists()
+    let name =
+        if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("macos") { "libXrdCl.dylib" } else { "libXrdCl.so" };
+    dir.join(name).exists()
 }

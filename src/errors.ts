@@ -40,6 +40,13 @@ export class TreeFileError extends ConsistencyError {}
 /** A listing stopped by an abort signal or a halt. */
 export class CancelledError extends ConsistencyError {}
 
+/** The native module could not be loaded (the message gives the cause). */
+export class NativeModuleError extends ConsistencyError {
+  constructor(message: string) {
+    super('E_NATIVE_MODULE', message)
+  }
+}
+
 const classes: Record<
   string,
   new (

@@ -4,7 +4,7 @@
  */
 import { ConsistencyError, UsageError } from '../errors'
 import type { Command, Output } from './command'
-import { versionLines } from './version'
+import { versionText } from './version'
 
 /**
  * Every subcommand, loaded when it runs: `list` and `compare` do not pay
@@ -66,7 +66,7 @@ export async function main(argv: string[] = process.argv.slice(2), io?: Output):
   try {
     const ours = beforeDashes(argv)
     if (ours.includes('-V') || ours.includes('--version')) {
-      output.out(versionLines().join('\n'))
+      output.out(versionText())
       return 0
     }
     if (name === undefined) {

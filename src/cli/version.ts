@@ -1,14 +1,21 @@
-/** What `--version` prints: the package's version, then one line per component that has one. */
-
-/** The lines of `dynamo-consistency --version`. Add a component's line here. */
-export function versionLines(): string[] {
+/**
+ * What `--version` prints: the package's version, the native module's, and
+ * whether the native XRootD lister can be used here (and from where), or why
+ * not. Each line stands alone: a native module that does not load is said,
+ * not thrown.
+ */
+export function versionText(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const lines = [`dynamo-consistency ${require('../../package.json').version}`]
+  let native: typeof import('../native')
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    lines.push(`native module ${require('../native').nativeVersion()}`)
+    native = require('../native')
   } catch (err) {
-    lines.push(`native module: not loaded (${(err as Error).message.split('\n')[0]})`)
+    lines.push(`native module: not loaded: ${err instanceof Error ? err.message : String(err)}`)
+    return lines.join('\n')
   }
-  return lines
+  lines.push(`native module ${native.nativeVersion()} (${native.platformName()})`)
+  const xrootd = native.xrootdSupport()
+  lines.push(xrootd.available ? `XRootD support: yes, ${xrootd.path}` : `XRootD support: no: ${xrootd.reason}`)
+  return lines.join('\n')
 }

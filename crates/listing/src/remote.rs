@@ -120,13 +120,13 @@ mod tests {
     }
 
     #[test]
-    fn a_build_without_xrootd_says_how_to_get_it() {
+    fn without_xrootd_support_the_native_method_says_what_to_install() {
         let native = lister_for_url("root://127.0.0.1:1//store", "native", 1, 4, &[]);
         if xrootd_sys::available() {
             assert!(native.is_ok());
         } else {
             let err = native.err().unwrap();
-            assert!(err.contains("no XRootD support") && err.contains("libxrootd-client-dev"), "{err}");
+            assert!(err.contains("XRootD support is unavailable") && err.contains("libxrdcl3"), "{err}");
         }
     }
 

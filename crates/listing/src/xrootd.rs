@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use xrootd_sys::support;
 use xrootd_sys::FileSystem;
 
 use crate::engine::{AsyncDirLister, DirEntry, DirLister, DirListing, ListError, ListingDone};
@@ -31,11 +32,6 @@ pub struct XrootdLister {
     depth: usize,
 }
 
-/// The error a build without the XRootD client library gives.
-pub fn unavailable_message() -> &'static str {
-    xrootd_sys::NOT_BUILT_MESSAGE
-}
-
 /// Listers made so far in this process.
 static LISTERS: AtomicU32 = AtomicU32::new(0);
 
@@ -57,9 +53,8 @@ impl XrootdLister {
     /// (connection `i` to door `i % doors.len()`): servers that each see
     /// the whole namespace, such as a site's doors behind its redirector.
     pub fn over(doors: &[String], threads: usize) -> Result<XrootdLister, String> {
-        if !xrootd_sys::available() {
-            return Err(unavailable_message().to_string());
-        }
+        // the shim and the XRootD client library are loaded here, on first use
+        xrootd_sys::support().map_err(str::to_string)?;
         if doors.is_empty() {
             return Err("no server to list".to_string());
         }
@@ -216,7 +211,7 @@ mod tests {
 
     fn ready() -> bool {
         if !xrootd_sys::available() {
-            eprintln!("SKIPPED: built without the XRootD client library");
+            eprintln!("SKIPPED: no XRootD support: {}", xrootd_sys::support().err().unwrap_or_default());
             return false;
         }
         have_xrootd()

@@ -20,3 +20,23 @@ use napi_derive::napi;
 pub fn native_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
+
+/// Whether the native XRootD lister (`--method native`) can be used here.
+#[napi(object)]
+pub struct XrootdSupport {
+    pub available: bool,
+    /// The shim over the XRootD client library that was loaded.
+    pub path: Option<String>,
+    /// Why it cannot be used, and what to install.
+    pub reason: Option<String>,
+}
+
+/// Whether the native XRootD lister can be used: loads our shim over the
+/// XRootD client library (once per process) and says from where, or why not.
+#[napi]
+pub fn xrootd_support() -> XrootdSupport {
+    match dc_listing::xrootd::support() {
+        Ok(path) => XrootdSupport { available: true, path: Some(path.display().to_string()), reason: None },
+        Err(reason) => XrootdSupport { available: false, path: None, reason: Some(reason.to_string()) },
+    }
+}

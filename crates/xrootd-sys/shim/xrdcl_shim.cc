@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <new>
 #include <string>
 
@@ -93,9 +92,11 @@ static int fail(dcx_status *st, const char *what) {
   return -1;
 }
 
+// Once per process, through a function-local static (thread-safe since C++11) rather than
+// std::call_once, whose pthread_once is versioned GLIBC_2.34 on newer glibc: the shim then runs
+// on glibc 2.17.
 void dcx_init(void) {
-  static std::once_flag once;
-  std::call_once(once, [] {
+  static const bool once = [] {
     XrdCl::Env *env = XrdCl::DefaultEnv::GetEnv();
     // Values set in the shell (XRD_*) win: PutInt leaves them alone.
     // Check request deadlines every second, not every 15: the per-directory timeout must hold.
@@ -106,7 +107,9 @@ void dcx_init(void) {
     env->PutInt("ConnectionWindow", 10);
     // The host process (Node) forks children; XrdCl's fork handler would stop and restart every connection.
     env->PutInt("RunForkHandler", 0);
-  });
+    return true;
+  }();
+  (void)once;
 }
 
 dcx_fs *dcx_fs_new(const char *url, dcx_status *st) {

@@ -12,12 +12,18 @@
 //! connections. The other calls are XrdCl's synchronous ones: each blocks
 //! its calling thread until the answer or the timeout.
 //!
-//! Built without the library (no `libxrootd-client-dev` at build time), the
-//! crate still compiles; [`available`] is false and every call returns
-//! [`Error::not_built`], which says how to get XRootD support.
+//! The shim is a shared library of ours ([`SHIM_NAME`]) that links XrdCl;
+//! this crate does not link it, but loads the shim on first use (see
+//! [`support`]), so that a program built on it runs on hosts without the
+//! XRootD client library and only its XRootD calls fail there, with one line
+//! that says what to install. Built without the XRootD headers (no
+//! `libxrootd-client-dev`), the crate makes no shim; it still compiles and
+//! finds a shim given at run time.
 
 use std::fmt;
 use std::time::Duration;
+
+use shim::Api;
 
 /// XrdCl's code for "the server answered with an error" ([`Error::server_errno`] holds its kXR_ number).
 pub const ERR_ERROR_RESPONSE: u16 = 400;
@@ -58,9 +64,9 @@ pub struct Error {
 }
 
 impl Error {
-    /// The error every call returns when the crate was built without XrdCl.
-    pub fn not_built() -> Error {
-        Error { code: 0, server_errno: 0, fatal: true, message: NOT_BUILT_MESSAGE.to_string() }
+    /// The error every call returns when the shim or XrdCl cannot be loaded.
+    pub fn unavailable(reason: &str) -> Error {
+        Error { code: 0, server_errno: 0, fatal: true, message: reason.to_string() }
     }
 
     /// Whether the server itself answered no (as opposed to a network or client failure).
@@ -99,14 +105,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// What a build without XRootD support says.
-pub const NOT_BUILT_MESSAGE: &str = "this build has no XRootD support (the XRootD client library was absent when it was built): install libxrootd-client-dev (Debian/Ubuntu) or xrootd-client-devel (RHEL) and rebuild, or use --method xrdfs";
-
-/// Whether the crate was built with the XRootD client library.
-pub const fn available() -> bool {
-    cfg!(xrootd)
-}
-
 /// Stat information of one entry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StatInfo {
@@ -144,126 +142,21 @@ pub fn timeout_secs(timeout: Duration) -> u16 {
     secs.clamp(1, u16::MAX as u64) as u16
 }
 
-#[cfg(xrootd)]
-mod ffi {
-    use std::os::raw::{c_char, c_int};
+mod shim;
 
-    #[repr(C)]
-    pub struct Status {
-        pub status: u16,
-        pub code: u16,
-        pub err_no: u32,
-        pub message: *mut c_char,
-    }
+pub use shim::{support, SHIM_ENV, SHIM_NAME};
 
-    #[repr(C)]
-    pub struct Entry {
-        pub name: *const c_char,
-        pub name_len: usize,
-        pub size: u64,
-        pub mtime: u64,
-        pub flags: u32,
-        pub has_stat: c_int,
-    }
-
-    #[repr(C)]
-    pub struct Fs {
-        _private: [u8; 0],
-    }
-
-    #[repr(C)]
-    pub struct DirList {
-        _private: [u8; 0],
-    }
-
-    extern "C" {
-        pub fn dcx_fs_new(url: *const c_char, st: *mut Status) -> *mut Fs;
-        pub fn dcx_fs_free(fs: *mut Fs);
-        pub fn dcx_dirlist(
-            fs: *mut Fs,
-            path: *const c_char,
-            path_len: usize,
-            timeout: u16,
-            with_stat: c_int,
-            out: *mut *mut DirList,
-            st: *mut Status,
-        ) -> c_int;
-        pub fn dcx_dirlist_len(list: *const DirList) -> usize;
-        pub fn dcx_dirlist_entry(list: *const DirList, i: usize, out: *mut Entry);
-        pub fn dcx_dirlist_free(list: *mut DirList);
-        pub fn dcx_stat(
-            fs: *mut Fs,
-            path: *const c_char,
-            path_len: usize,
-            timeout: u16,
-            out: *mut Entry,
-            st: *mut Status,
-        ) -> c_int;
-        pub fn dcx_locate(
-            fs: *mut Fs,
-            path: *const c_char,
-            path_len: usize,
-            timeout: u16,
-            out: *mut *mut c_char,
-            st: *mut Status,
-        ) -> c_int;
-        pub fn dcx_string_free(s: *mut c_char);
-        pub fn dcx_dirlist_async(
-            fs: *mut Fs,
-            path: *const c_char,
-            path_len: usize,
-            timeout: u16,
-            with_stat: c_int,
-            done: DirListDone,
-            ctx: *mut std::ffi::c_void,
-            st: *mut Status,
-        ) -> c_int;
-    }
-
-    pub type DirListDone = unsafe extern "C" fn(ctx: *mut std::ffi::c_void, list: *mut DirList, st: *mut Status);
-
-    impl Status {
-        pub fn new() -> Status {
-            Status { status: 0, code: 0, err_no: 0, message: std::ptr::null_mut() }
-        }
-
-        /// Take the message out (freeing the C string) and turn a failure into an error.
-        pub fn into_result(mut self) -> Result<(), super::Error> {
-            let message = if self.message.is_null() {
-                None
-            } else {
-                // SAFETY: the shim wrote a NUL-terminated malloc'd string, freed here once
-                let m = unsafe { std::ffi::CStr::from_ptr(self.message) }.to_string_lossy().into_owned();
-                // SAFETY: allocated by the shim's dup_string
-                unsafe { dcx_string_free(self.message) };
-                self.message = std::ptr::null_mut();
-                Some(m)
-            };
-            if self.status == 0 {
-                return Ok(());
-            }
-            Err(super::Error {
-                code: self.code,
-                server_errno: self.err_no,
-                fatal: self.status & 2 != 0,
-                message: message.unwrap_or_else(|| format!("XRootD error {}", self.code)),
-            })
-        }
-    }
-
-    impl Entry {
-        pub fn new() -> Entry {
-            Entry { name: std::ptr::null(), name_len: 0, size: 0, mtime: 0, flags: 0, has_stat: 0 }
-        }
-    }
+/// Whether the native XRootD client can be used: our shim over XrdCl and
+/// the XRootD client library it links were found and loaded (on first use).
+pub fn available() -> bool {
+    shim::api().is_ok()
 }
 
 /// Copy a listing out of the shim and free it.
 ///
 /// # Safety
 /// `list` is null or a listing made by the shim that nothing else uses or frees.
-#[cfg(xrootd)]
-unsafe fn take_listing(list: *mut ffi::DirList) -> Result<DirectoryList, Error> {
+unsafe fn take_listing(api: &Api, list: *mut shim::DirList) -> Result<DirectoryList, Error> {
     if list.is_null() {
         return Err(Error {
             code: 0,
@@ -272,20 +165,20 @@ unsafe fn take_listing(list: *mut ffi::DirList) -> Result<DirectoryList, Error> 
             message: "the server sent no directory listing".into(),
         });
     }
-    // SAFETY: `list` is a live listing until dcx_dirlist_free below
-    let n = unsafe { ffi::dcx_dirlist_len(list) };
+    // SAFETY: `list` is a live listing until dirlist_free below
+    let n = unsafe { (api.dirlist_len)(list) };
     let mut entries = Vec::with_capacity(n);
     for i in 0..n {
-        let mut e = ffi::Entry::new();
+        let mut e = shim::Entry::new();
         // SAFETY: i < n; `e` is a valid out parameter
-        unsafe { ffi::dcx_dirlist_entry(list, i, &mut e) };
+        unsafe { (api.dirlist_entry)(list, i, &mut e) };
         // SAFETY: the name points into the live listing, `name_len` bytes long
         let name = unsafe { std::slice::from_raw_parts(e.name.cast::<u8>(), e.name_len) }.to_vec();
         let stat = (e.has_stat != 0).then_some(StatInfo { size: e.size, mtime: e.mtime, flags: e.flags });
         entries.push((name, stat));
     }
     // SAFETY: allocated by the shim, freed once; no borrow of it is left
-    unsafe { ffi::dcx_dirlist_free(list) };
+    unsafe { (api.dirlist_free)(list) };
     Ok(DirectoryList { entries })
 }
 
@@ -293,22 +186,25 @@ unsafe fn take_listing(list: *mut ffi::DirList) -> Result<DirectoryList, Error> 
 pub type DirListCallback = Box<dyn FnOnce(Result<DirectoryList, Error>) + Send>;
 
 /// The shim's completion callback: turns the answer into a Rust result and calls the boxed closure.
-#[cfg(xrootd)]
-unsafe extern "C" fn dir_list_done(ctx: *mut std::ffi::c_void, list: *mut ffi::DirList, st: *mut ffi::Status) {
+unsafe extern "C" fn dir_list_done(ctx: *mut std::ffi::c_void, list: *mut shim::DirList, st: *mut shim::Status) {
     // SAFETY: `ctx` is the Box<DirListCallback> leaked by dir_list_async, given back exactly once
     let done = unsafe { Box::from_raw(ctx.cast::<DirListCallback>()) };
     // SAFETY: `st` points to the shim's status for this call; its message is ours to free
-    let status = unsafe { std::ptr::replace(st, ffi::Status::new()) };
-    let result = match status.into_result() {
-        // SAFETY: the listing of this call, handed over to us
-        Ok(()) => unsafe { take_listing(list) },
-        Err(e) => {
-            if !list.is_null() {
-                // SAFETY: as above; not used after
-                unsafe { ffi::dcx_dirlist_free(list) };
+    let status = unsafe { std::ptr::replace(st, shim::Status::new()) };
+    // the shim calls back only once it is loaded
+    let result = match shim::api() {
+        Err(e) => Err(e),
+        Ok(api) => match status.into_result(api) {
+            // SAFETY: the listing of this call, handed over to us
+            Ok(()) => unsafe { take_listing(api, list) },
+            Err(e) => {
+                if !list.is_null() {
+                    // SAFETY: as above; not used after
+                    unsafe { (api.dirlist_free)(list) };
+                }
+                Err(e)
             }
-            Err(e)
-        }
+        },
     };
     // a panic must not unwind into XrdCl's thread
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(result))).is_err() {
@@ -318,8 +214,8 @@ unsafe extern "C" fn dir_list_done(ctx: *mut std::ffi::c_void, list: *mut ffi::D
 
 /// One client handle on one server (one TCP channel per distinct `user@host:port`).
 pub struct FileSystem {
-    #[cfg(xrootd)]
-    fs: *mut ffi::Fs,
+    api: &'static Api,
+    fs: *mut shim::Fs,
     url: String,
 }
 
@@ -338,30 +234,25 @@ pub struct DirectoryList {
 
 impl FileSystem {
     /// A handle on the server named by `url` (`root://[user@]host[:port]//`).
-    /// No connection is made until the first request.
+    /// No connection is made until the first request. Loads the shim and
+    /// the XRootD client library on first use; fails with
+    /// the reason [`support`] gives when they cannot be loaded.
     pub fn new(url: &str) -> Result<FileSystem, Error> {
-        #[cfg(xrootd)]
-        {
-            let c = std::ffi::CString::new(url).map_err(|_| Error {
-                code: 0,
-                server_errno: 0,
-                fatal: true,
-                message: format!("{url}: a URL with a NUL byte"),
-            })?;
-            let mut st = ffi::Status::new();
-            // SAFETY: `c` is NUL-terminated; `st` is a valid out parameter
-            let fs = unsafe { ffi::dcx_fs_new(c.as_ptr(), &mut st) };
-            st.into_result()?;
-            if fs.is_null() {
-                return Err(Error { code: 0, server_errno: 0, fatal: true, message: format!("{url}: no handle") });
-            }
-            Ok(FileSystem { fs, url: url.to_string() })
+        let api = shim::api()?;
+        let c = std::ffi::CString::new(url).map_err(|_| Error {
+            code: 0,
+            server_errno: 0,
+            fatal: true,
+            message: format!("{url}: a URL with a NUL byte"),
+        })?;
+        let mut st = shim::Status::new();
+        // SAFETY: `c` is NUL-terminated; `st` is a valid out parameter
+        let fs = unsafe { (api.fs_new)(c.as_ptr(), &mut st) };
+        st.into_result(api)?;
+        if fs.is_null() {
+            return Err(Error { code: 0, server_errno: 0, fatal: true, message: format!("{url}: no handle") });
         }
-        #[cfg(not(xrootd))]
-        {
-            let _ = url;
-            Err(Error::not_built())
-        }
+        Ok(FileSystem { api, fs, url: url.to_string() })
     }
 
     pub fn url(&self) -> &str {
@@ -371,31 +262,23 @@ impl FileSystem {
     /// List the directory `path` (with stat information of each entry when
     /// `with_stat`), giving up after `timeout`.
     pub fn dir_list(&self, path: &[u8], with_stat: bool, timeout: Duration) -> Result<DirectoryList, Error> {
-        #[cfg(xrootd)]
-        {
-            let mut st = ffi::Status::new();
-            let mut list: *mut ffi::DirList = std::ptr::null_mut();
-            // SAFETY: `self.fs` is a live handle; `path` is valid for its length; out parameters are valid
-            unsafe {
-                ffi::dcx_dirlist(
-                    self.fs,
-                    path.as_ptr().cast(),
-                    path.len(),
-                    timeout_secs(timeout),
-                    i32::from(with_stat),
-                    &mut list,
-                    &mut st,
-                )
-            };
-            st.into_result()?;
-            // SAFETY: a listing from dcx_dirlist (or null), not used after this
-            unsafe { take_listing(list) }
-        }
-        #[cfg(not(xrootd))]
-        {
-            let _ = (path, with_stat, timeout);
-            Err(Error::not_built())
-        }
+        let mut st = shim::Status::new();
+        let mut list: *mut shim::DirList = std::ptr::null_mut();
+        // SAFETY: `self.fs` is a live handle; `path` is valid for its length; out parameters are valid
+        unsafe {
+            (self.api.dirlist)(
+                self.fs,
+                path.as_ptr().cast(),
+                path.len(),
+                timeout_secs(timeout),
+                i32::from(with_stat),
+                &mut list,
+                &mut st,
+            )
+        };
+        st.into_result(self.api)?;
+        // SAFETY: a listing from dirlist (or null), not used after this
+        unsafe { take_listing(self.api, list) }
     }
 
     /// Send a DirList of `path` and return at once; `done` is called exactly
@@ -404,104 +287,77 @@ impl FileSystem {
     /// must not make synchronous XrdCl calls (they would wait for the
     /// threads that run it).
     pub fn dir_list_async(&self, path: &[u8], with_stat: bool, timeout: Duration, done: DirListCallback) {
-        #[cfg(xrootd)]
-        {
-            let ctx = Box::into_raw(Box::new(done));
-            let mut st = ffi::Status::new();
-            // SAFETY: live handle and path slice; `ctx` is given back to dir_list_done exactly once when
-            // the shim accepted the request (return 0), and is ours again when it did not
-            let rc = unsafe {
-                ffi::dcx_dirlist_async(
-                    self.fs,
-                    path.as_ptr().cast(),
-                    path.len(),
-                    timeout_secs(timeout),
-                    i32::from(with_stat),
-                    dir_list_done,
-                    ctx.cast(),
-                    &mut st,
-                )
-            };
-            if rc != 0 {
-                // SAFETY: not sent: the shim will never call back, so the box is still ours
-                let done = unsafe { Box::from_raw(ctx) };
-                let err = st.into_result().err().unwrap_or_else(|| Error {
-                    code: 0,
-                    server_errno: 0,
-                    fatal: false,
-                    message: "the request could not be sent".into(),
-                });
-                done(Err(err));
-            }
-        }
-        #[cfg(not(xrootd))]
-        {
-            let _ = (path, with_stat, timeout);
-            done(Err(Error::not_built()));
+        let ctx = Box::into_raw(Box::new(done));
+        let mut st = shim::Status::new();
+        // SAFETY: live handle and path slice; `ctx` is given back to dir_list_done exactly once when
+        // the shim accepted the request (return 0), and is ours again when it did not
+        let rc = unsafe {
+            (self.api.dirlist_async)(
+                self.fs,
+                path.as_ptr().cast(),
+                path.len(),
+                timeout_secs(timeout),
+                i32::from(with_stat),
+                dir_list_done,
+                ctx.cast(),
+                &mut st,
+            )
+        };
+        if rc != 0 {
+            // SAFETY: not sent: the shim will never call back, so the box is still ours
+            let done = unsafe { Box::from_raw(ctx) };
+            let err = st.into_result(self.api).err().unwrap_or_else(|| Error {
+                code: 0,
+                server_errno: 0,
+                fatal: false,
+                message: "the request could not be sent".into(),
+            });
+            done(Err(err));
         }
     }
 
     /// Stat information of `path`.
     pub fn stat(&self, path: &[u8], timeout: Duration) -> Result<StatInfo, Error> {
-        #[cfg(xrootd)]
-        {
-            let mut st = ffi::Status::new();
-            let mut e = ffi::Entry::new();
-            // SAFETY: live handle, valid path slice and out parameters
-            unsafe { ffi::dcx_stat(self.fs, path.as_ptr().cast(), path.len(), timeout_secs(timeout), &mut e, &mut st) };
-            st.into_result()?;
-            Ok(StatInfo { size: e.size, mtime: e.mtime, flags: e.flags })
-        }
-        #[cfg(not(xrootd))]
-        {
-            let _ = (path, timeout);
-            Err(Error::not_built())
-        }
+        let mut st = shim::Status::new();
+        let mut e = shim::Entry::new();
+        // SAFETY: live handle, valid path slice and out parameters
+        unsafe { (self.api.stat)(self.fs, path.as_ptr().cast(), path.len(), timeout_secs(timeout), &mut e, &mut st) };
+        st.into_result(self.api)?;
+        Ok(StatInfo { size: e.size, mtime: e.mtime, flags: e.flags })
     }
 
     /// The servers that hold `path` (behind a redirector: its data servers).
     pub fn locate(&self, path: &[u8], timeout: Duration) -> Result<Vec<Location>, Error> {
-        #[cfg(xrootd)]
-        {
-            let mut st = ffi::Status::new();
-            let mut out: *mut std::os::raw::c_char = std::ptr::null_mut();
-            // SAFETY: live handle, valid path slice and out parameters
-            unsafe {
-                ffi::dcx_locate(self.fs, path.as_ptr().cast(), path.len(), timeout_secs(timeout), &mut out, &mut st)
-            };
-            let text = if out.is_null() {
-                String::new()
-            } else {
-                // SAFETY: NUL-terminated string from the shim, freed once right after
-                let t = unsafe { std::ffi::CStr::from_ptr(out) }.to_string_lossy().into_owned();
-                // SAFETY: allocated by the shim's dup_string
-                unsafe { ffi::dcx_string_free(out) };
-                t
-            };
-            st.into_result()?;
-            Ok(text
-                .lines()
-                .filter_map(|l| {
-                    let (kind, address) = l.split_once(' ')?;
-                    Some(Location { address: address.to_string(), manager: kind == "M" })
-                })
-                .collect())
-        }
-        #[cfg(not(xrootd))]
-        {
-            let _ = (path, timeout);
-            Err(Error::not_built())
-        }
+        let mut st = shim::Status::new();
+        let mut out: *mut std::os::raw::c_char = std::ptr::null_mut();
+        // SAFETY: live handle, valid path slice and out parameters
+        unsafe {
+            (self.api.locate)(self.fs, path.as_ptr().cast(), path.len(), timeout_secs(timeout), &mut out, &mut st)
+        };
+        let text = if out.is_null() {
+            String::new()
+        } else {
+            // SAFETY: NUL-terminated string from the shim, freed once right after
+            let t = unsafe { std::ffi::CStr::from_ptr(out) }.to_string_lossy().into_owned();
+            // SAFETY: allocated by the shim's dup_string
+            unsafe { (self.api.string_free)(out) };
+            t
+        };
+        st.into_result(self.api)?;
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let (kind, address) = l.split_once(' ')?;
+                Some(Location { address: address.to_string(), manager: kind == "M" })
+            })
+            .collect())
     }
 }
 
 impl Drop for FileSystem {
     fn drop(&mut self) {
-        #[cfg(xrootd)]
-        // SAFETY: the handle came from dcx_fs_new and is freed once
-        unsafe {
-            ffi::dcx_fs_free(self.fs)
-        };
+        // SAFETY: the handle came from fs_new and is freed once
+        unsafe { (self.api.fs_free)(self.fs) };
     }
 }
 

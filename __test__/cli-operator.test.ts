@@ -14,7 +14,7 @@ import { helpOptions } from '../src/cli/completion'
 import { progressLine } from '../src/cli/progress'
 import { config } from '../src/config'
 import { lfnForDisplay } from '../src/lfn'
-import { nativeVersion } from '../src/native'
+import { nativeVersion, platformName } from '../src/native'
 import { openSummary } from '../src/summary/store'
 import { plural } from '../src/words'
 import { insertReplicas, inventoryRows, makeSite, SITE, type SiteSetup } from './helpers/check-site'
@@ -355,7 +355,13 @@ describe('the command line', () => {
     for (const args of [['-V'], ['--version'], ['list', '--version'], ['check', '--site', 'X', '-V']]) {
       const r = cli(args)
       expect(r.code, args.join(' ')).toBe(0)
-      expect(r.stdout.trim().split('\n')).toEqual([`dynamo-consistency ${VERSION}`, `native module ${nativeVersion()}`])
+      const lines = r.stdout.trim().split('\n')
+      expect(lines.slice(0, 2)).toEqual([
+        `dynamo-consistency ${VERSION}`,
+        `native module ${nativeVersion()} (${platformName()})`,
+      ])
+      expect(lines[2]).toMatch(/^XRootD support: (yes, \/.+|no: .+)$/)
+      expect(lines).toHaveLength(3)
     }
   })
 

@@ -9,6 +9,8 @@
 //   virtual environment the benchmark makes once).
 //
 // Every row checks that the three give the same missing and orphan LFNs.
+// Ours twice: the command line (which compares two listing files without
+// trees) and the trees the TypeScript API builds (bench/compare-trees.mjs).
 // `--huge`: 100 million files a side against `sort -S 2G | comm -3` alone.
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -96,6 +98,16 @@ function row(dir, n, shape, length, duck, runs) {
     )
   }
   const oursLists = { missing: lfnsOf(`${out}_missing.txt`), orphan: lfnsOf(`${out}_orphan.txt`) }
+  // the same comparison through the trees, as the TypeScript API builds them
+  const trees = median(
+    Array.from({ length: runs }, () =>
+      measure(`node ${q(path.join(ROOT, 'bench', 'compare-trees.mjs'))} ${q(inventory)} ${q(remote)}`),
+    ),
+  )
+  const treeCounts = JSON.parse(trees.stdout)
+  if (treeCounts.missing !== wantMissing || treeCounts.orphan !== wantOrphan) {
+    throw new Error(`the trees found ${treeCounts.missing}/${treeCounts.orphan}, planted ${wantMissing}/${wantOrphan}`)
+  }
   const comm = path.join(dir, 'comm.txt')
   const sortComm = median(
     Array.from({ length: runs }, () =>
@@ -133,11 +145,14 @@ function row(dir, n, shape, length, duck, runs) {
     'input MB': fmt(bytes / 1e6, 0),
     'ours s': fmt(ours.seconds),
     'ours MB': fmt(ours.peakMB, 0),
+    'trees s': fmt(trees.seconds),
+    'trees MB': fmt(trees.peakMB, 0),
     'sort+comm s': fmt(sortComm.seconds),
     'DuckDB s': duckdb ? fmt(duckdb.seconds) : 'n/a',
     'DuckDB MB': duckdb ? fmt(duckdb.peakMB, 0) : 'n/a',
     'vs sort+comm': ratio(sortComm, ours),
     'vs DuckDB': ratio(duckdb, ours),
+    'trees vs DuckDB': ratio(duckdb, trees),
   }
 }
 

@@ -547,6 +547,10 @@ describe('check, set-status and invalidate commands', () => {
     expect(b.stderr).toMatch(/bad\.txt:2/)
     // the failed import lost nothing
     expect(cli(['dump-tree', '--site', 'T2_CH_CERN', out, '--config', site.config]).stdout).toMatch(/2 files/)
+    // the original's --date-string is accepted
+    const dated = cli(['dump-tree', '--site', 'T2_CH_CERN', out, '--date-string', '20261130', '--config', site.config])
+    expect(dated.code, dated.stderr).toBe(0)
+    expect(dated.stdout).toMatch(/2 files/)
   })
 })
 

@@ -18,6 +18,9 @@ Options:
   --site SITE      the site (required)
   --remote         its storage listing instead of its inventory
   --config FILE    the configuration file (default: $DYNAMO_CONSISTENCY_CONFIG)
+  --date-string YYYYMMDD
+                   no effect (the original's option, accepted): a storage
+                   dump is named in AccessMethod (dump:FILE)
   -h, --help       show this help
 
 Examples:
@@ -31,7 +34,7 @@ export const dumpTreeCommand: Command = {
   async run(args, io) {
     const { positional, options } = parseArgs(
       args,
-      { site: { value: true }, remote: { value: false }, config: { value: true } },
+      { site: { value: true }, remote: { value: false }, config: { value: true }, 'date-string': { value: true } },
       'dump-tree',
     )
     if (typeof options.site !== 'string' || options.site === '') throw new UsageError('dump-tree needs --site SITE')

@@ -144,6 +144,51 @@ describe('installed with its platform package', () => {
     expect(fs.readFileSync(path.join(app, 'out_orphan.txt'), 'utf8')).toBe('/store/b/3.root\n')
   })
 
+  it('npx dynamo-consistency list of a local directory', () => {
+    const store = path.join(app, 'store-list')
+    fs.mkdirSync(path.join(store, 'mc', 'a'), { recursive: true })
+    fs.writeFileSync(path.join(store, 'mc', 'a', 'f.root'), 'xyz')
+    const r = run(
+      'npx',
+      ['--no-install', 'dynamo-consistency', 'list', store, '-o', 'listed.txt', '--format', 'text'],
+      app,
+    )
+    expect(r.code, r.stderr).toBe(0)
+    expect(fs.readFileSync(path.join(app, 'listed.txt'), 'latin1')).toMatch(/^\/mc\/a\/f\.root\|3\|\d+\n$/)
+  })
+
+  it('without the XRootD library: compare and list work, a native root:// listing says what to install', () => {
+    const noShim = { DYNAMO_CONSISTENCY_XRDCL_SHIM: path.join(app, 'no-such-shim.so') }
+    const c = run(
+      'npx',
+      ['--no-install', 'dynamo-consistency', 'compare', 'inv.txt', 'site.txt', '-o', 'noxrd'],
+      app,
+      noShim,
+    )
+    expect(c.code, c.stderr).toBe(0)
+    expect(fs.readFileSync(path.join(app, 'noxrd_missing.txt'), 'utf8')).toBe('/store/a/2.root\n')
+    const l = run(
+      'npx',
+      ['--no-install', 'dynamo-consistency', 'list', app, '-o', 'noxrd.txt', '--format', 'text'],
+      app,
+      noShim,
+    )
+    expect(l.code, l.stderr).toBe(0)
+    const v = run('npx', ['--no-install', 'dynamo-consistency', '--version'], app, noShim)
+    expect(v.stdout).toMatch(/^XRootD support: no: .+$/m)
+    // nothing listens on port 1: the library is missing before any connection is tried
+    const n = run(
+      'npx',
+      ['--no-install', 'dynamo-consistency', 'list', 'root://127.0.0.1:1//store', '--method', 'native'],
+      app,
+      noShim,
+    )
+    expect(n.code).toBe(1)
+    const lines = n.stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/libxrdcl3.*xrootd-client-libs.*--method xrdfs/)
+  })
+
   it('require and import give the same module', () => {
     const script = [
       "import { createRequire } from 'node:module'",

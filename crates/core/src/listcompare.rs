@@ -76,13 +76,13 @@ pub fn compare_listing_files(
 }
 
 /// The comparable lines of each side whose (LFN, size) the other side does
-/// not hold, by where they start.
-fn unmatched(a: &[(u64, u64)], b: &[(u64, u64)]) -> (Vec<u64>, Vec<u64>) {
+/// not hold: where each starts, and its hash.
+fn unmatched(a: &[(u64, u64)], b: &[(u64, u64)]) -> (Vec<(u64, u64)>, Vec<(u64, u64)>) {
     let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
     let (mut i, mut j) = (0, 0);
-    let take = |out: &mut Vec<u64>, e: (u64, u64)| {
+    let take = |out: &mut Vec<(u64, u64)>, e: (u64, u64)| {
         if e.1 & COMPARABLE != 0 {
-            out.push(e.1 & !COMPARABLE);
+            out.push((e.1 & !COMPARABLE, e.0));
         }
     };
     loop {
@@ -235,9 +235,9 @@ impl DirectoryHashes {
     }
 }
 
-/// The entries of the lines starting at `offsets`, sorted as the tree
-/// comparison sorts them.
-fn entries_at(path: &Path, format: ListingFormat, mut offsets: Vec<u64>) -> Result<Vec<Entry>, ListingError> {
+/// The entries of the lines starting at `offsets` (with the hash each had
+/// when the file was read first), sorted as the tree comparison sorts them.
+fn entries_at(path: &Path, format: ListingFormat, mut offsets: Vec<(u64, u64)>) -> Result<Vec<Entry>, ListingError> {
     let name = path.display().to_string();
     let io_err = |source| ListingError::Io { path: name.clone(), source };
     offsets.sort_unstable();
@@ -245,7 +245,7 @@ fn entries_at(path: &Path, format: ListingFormat, mut offsets: Vec<u64>) -> Resu
     let mut out = Vec::with_capacity(offsets.len());
     let mut line = Vec::new();
     let mut chunk = [0u8; 4096];
-    for at in offsets {
+    for (at, hash) in offsets {
         line.clear();
         loop {
             let n = file.read_at(&mut chunk, at + line.len() as u64).map_err(io_err)?;
@@ -267,8 +267,9 @@ fn entries_at(path: &Path, format: ListingFormat, mut offsets: Vec<u64>) -> Resu
             path: name.clone(),
             source: io::Error::other("the file changed while it was compared"),
         };
+        // the line read again must be the line read first
         match parse(&line, format) {
-            Ok(Some((lfn, size, _))) => out.push(Entry { lfn, size }),
+            Ok(Some((lfn, size, _))) if file_hash(&lfn, size) == hash => out.push(Entry { lfn, size }),
             _ => return Err(changed()),
         }
     }
@@ -371,6 +372,27 @@ mod tests {
         crate::save_tree(&tree, &tree_file).unwrap();
         assert!(compare_listing_files(&plain, &tree_file, auto, opts).unwrap().is_none());
         assert!(compare_listing_files(&plain, dir.path(), auto, opts).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_file_rewritten_between_its_two_reads_is_an_error_not_a_wrong_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inv, rem) = (dir.path().join("inv.txt"), dir.path().join("rem.txt"));
+        std::fs::write(&inv, "/store/a|1|0\n").unwrap();
+        std::fs::write(&rem, "/store/a|1|0\n/store/b|2|0\n").unwrap();
+        let (i, r) = (
+            scan(&inv, ListingFormat::Auto, 0).unwrap().unwrap(),
+            scan(&rem, ListingFormat::Auto, 0).unwrap().unwrap(),
+        );
+        let (_, orphan) = unmatched(&i.entries, &r.entries);
+        assert_eq!(
+            entries_at(&rem, ListingFormat::Auto, orphan.clone()).unwrap(),
+            [Entry { lfn: b"/store/b".to_vec(), size: 2 }]
+        );
+        // the same length, another name where the orphan's line was
+        std::fs::write(&rem, "/store/a|1|0\n/store/c|2|0\n").unwrap();
+        let err = entries_at(&rem, ListingFormat::Auto, orphan).unwrap_err();
+        assert!(err.to_string().contains("changed while it was compared"), "{err}");
     }
 
     #[test]

@@ -75,12 +75,15 @@ pub fn compare_listing_files(
     Ok(Some(ListingComparison { result, inventory: inv.counts, remote: rem.counts }))
 }
 
+/// Where a line starts, and the hash of its (LFN, size).
+type LineAt = (u64, u64);
+
 /// The comparable lines of each side whose (LFN, size) the other side does
-/// not hold: where each starts, and its hash.
-fn unmatched(a: &[(u64, u64)], b: &[(u64, u64)]) -> (Vec<(u64, u64)>, Vec<(u64, u64)>) {
+/// not hold.
+fn unmatched(a: &[(u64, u64)], b: &[(u64, u64)]) -> (Vec<LineAt>, Vec<LineAt>) {
     let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
     let (mut i, mut j) = (0, 0);
-    let take = |out: &mut Vec<(u64, u64)>, e: (u64, u64)| {
+    let take = |out: &mut Vec<LineAt>, e: (u64, u64)| {
         if e.1 & COMPARABLE != 0 {
             out.push((e.1 & !COMPARABLE, e.0));
         }
@@ -237,7 +240,7 @@ impl DirectoryHashes {
 
 /// The entries of the lines starting at `offsets` (with the hash each had
 /// when the file was read first), sorted as the tree comparison sorts them.
-fn entries_at(path: &Path, format: ListingFormat, mut offsets: Vec<(u64, u64)>) -> Result<Vec<Entry>, ListingError> {
+fn entries_at(path: &Path, format: ListingFormat, mut offsets: Vec<LineAt>) -> Result<Vec<Entry>, ListingError> {
     let name = path.display().to_string();
     let io_err = |source| ListingError::Io { path: name.clone(), source };
     offsets.sort_unstable();

@@ -10,6 +10,9 @@ import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openEmbeddedDatabase } from '../src/backends'
 import { config } from '../src/config'
+import { openSummary } from '../src/summary/store'
+import { metricsText } from '../src/web/metrics'
+import { siteState } from '../src/web/state'
 import { insertReplicas, inventoryRows, makeSite, SITE } from './helpers/check-site'
 import { byteSort, cli, writeFile } from './helpers/cli'
 import { canAuthenticate, type Grid, gsiSecurity, makeGrid, makeKeytab, sssSecurity } from './helpers/credentials'
@@ -223,5 +226,51 @@ describe.skipIf(!canAuthenticate)('check of a site whose door requires a proxy',
     const text = JSON.parse(fs.readFileSync(site.config, 'utf8'))
     fs.writeFileSync(site.config, JSON.stringify({ ...text, AccessMethod: { [SITE]: `local:${site.storage}` } }))
     expect(checkLists(site.config)).toEqual(overSss)
+  })
+
+  it('sss: with a wrong keytab, check exits 4 naming it, the run recorded failed', async () => {
+    const site = await siteBehind(sss, sss.hostPort, 'check-sss-wrong', { keytab: wrongKeytab })
+    const r = cli(['check', '--site', SITE, '--config', site.config, '--quiet'])
+    expect(r.code, r.stderr).toBe(4)
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(`^dynamo-consistency: authentication failed at root://${sss.hostPort}: .*keytab ${wrongKeytab}\\)$`),
+    )
+    const store = await openSummary()
+    try {
+      expect((await store.history(SITE))[0]?.failed).toContain('Auth failed')
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('with an expired proxy, the run is recorded failed, on the page and in /metrics, and check exits 4', async () => {
+    const site = await gsiSite('check-gsi-expired', grid.expiredProxy)
+    const r = cli(['check', '--site', SITE, '--config', site.config, '--quiet'])
+    expect(r.code, r.stderr).toBe(4)
+    expect(r.stdout).toBe('')
+    const lines = r.stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain(`authentication failed at root://localhost:${gsi.port}`)
+    expect(lines[0]).toContain(`proxy ${grid.expiredProxy} (expired 2020-01-02T00:00:00Z)`)
+    const store = await openSummary()
+    try {
+      const [run] = await store.history(SITE)
+      expect(run?.failed).toContain('authentication failed')
+      expect([run?.files, run?.unlisted, run?.missing]).toEqual([0, 0, 0])
+      const sites = await store.sites()
+      const summary = sites.find((s) => s.site === SITE)
+      if (!summary) throw new Error(`${SITE} not in the summary store`)
+      const state = siteState(summary, Date.now() / 1000)
+      expect(state.colour).toBe('red')
+      expect(state.reasons[0]).toMatch(/^the last run failed: authentication failed at root:\/\/localhost/)
+      expect(metricsText(sites, Date.now() / 1000)).toContain(`dynamo_consistency_last_run_failed{site="${SITE}"} 1`)
+      // the site is ready for the next run, with a good proxy
+      expect((await store.status(SITE))?.status).toBe('ready')
+    } finally {
+      await store.close()
+    }
+    const log = fs.readdirSync(path.join(site.var, 'logs', SITE))
+    const text = fs.readFileSync(path.join(site.var, 'logs', SITE, log[0] as string), 'utf8')
+    expect(text).toMatch(/run \d+ recorded as failed/)
   })
 })

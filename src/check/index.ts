@@ -24,7 +24,7 @@ import type { Sql } from '../backends/sql'
 import type { Backend, MissingBlock, TransferRequest } from '../backends/types'
 import { config } from '../config'
 import type { DirectoryInfo } from '../datatypes'
-import { CancelledError, native } from '../errors'
+import { AuthError, CancelledError, native } from '../errors'
 import { DatasetFilter, datasetDirectoryOf, type Filter, Filters, FullFilter, PatternFilter } from '../filters'
 import { type Lfn, lfnFromText, sortLfns } from '../lfn'
 import { compareAsync, nativeTask } from '../native'
@@ -221,6 +221,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport | nul
     } catch (err) {
       failed = true
       log.info(`stopped: ${err instanceof Error ? err.message : String(err)}`)
+      // refused credentials: a failed run, on the page and in /metrics, never a run that found nothing
+      if (err instanceof AuthError && !controller.signal.aborted) {
+        const limits = { maxMissing: config.get<number>('MaxMissing'), maxOrphan: config.get<number>('MaxOrphan') }
+        const runId = await store.recordFailedRun(picked.site, picked.started, err.message, limits).catch(() => null)
+        if (runId !== null) log.info(`run ${runId} recorded as failed`)
+      }
       if (controller.signal.aborted && !(err instanceof HaltedError)) {
         throw new HaltedError(picked.site, String((controller.signal.reason as Error)?.message ?? 'aborted'))
       }

@@ -107,7 +107,7 @@ export function sitePage(site: SiteSummary, runs: readonly RunStats[], options: 
         formatTime(last.time),
       ),
       fact('Run time', formatDuration(last.duration)),
-      fact('Files', formatCount(last.files), undefined, bad('files')),
+      fact('Files', last.failed ? 'failed' : formatCount(last.files), undefined, bad('files')),
       fact('Directories', formatCount(last.nodes)),
       fact('Missing', formatCount(last.missing), `MaxMissing ${site.maxMissing}`, bad('missing')),
       fact('Missing size (TB)', formatTB(last.missingSize), formatBytes(last.missingSize)),

@@ -168,7 +168,14 @@ export const COLUMNS: Column[] = [
     tip: 'how long the last run took (h:mm:ss)',
     cell: (s) => (s.last ? { html: formatDuration(s.last.duration), sort: s.last.duration } : none),
   },
-  { key: 'files', header: 'Files', width: 84, tip: 'files on storage', problem: 'files', cell: count((l) => l.files) },
+  {
+    key: 'files',
+    header: 'Files',
+    width: 84,
+    tip: 'files on storage',
+    problem: 'files',
+    cell: (s, state, now) => (s.last?.failed ? { html: 'failed', sort: -1 } : count((l) => l.files)(s, state, now)),
+  },
   { key: 'nodes', header: 'Direc\u00ADtories', width: 74, tip: 'directories on storage', cell: count((l) => l.nodes) },
   {
     key: 'unlisted',

@@ -12,10 +12,19 @@ import { openEmbeddedDatabase } from '../src/backends'
 import { config } from '../src/config'
 import { openSummary } from '../src/summary/store'
 import { metricsText } from '../src/web/metrics'
+import { sitePage } from '../src/web/site-page'
 import { siteState } from '../src/web/state'
 import { insertReplicas, inventoryRows, makeSite, SITE } from './helpers/check-site'
 import { byteSort, cli, writeFile } from './helpers/cli'
-import { canAuthenticate, type Grid, gsiSecurity, makeGrid, makeKeytab, sssSecurity } from './helpers/credentials'
+import {
+  canAuthenticate,
+  type Grid,
+  gsiSecurity,
+  makeGrid,
+  makeKeytab,
+  proxyOf,
+  sssSecurity,
+} from './helpers/credentials'
 import { have, XrootdServer } from './helpers/xrootd-server'
 
 const gsi = new XrootdServer()
@@ -238,6 +247,51 @@ describe.skipIf(!canAuthenticate)('check of a site whose door requires a proxy',
     const store = await openSummary()
     try {
       expect((await store.history(SITE))[0]?.failed).toContain('Auth failed')
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('a proxy that will expire before a run as long as the last one ends: a warning in the log, the run and the page', async () => {
+    const now = Date.now()
+    const soon = proxyOf(grid, 'soon', new Date(now - 3_600_000), new Date(now + 3_600_000))
+    const site = await gsiSite('check-gsi-soon', soon)
+    const store = await openSummary()
+    try {
+      // the site's last run took two hours
+      await store.addSites([SITE])
+      const zeros = { files: 1, nodes: 1, empty: 0, missing: 0, missingSize: 0, orphan: 0, orphanSize: 0 }
+      const figures = { ...zeros, nosource: 0, unrecoverable: 0, unlisted: 0, unlistedBad: 0, threads: 2 }
+      const stats = { ...figures, unmerged: 0, unmergedSize: 0, heldBack: null }
+      const time = Math.floor(now / 1000) - 86_400
+      await store.recordRun(
+        { site: SITE, time, duration: 7200, ...stats },
+        time - 7200,
+        {},
+        {
+          maxMissing: 10,
+          maxOrphan: 10,
+        },
+      )
+      const r = cli(['check', '--site', SITE, '--config', site.config, '--quiet', '--json'])
+      expect(r.code, r.stderr).toBe(0)
+      const runs = await store.history(SITE)
+      const warning = runs[runs.length - 1]?.warning
+      expect(warning).toMatch(
+        new RegExp(
+          `^proxy ${soon} expires at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z, in \\d+ s: before a run as long as the site's last one \\(7200 s\\) would end$`,
+        ),
+      )
+      expect(fs.readFileSync(JSON.parse(r.stdout).log, 'utf8')).toContain(`warning: ${warning}`)
+      const summary = (await store.sites()).find((s) => s.site === SITE)
+      if (!summary) throw new Error(`${SITE} not in the summary store`)
+      expect(sitePage(summary, runs, { now: now / 1000, refresh: 60 })).toContain(`Warning: proxy ${soon} expires at`)
+      // the proxy that outlives such a run: no warning
+      const text = JSON.parse(fs.readFileSync(site.config, 'utf8'))
+      text.Credentials[SITE].proxy = grid.proxy
+      fs.writeFileSync(site.config, JSON.stringify(text))
+      expect(cli(['check', '--site', SITE, '--config', site.config, '--quiet']).code).toBe(0)
+      expect((await store.history(SITE)).pop()?.warning).toBeNull()
     } finally {
       await store.close()
     }

@@ -90,6 +90,24 @@ export function describeCredentials(env: Record<string, string | undefined>, now
   return parts.join(', ')
 }
 
+/**
+ * A warning when the proxy in `env` expires before a listing of
+ * `seconds` starting `now` would end (or has expired already), or null
+ * (no proxy file, or one that outlives the listing).
+ */
+export function proxyWarning(
+  env: Record<string, string | undefined>,
+  seconds: number | null,
+  now = Date.now() / 1000,
+): string | null {
+  const proxy = env.X509_USER_PROXY || `/tmp/x509up_u${process.getuid?.() ?? 0}`
+  const expiry = fs.existsSync(proxy) ? proxyExpiry(proxy) : null
+  if (expiry === null) return null
+  if (expiry <= now) return `proxy ${proxy} expired at ${iso(expiry)}`
+  if (seconds === null || expiry >= now + seconds) return null
+  return `proxy ${proxy} expires at ${iso(expiry)}, in ${Math.round(expiry - now)} s: before a run as long as the site's last one (${Math.round(seconds)} s) would end`
+}
+
 /** The credential variables set in this process for the native lister, and for which site. */
 let nativeSet: { env: Record<string, string>; owner: string } | null = null
 

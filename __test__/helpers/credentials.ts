@@ -32,6 +32,8 @@ export interface Grid {
   expiredProxy: string
   /** A proxy of a user of another CA, which the server does not trust. */
   untrustedProxy: string
+  /** The user the proxies are of. */
+  user: { cert: string; key: string }
 }
 
 function makeCa(dir: string, name: string): { cert: string; key: string } {
@@ -195,7 +197,12 @@ export function makeGrid(): Grid {
   const other = makeCa(dir, 'Other CA')
   const stranger = makeCert(dir, 'Stranger', other, userExt)
   const untrustedProxy = makeProxy(dir, 'untrusted', stranger, new Date(now - hour), new Date(now + 12 * hour))
-  return { dir, certDir, hostCert: host.cert, hostKey: host.key, proxy, expiredProxy, untrustedProxy }
+  return { dir, certDir, hostCert: host.cert, hostKey: host.key, proxy, expiredProxy, untrustedProxy, user }
+}
+
+/** Another proxy of the grid's user, valid from `from` to `to`. */
+export function proxyOf(grid: Grid, name: string, from: Date, to: Date): string {
+  return makeProxy(grid.dir, name, grid.user, from, to)
 }
 
 /** A new sss keytab with one key of `name`. */

@@ -117,7 +117,8 @@ function schema(dialect: 'sqlite' | 'mysql'): string[] {
       time ${big} NOT NULL,
       ${stats},
       held_back ${text} NULL,
-      failed ${text} NULL
+      failed ${text} NULL,
+      warning ${text} NULL
     )${engine}`,
     `CREATE INDEX ${my ? '' : 'IF NOT EXISTS '}site_runs_site ON site_runs (site, time)`,
     // keyed by run, as they are read, streaked and marked; SQLite keeps the rows in the key (WITHOUT ROWID): each
@@ -142,6 +143,7 @@ const ADDED_COLUMNS = [
   'ALTER TABLE site_status ADD COLUMN lease_owner VARCHAR(1000) NULL',
   'ALTER TABLE site_status ADD COLUMN lease_until BIGINT NULL',
   'ALTER TABLE site_runs ADD COLUMN failed VARCHAR(1000) NULL',
+  'ALTER TABLE site_runs ADD COLUMN warning VARCHAR(1000) NULL',
 ]
 
 /** The summary store location the configuration names. */
@@ -190,6 +192,7 @@ function toStats(r: Record<string, unknown>): RunStats {
   for (const [column, key] of STATS_COLUMNS) stats[key] = num(r[column])
   stats.heldBack = r.held_back === null || r.held_back === undefined ? null : String(r.held_back)
   stats.failed = r.failed === null || r.failed === undefined ? null : String(r.failed)
+  stats.warning = r.warning === null || r.warning === undefined ? null : String(r.warning)
   return stats as unknown as RunStats
 }
 
@@ -430,9 +433,17 @@ export class SummaryStore implements SummaryReader {
       const columns = STATS_COLUMNS.map(([c]) => c)
       const values: Param[] = STATS_COLUMNS.map(([, key]) => stats[key])
       const r = await tx.run(
-        `INSERT INTO site_runs (site, started, time, ${columns.join(', ')}, held_back, failed)
-         VALUES (?, ?, ?, ${marks(columns.length)}, ?, ?)`,
-        [stats.site, started, stats.time, ...values, stats.heldBack, stats.failed ?? null],
+        `INSERT INTO site_runs (site, started, time, ${columns.join(', ')}, held_back, failed, warning)
+         VALUES (?, ?, ?, ${marks(columns.length)}, ?, ?, ?)`,
+        [
+          stats.site,
+          started,
+          stats.time,
+          ...values,
+          stats.heldBack,
+          stats.failed ?? null,
+          stats.warning?.slice(0, 1000) ?? null,
+        ],
       )
       const runId = r.lastId
       for (const [kind, list] of kinds) {

@@ -43,6 +43,11 @@ export interface RunStats {
    * figures are zeros and it has no findings.
    */
   failed?: string | null
+  /**
+   * A warning of the run, or null (absent: null): the site's proxy was to
+   * expire before a listing as long as the site's last run would end.
+   */
+  warning?: string | null
 }
 
 /** One site as the summary page shows it. */

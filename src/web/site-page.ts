@@ -127,6 +127,7 @@ export function sitePage(site: SiteSummary, runs: readonly RunStats[], options: 
   const notices: string[] = []
   if (state.reasons.length)
     notices.push(`<p class="notice red">Needs a look: ${escapeHtml(state.reasons.join('; '))}.</p>`)
+  if (last?.warning) notices.push(`<p class="notice held">Warning: ${escapeHtml(last.warning)}</p>`)
   if (last?.heldBack) notices.push(`<p class="notice held">Gate held back actions: ${escapeHtml(last.heldBack)}</p>`)
   const links = last
     ? [

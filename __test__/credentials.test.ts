@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { Config, config } from '../src/config'
 import { credentialEnvironment, describeCredentials, proxyExpiry, useNativeCredentials } from '../src/credentials'
 import { ConfigError, ConsistencyError } from '../src/errors'
+import { listRemote } from '../src/native'
 import { siteCredentials } from '../src/remotelister'
 import { tempDir } from './helpers/cli'
 import { canAuthenticate, makeGrid } from './helpers/credentials'
@@ -68,6 +69,17 @@ describe('Credentials in the configuration', () => {
       expect((err as Error).message).toMatch(message)
       expect((err as Error).message).toContain(path.join(work, 'bad.json'))
       expect((err as Error).message).not.toContain('\n')
+    }
+  })
+})
+
+describe('environment of the xrdfs and gfal processes', () => {
+  it('refuses a name that is no variable name, or a value with a NUL', async () => {
+    const bad: Record<string, string>[] = [{ 'A=B': 'x' }, { '': 'x' }, { X509_USER_PROXY: 'a\0b' }]
+    for (const environment of bad) {
+      await expect(
+        listRemote('root://127.0.0.1:1//store', { method: 'xrdfs', environment, timeout: 1, retries: 0 }),
+      ).rejects.toThrow(/^E_INVALID_ARGUMENT: environment: .* is not a variable name, or its value holds a NUL$/)
     }
   })
 })

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up dynamo-consistency on a Debian machine: system packages (XRootD
-# server and client, gfal2, MariaDB, Chromium for the page tests, zsh and
+# server and client with their security plugins and openssl, for the tests
+# of servers that require authentication, gfal2, MariaDB, Chromium for the page tests, zsh and
 # script (bsdutils) for the tests of completion and of the terminal), npm
 # packages, the native module and the TypeScript build. With --example, run
 # the check on the bundled example site afterwards.
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential pkg-config
-  xrootd-server xrootd-client libxrootd-client-dev
+  xrootd-server xrootd-client libxrootd-client-dev xrootd-plugins openssl
   gfal2-util-scripts gfal2-plugin-file gfal2-plugin-xrootd python-is-python3
   mariadb-server mariadb-client
   chromium time

@@ -120,6 +120,40 @@ function checkListDeletable(v: unknown, where: string, file: string): unknown {
   return out
 }
 
+const CREDENTIAL_KEYS = ['proxy', 'certDir', 'keytab', 'token', 'protocols'] as const
+
+/** `Credentials`: per site, a mapping of `proxy`, `certDir`, `keytab`, `token` (files) and `protocols`. */
+function checkCredentials(v: unknown, where: string, file: string): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ConfigError(`${file}: ${where} must be a mapping of site to credentials, not ${kindOf(v)}`, { file })
+  }
+  const out: Record<string, Record<string, string>> = {}
+  for (const [site, creds] of Object.entries(v)) {
+    if (typeof creds !== 'object' || creds === null || Array.isArray(creds)) {
+      throw new ConfigError(
+        `${file}: ${where}.${site} must be a mapping of ${CREDENTIAL_KEYS.join(', ')}, not ${kindOf(creds)}`,
+        { file },
+      )
+    }
+    const one: Record<string, string> = {}
+    for (const [k, val] of Object.entries(creds)) {
+      if (!(CREDENTIAL_KEYS as readonly string[]).includes(k)) {
+        throw new ConfigError(`${file}: unknown key ${where}.${site}.${k} (known: ${CREDENTIAL_KEYS.join(', ')})`, {
+          file,
+        })
+      }
+      if (typeof val !== 'string' || val === '' || val.includes('\0')) {
+        throw new ConfigError(`${file}: ${where}.${site}.${k} must be a non-empty string, not ${kindOf(val)}`, {
+          file,
+        })
+      }
+      one[k] = val
+    }
+    out[site] = one
+  }
+  return out
+}
+
 function checkFreeMem(v: unknown, where: string, file: string): unknown {
   if (typeof v === 'boolean') return v
   return checkScalar('number', v, { kind: 'number', default: 0, doc: '', min: 0, max: 1e6 }, where, file)
@@ -213,6 +247,12 @@ export const SCHEMA: Record<string, KeySpec> = {
     values: 'string',
     default: {},
     doc: 'site: XRootD (native), directx (xrdfs), SRM (gfal), local:DIR or dump:FILE',
+  },
+  Credentials: {
+    kind: 'custom',
+    default: {},
+    check: checkCredentials,
+    doc: 'site: {proxy, certDir, keytab, token, protocols}: the X.509 proxy, CA directory, sss keytab, bearer token file and XrdSecPROTOCOL its listings authenticate with (files relative to the configuration file); absent: the environment',
   },
   UseLoadBalancer: { kind: 'string[]', default: [], doc: 'sites listed through their redirector, not a data server' },
   MaxMissing: {

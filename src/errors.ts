@@ -37,6 +37,13 @@ export class ListingFileError extends ConsistencyError {}
 /** A corrupt, truncated or foreign tree file. */
 export class TreeFileError extends ConsistencyError {}
 
+/**
+ * The server refused the credentials (none, expired, untrusted, a wrong
+ * key): the listing stopped at once. The message names the server and,
+ * once past the listing's boundary, the credentials in force.
+ */
+export class AuthError extends ConsistencyError {}
+
 /** A listing stopped by an abort signal or a halt. */
 export class CancelledError extends ConsistencyError {}
 
@@ -57,6 +64,7 @@ const classes: Record<
 > = {
   E_BAD_LISTING: ListingFileError,
   E_BAD_TREE_FILE: TreeFileError,
+  E_AUTH: AuthError,
   E_CANCELLED: CancelledError,
   E_HALTED: CancelledError,
 }

@@ -15,8 +15,9 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { config } from './config'
+import { type Credentials, credentialEnvironment, describeCredentials, useNativeCredentials } from './credentials'
 import { DirectoryInfo } from './datatypes'
-import { CancelledError, ConfigError } from './errors'
+import { AuthError, CancelledError, ConfigError } from './errors'
 import type { ListOptions, ListProgress } from './native'
 import * as binding from './native'
 
@@ -71,6 +72,35 @@ export function siteTarget(
   const prefix = config.site<string>('PathPrefix', site, '')
   const url = door.includes('://') ? door : `root://${door}`
   return { target: `${url.replace(/\/+$/, '')}/${prefix.replace(/^\/+/, '')}`, method }
+}
+
+/**
+ * The variables a site's `Credentials` set (files resolved against the
+ * configuration file's directory); empty when it has none (the
+ * environment as it is).
+ */
+export function siteCredentials(site: string): Record<string, string> {
+  const creds = { ...config.site<Credentials>('Credentials', site, {}) }
+  const base = config.LOCATION ? path.dirname(config.LOCATION) : process.cwd()
+  for (const key of ['proxy', 'certDir', 'keytab', 'token'] as const) {
+    const file = creds[key]
+    if (file !== undefined) creds[key] = path.resolve(base, file)
+  }
+  return credentialEnvironment(creds)
+}
+
+/**
+ * Make a site's credentials those of its listing: the native lister (and
+ * the `locate` of its doors) reads them from this process's environment,
+ * set here before the site's first request; the xrdfs and gfal processes
+ * get them in `environment`. Refused (`E_CREDENTIALS`) when an earlier
+ * native listing in this process used other credentials.
+ */
+export function prepareCredentials(site: string): Record<string, string> {
+  const env = siteCredentials(site)
+  const access = config.site<string>('AccessMethod', site, 'XRootD').toLowerCase()
+  if (METHODS[access] === 'native') useNativeCredentials(`site ${site}`, env)
+  return env
 }
 
 /** Where doors found through `GlobalRedirectors` are kept (`RedirectorAge`). */
@@ -192,6 +222,8 @@ export async function siteListOptions(
     roots: [...roots],
   }
   if (where.method !== 'local') opts.method = where.method
+  const env = siteCredentials(site)
+  if ((where.method === 'xrdfs' || where.method === 'gfal') && Object.keys(env).length) opts.environment = env
   if (where.method === 'native') opts.depth = config.get<number>('RequestsInFlight')
   if (where.method === 'native' || where.method === 'xrdfs') {
     const doors = await siteDoors(site, where.target, roots, signal)
@@ -218,6 +250,7 @@ export async function listing(site: string, options: ListingOptions = {}): Promi
       }
     }
   }
+  prepareCredentials(site)
   const where = siteTarget(site, await locateDoor(site, options.signal))
   let info: DirectoryInfo
   if ('dump' in where) {
@@ -238,11 +271,25 @@ export async function listing(site: string, options: ListingOptions = {}): Promi
   return info
 }
 
-/** The native listing; an abort stops it within a fraction of a second. */
-export function nativeListing(target: string, options: ListOptions, extra: ListingOptions = {}): Promise<binding.Tree> {
-  return binding.nativeTask(`listing ${target}`, extra.signal, (signal) =>
-    binding.listRemote(target, options, extra.onProgress, signal),
-  )
+/**
+ * The native listing; an abort stops it within a fraction of a second. A
+ * refused authentication (`AuthError`) names the credentials in force.
+ */
+export async function nativeListing(
+  target: string,
+  options: ListOptions,
+  extra: ListingOptions = {},
+): Promise<binding.Tree> {
+  try {
+    return await binding.nativeTask(`listing ${target}`, extra.signal, (signal) =>
+      binding.listRemote(target, options, extra.onProgress, signal),
+    )
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err
+    const child = options.method === 'xrdfs' || options.method === 'gfal'
+    const env = { ...process.env, ...(child ? options.environment : {}) }
+    throw new AuthError('E_AUTH', `${err.message} (credential: ${describeCredentials(env)})`)
+  }
 }
 
 /** List any local directory or storage URL (`root://host:port//path`). */

@@ -45,6 +45,8 @@ export class XrootdServer {
   readonly work: string
   readonly data: string
   port = 0
+  /** Further configuration lines (security: `xrootd.seclib`, `sec.protocol`). */
+  security: string[] = []
   private child: ChildProcess | null = null
 
   constructor() {
@@ -53,6 +55,20 @@ export class XrootdServer {
     fs.mkdirSync(this.data)
     fs.mkdirSync(path.join(this.work, 'admin'))
     if (process.getuid?.() === 0) spawnSync('chown', ['-R', 'xrootd', path.join(this.work, 'admin')])
+  }
+
+  /** The admin directory: the server's own files (keys, keytabs), owned by the user it runs as. */
+  get admin(): string {
+    return path.join(this.work, 'admin')
+  }
+
+  /** Copy `file` into the admin directory as the server's own, readable by it alone. */
+  own(file: string): string {
+    const to = path.join(this.admin, path.basename(file))
+    fs.copyFileSync(file, to)
+    fs.chmodSync(to, 0o600)
+    if (process.getuid?.() === 0) spawnSync('chown', ['xrootd', to])
+    return to
   }
 
   get hostPort(): string {
@@ -78,6 +94,7 @@ export class XrootdServer {
         `all.adminpath ${admin}`,
         `all.pidpath ${admin}`,
         'xrd.network nodnr',
+        ...this.security,
         '',
       ].join('\n'),
     )

@@ -23,11 +23,13 @@ import { openBackend, sitePattern } from '../backends'
 import type { Sql } from '../backends/sql'
 import type { Backend, MissingBlock, TransferRequest } from '../backends/types'
 import { config } from '../config'
+import { proxyWarning } from '../credentials'
 import type { DirectoryInfo } from '../datatypes'
-import { CancelledError, native } from '../errors'
+import { AuthError, CancelledError, native } from '../errors'
 import { DatasetFilter, datasetDirectoryOf, type Filter, Filters, FullFilter, PatternFilter } from '../filters'
 import { type Lfn, lfnFromText, sortLfns } from '../lfn'
 import { compareAsync, nativeTask } from '../native'
+import { siteCredentials, siteTarget } from '../remotelister'
 import { type Finding, openSummary, type SummaryStore } from '../summary/store'
 import type { Reporting, RunStats } from '../summary/types'
 import { plural } from '../words'
@@ -221,6 +223,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport | nul
     } catch (err) {
       failed = true
       log.info(`stopped: ${err instanceof Error ? err.message : String(err)}`)
+      // refused credentials: a failed run, on the page and in /metrics, never a run that found nothing
+      if (err instanceof AuthError && !controller.signal.aborted) {
+        const limits = { maxMissing: config.get<number>('MaxMissing'), maxOrphan: config.get<number>('MaxOrphan') }
+        const runId = await store.recordFailedRun(picked.site, picked.started, err.message, limits).catch(() => null)
+        if (runId !== null) log.info(`run ${runId} recorded as failed`)
+      }
       if (controller.signal.aborted && !(err instanceof HaltedError)) {
         throw new HaltedError(picked.site, String((controller.signal.reason as Error)?.message ?? 'aborted'))
       }
@@ -262,6 +270,10 @@ async function checkSite(
   const inventory = await backend.inventory.listFiles(site, { signal })
   log.info(`inventory: ${plural(inventory.fileCount, 'file')}`)
   throwIfAborted(signal, site)
+
+  // a proxy that will not outlast the listing: said before it starts, and kept with the run
+  const warning = await credentialWarning(site, store)
+  if (warning) log.info(`warning: ${warning}`)
 
   const roots = rootsFor(inventory)
   log.info(`listing ${roots.length ? roots.join(', ') : 'nothing (the inventory has none of the top directories)'}`)
@@ -451,6 +463,7 @@ async function checkSite(
     unmerged: unmerged?.files.length ?? 0,
     unmergedSize: unmerged?.size ?? 0,
     heldBack,
+    warning,
   }
   throwIfAborted(signal, site)
   const missingFindings = missingSizes.map((f) => sized(f.lfn, f.size))
@@ -575,6 +588,28 @@ async function checkSite(
     requested,
     storageUnlisted,
   }
+}
+
+/**
+ * The warning of a site whose proxy (its `Credentials`, or the
+ * environment's) expires before a run as long as its last good one would
+ * end; null for storage reached without credentials (local, dumps).
+ */
+async function credentialWarning(site: string, store: SummaryStore): Promise<string | null> {
+  const where = (() => {
+    try {
+      // only the access method matters here: any door will do (the site's may be found later)
+      return siteTarget(site, 'door')
+    } catch {
+      return null
+    }
+  })()
+  if (!where || 'dump' in where || where.method === 'local') return null
+  const own = siteCredentials(site)
+  // a site given a keytab or a token and no proxy does not use the environment's proxy
+  if (!own.X509_USER_PROXY && (own.XrdSecSSSKT || own.BEARER_TOKEN_FILE)) return null
+  const last = (await store.history(site)).filter((r) => !r.failed).pop()
+  return proxyWarning({ ...process.env, ...own }, last ? last.duration : null)
 }
 
 /** A finding of a file; a size the listing did not give (-1) is no size, and matches any in later runs. */

@@ -5,7 +5,7 @@
  */
 import { DirectoryInfo } from '../datatypes'
 import type { ListProgress } from '../native'
-import { locateDoor, nativeListing, siteListOptions, siteRoots, siteTarget } from '../remotelister'
+import { locateDoor, nativeListing, prepareCredentials, siteListOptions, siteRoots, siteTarget } from '../remotelister'
 
 /** The listing roots the inventory has files or directories in. */
 export function rootsFor(inventory: DirectoryInfo): string[] {
@@ -22,6 +22,7 @@ export async function listSite(
     log?: (line: string) => void
   } = {},
 ): Promise<DirectoryInfo> {
+  prepareCredentials(site)
   const where = siteTarget(site, await locateDoor(site, options.signal))
   if ('dump' in where) return DirectoryInfo.fromListing(where.dump, where.format)
   if (roots.length === 0) return DirectoryInfo.empty()

@@ -67,8 +67,10 @@ exits 0, as the original.
 Exit status: 0 when the run finished (differences are not failures), no
 site was ready or too little memory was free, 1 on failure or when stopped,
 2 on bad usage, 3 when the run finished but no top directory of the
-storage could be listed (a dead door, refused credentials: the run is
-recorded, with nothing called missing).
+storage could be listed (a dead door: the run is recorded, with nothing
+called missing), 4 when the storage refused the site's credentials (its
+Credentials, or the environment's): the run stops at once and is recorded
+failed, with one line naming the server and the credential.
 
 Examples:
   dynamo-consistency check --site T2_US_MIT --config /etc/dynamo-consistency.yml

@@ -1,9 +1,10 @@
 /** `dynamo-consistency list URL-or-PATH`: list storage into a tree or text file. */
 
 import { LIMITS } from '../config'
-import { native, nativeAsync, UsageError } from '../errors'
+import { credentialEnvironment, useNativeCredentials } from '../credentials'
+import { native, UsageError } from '../errors'
 import type { ListOptions } from '../native'
-import * as binding from '../native'
+import { nativeListing } from '../remotelister'
 import { plural } from '../words'
 import { numberOption, parseArgs } from './args'
 import type { Command } from './command'
@@ -31,6 +32,11 @@ Options:
   --timeout SECONDS           limit for one directory listing, 0.001 to 86400
                               (default 300)
   --resume                    go on from FILE.checkpoint left by an interrupted run
+  --proxy FILE                the X.509 proxy to authenticate with (GSI;
+                              sets X509_USER_PROXY)
+  --cert-dir DIR              the trusted CAs (sets X509_CERT_DIR)
+  --keytab FILE               the shared-secret keytab (sss; sets XrdSecSSSKT)
+  --token FILE                the bearer token file (sets BEARER_TOKEN_FILE)
   --expect-files N            the files the listing should find (say, the last
                               listing's): the progress shows the share done
                               and the time left
@@ -41,10 +47,16 @@ Options:
 A listing with --output keeps a checkpoint in FILE.checkpoint while it runs;
 it is removed when the listing ends.
 
+Without credential options the client libraries read the environment
+(X509_USER_PROXY, X509_CERT_DIR, XrdSecSSSKT, BEARER_TOKEN_FILE,
+XrdSecPROTOCOL), as xrdfs does.
+
 Exit status: 0 when the listing ran (unlisted directories are named on
 standard error), 1 when it listed no file and some directory could not be
-listed (a dead door, refused credentials: never taken for an empty site),
-2 on bad usage.
+listed (a dead door: never taken for an empty site), 2 on bad usage, 4
+when the server refused the credentials (none, expired, untrusted, a
+wrong key): the listing stops at once, with one line naming the server
+and the credentials.
 
 Progress goes to standard error: on a terminal one line fitted to its
 width, otherwise a plain line every 5 s. The last line says what was
@@ -73,6 +85,10 @@ export const listCommand: Command = {
         timeout: { value: true },
         resume: { value: false },
         'expect-files': { value: true },
+        proxy: { value: true },
+        'cert-dir': { value: true },
+        keytab: { value: true },
+        token: { value: true },
         json: { value: false },
       },
       'list',
@@ -103,6 +119,23 @@ export const listCommand: Command = {
     if (retries !== undefined) listOptions.retries = retries
     if (timeout !== undefined) listOptions.timeout = timeout
     if (typeof method === 'string') listOptions.method = method
+    const credentials: Record<string, string> = {}
+    for (const [option, key] of [
+      ['proxy', 'proxy'],
+      ['cert-dir', 'certDir'],
+      ['keytab', 'keytab'],
+      ['token', 'token'],
+    ] as const) {
+      const value = options[option]
+      if (value === undefined) continue
+      if (typeof value !== 'string' || value === '') throw new UsageError(`list: --${option} needs a file`)
+      credentials[key] = value
+    }
+    const env = credentialEnvironment(credentials)
+    if (Object.keys(env).length) {
+      if (method === 'xrdfs' || method === 'gfal') listOptions.environment = env
+      else useNativeCredentials(target, env)
+    }
     if (output) {
       listOptions.checkpoint = `${output}.checkpoint`
       listOptions.resume = Boolean(options.resume)
@@ -113,9 +146,10 @@ export const listCommand: Command = {
     process.once('SIGTERM', stop)
     try {
       const started = Date.now()
-      const tree = await nativeAsync(
-        binding.listRemote(target, listOptions, progressReporter(io, 'list', expectedFiles), controller.signal),
-      )
+      const tree = await nativeListing(target, listOptions, {
+        onProgress: progressReporter(io, 'list', expectedFiles),
+        signal: controller.signal,
+      })
       if (!output) native(() => tree.writeListingToStdout())
       else native(() => (format === 'tree' ? tree.save(output) : tree.writeListing(output)))
       const unlisted = tree.getUnlisted()

@@ -1,8 +1,10 @@
 /**
  * The `dynamo-consistency` command. This is the one place that prints an
- * error and picks the exit code: 0 success, 1 failure, 2 bad usage.
+ * error and picks the exit code: 0 success, 1 failure, 2 bad usage, 4
+ * refused credentials (a command may return 3 itself: a check whose
+ * storage could not be listed).
  */
-import { ConsistencyError, UsageError } from '../errors'
+import { AuthError, ConsistencyError, UsageError } from '../errors'
 import type { Command, Output } from './command'
 import { versionText } from './version'
 
@@ -94,6 +96,10 @@ export async function main(argv: string[] = process.argv.slice(2), io?: Output):
     if (err instanceof UsageError) {
       output.err(`dynamo-consistency: ${err.message}`)
       return 2
+    }
+    if (err instanceof AuthError) {
+      output.err(`dynamo-consistency: ${err.message}`)
+      return 4
     }
     if (err instanceof ConsistencyError) {
       output.err(`dynamo-consistency: ${err.message}`)

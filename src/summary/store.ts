@@ -116,7 +116,9 @@ function schema(dialect: 'sqlite' | 'mysql'): string[] {
       started ${big} NOT NULL,
       time ${big} NOT NULL,
       ${stats},
-      held_back ${text} NULL
+      held_back ${text} NULL,
+      failed ${text} NULL,
+      warning ${text} NULL
     )${engine}`,
     `CREATE INDEX ${my ? '' : 'IF NOT EXISTS '}site_runs_site ON site_runs (site, time)`,
     // keyed by run, as they are read, streaked and marked; SQLite keeps the rows in the key (WITHOUT ROWID): each
@@ -140,6 +142,8 @@ function schema(dialect: 'sqlite' | 'mysql'): string[] {
 const ADDED_COLUMNS = [
   'ALTER TABLE site_status ADD COLUMN lease_owner VARCHAR(1000) NULL',
   'ALTER TABLE site_status ADD COLUMN lease_until BIGINT NULL',
+  'ALTER TABLE site_runs ADD COLUMN failed VARCHAR(1000) NULL',
+  'ALTER TABLE site_runs ADD COLUMN warning VARCHAR(1000) NULL',
 ]
 
 /** The summary store location the configuration names. */
@@ -187,6 +191,8 @@ function toStats(r: Record<string, unknown>): RunStats {
   const stats: Record<string, unknown> = { site: String(r.site), time: num(r.time) }
   for (const [column, key] of STATS_COLUMNS) stats[key] = num(r[column])
   stats.heldBack = r.held_back === null || r.held_back === undefined ? null : String(r.held_back)
+  stats.failed = r.failed === null || r.failed === undefined ? null : String(r.failed)
+  stats.warning = r.warning === null || r.warning === undefined ? null : String(r.warning)
   return stats as unknown as RunStats
 }
 
@@ -393,6 +399,22 @@ export class SummaryStore implements SummaryReader {
   // ---- runs and findings -----------------------------------------------------------
 
   /**
+   * Record a run that failed before it could find anything (its storage
+   * could not be listed: refused credentials), with why: zeros for its
+   * figures, no findings. Returns the run id.
+   */
+  async recordFailedRun(
+    site: string,
+    started: number,
+    reason: string,
+    limits: { maxMissing: number; maxOrphan: number },
+  ): Promise<number> {
+    const stats: Record<string, unknown> = { site, time: now(), heldBack: null, failed: reason.slice(0, 1000) }
+    for (const [, key] of STATS_COLUMNS) stats[key] = 0
+    return this.recordRun(stats as unknown as RunStats, started, {}, limits)
+  }
+
+  /**
    * Record a finished run and what it found, in one transaction; the
    * findings of earlier runs stay. `during` is called inside the
    * transaction after each kind of finding is written. Returns the run id.
@@ -411,9 +433,17 @@ export class SummaryStore implements SummaryReader {
       const columns = STATS_COLUMNS.map(([c]) => c)
       const values: Param[] = STATS_COLUMNS.map(([, key]) => stats[key])
       const r = await tx.run(
-        `INSERT INTO site_runs (site, started, time, ${columns.join(', ')}, held_back)
-         VALUES (?, ?, ?, ${marks(columns.length)}, ?)`,
-        [stats.site, started, stats.time, ...values, stats.heldBack],
+        `INSERT INTO site_runs (site, started, time, ${columns.join(', ')}, held_back, failed, warning)
+         VALUES (?, ?, ?, ${marks(columns.length)}, ?, ?, ?)`,
+        [
+          stats.site,
+          started,
+          stats.time,
+          ...values,
+          stats.heldBack,
+          stats.failed ?? null,
+          stats.warning?.slice(0, 1000) ?? null,
+        ],
       )
       const runId = r.lastId
       for (const [kind, list] of kinds) {

@@ -37,6 +37,17 @@ export interface RunStats {
   unmergedSize: number
   /** Why a gate held back registry actions in this run, or null. */
   heldBack: string | null
+  /**
+   * Why the run failed, or null (absent: null): its storage could not be
+   * listed at all (the server refused the credentials). A failed run's
+   * figures are zeros and it has no findings.
+   */
+  failed?: string | null
+  /**
+   * A warning of the run, or null (absent: null): the site's proxy was to
+   * expire before a listing as long as the site's last run would end.
+   */
+  warning?: string | null
 }
 
 /** One site as the summary page shows it. */

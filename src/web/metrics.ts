@@ -31,6 +31,11 @@ const GAUGES: readonly [name: string, help: string, value: (r: RunStats) => numb
   ['unmerged_cleaned_files', 'Files removed from /store/unmerged in the last run.', (r) => r.unmerged],
   ['unmerged_cleaned_bytes', 'Bytes removed from /store/unmerged in the last run.', (r) => r.unmergedSize],
   ['held_back', '1 when a gate held back the last run\u2019s registry actions.', (r) => (r.heldBack ? 1 : 0)],
+  [
+    'last_run_failed',
+    '1 when the last run failed: its storage could not be listed (refused credentials).',
+    (r) => (r.failed ? 1 : 0),
+  ],
 ]
 
 const COLOURS: readonly SiteColour[] = ['green', 'blue', 'yellow', 'grey', 'red', 'none']

@@ -107,7 +107,7 @@ export function sitePage(site: SiteSummary, runs: readonly RunStats[], options: 
         formatTime(last.time),
       ),
       fact('Run time', formatDuration(last.duration)),
-      fact('Files', formatCount(last.files), undefined, bad('files')),
+      fact('Files', last.failed ? 'failed' : formatCount(last.files), undefined, bad('files')),
       fact('Directories', formatCount(last.nodes)),
       fact('Missing', formatCount(last.missing), `MaxMissing ${site.maxMissing}`, bad('missing')),
       fact('Missing size (TB)', formatTB(last.missingSize), formatBytes(last.missingSize)),
@@ -127,6 +127,7 @@ export function sitePage(site: SiteSummary, runs: readonly RunStats[], options: 
   const notices: string[] = []
   if (state.reasons.length)
     notices.push(`<p class="notice red">Needs a look: ${escapeHtml(state.reasons.join('; '))}.</p>`)
+  if (last?.warning) notices.push(`<p class="notice held">Warning: ${escapeHtml(last.warning)}</p>`)
   if (last?.heldBack) notices.push(`<p class="notice held">Gate held back actions: ${escapeHtml(last.heldBack)}</p>`)
   const links = last
     ? [

@@ -4,7 +4,7 @@
  * | colour | when |
  * |---|---|
  * | grey | the site is disabled or halted |
- * | red | the last run found zero files, missing files over MaxMissing, orphans over MaxOrphan, any unrecoverable file or any directory unlisted with an error |
+ * | red | the last run failed (its storage could not be listed: refused credentials), found zero files, missing files over MaxMissing, orphans over MaxOrphan, any unrecoverable file or any directory unlisted with an error |
  * | yellow | a run has been going for over 24 h |
  * | blue | the site is queued (picked, its run not started yet) |
  * | green | a run is going for under 24 h, or the last run ended within 24 h |
@@ -61,6 +61,10 @@ export function problemsOf(site: SiteSummary): { problems: Problem[]; reasons: s
   const add = (p: Problem, why: string) => {
     problems.push(p)
     reasons.push(why)
+  }
+  if (last.failed) {
+    add('files', `the last run failed: ${last.failed}`)
+    return { problems, reasons }
   }
   if (last.files === 0) add('files', 'no files found on storage')
   if (last.missing > site.maxMissing)

@@ -107,6 +107,7 @@ td.lists { text-align: left; font-size: 11px; }
 td.lists a + a::before { content: "\\00B7"; color: var(--muted); padding: 0 4px; display: inline-block; }
 tr.held td { text-align: left; white-space: normal; font-size: 12px; color: #7a5200; padding-top: 0; }
 tr.held td::before { content: "\\26A0  Gate held back actions: "; font-weight: 600; }
+tr.held.warning td::before { content: "\\26A0  Warning: "; }
 tbody.site.has-held > tr:first-child > td { border-bottom: 0; }
 .none-yet { color: var(--muted); }
 .empty-tab { padding: 24px; text-align: center; color: var(--muted); }

@@ -168,7 +168,14 @@ export const COLUMNS: Column[] = [
     tip: 'how long the last run took (h:mm:ss)',
     cell: (s) => (s.last ? { html: formatDuration(s.last.duration), sort: s.last.duration } : none),
   },
-  { key: 'files', header: 'Files', width: 84, tip: 'files on storage', problem: 'files', cell: count((l) => l.files) },
+  {
+    key: 'files',
+    header: 'Files',
+    width: 84,
+    tip: 'files on storage',
+    problem: 'files',
+    cell: (s, state, now) => (s.last?.failed ? { html: 'failed', sort: -1 } : count((l) => l.files)(s, state, now)),
+  },
   { key: 'nodes', header: 'Direc\u00ADtories', width: 74, tip: 'directories on storage', cell: count((l) => l.nodes) },
   {
     key: 'unlisted',
@@ -275,7 +282,7 @@ function renderCell(column: Column, site: SiteSummary, state: SiteState, now: nu
 export function siteRows(site: SiteSummary, now: number): string {
   const state = siteState(site, now)
   const attributes = [
-    `class="site ${state.colour}${site.last?.heldBack ? ' has-held' : ''}"`,
+    `class="site ${state.colour}${site.last?.heldBack || site.last?.warning ? ' has-held' : ''}"`,
     `data-site="${escapeHtml(site.site)}"`,
     `data-reporting="${site.reporting}"`,
     `data-colour="${state.colour}"`,
@@ -283,9 +290,9 @@ export function siteRows(site: SiteSummary, now: number): string {
     state.reasons.length ? `title="${escapeHtml(state.reasons.join('; '))}"` : '',
   ].filter(Boolean)
   const cells = COLUMNS.map((c) => renderCell(c, site, state, now)).join('')
-  const held = site.last?.heldBack
-    ? `\n<tr class="held"><td colspan="${COLUMNS.length}">${escapeHtml(site.last.heldBack)}</td></tr>`
-    : ''
+  const line = (cls: string, text: string | null | undefined) =>
+    text ? `\n<tr class="${cls}"><td colspan="${COLUMNS.length}">${escapeHtml(text)}</td></tr>` : ''
+  const held = line('held', site.last?.heldBack) + line('held warning', site.last?.warning)
   return `<tbody ${attributes.join(' ')}>\n<tr>${cells}</tr>${held}\n</tbody>`
 }
 

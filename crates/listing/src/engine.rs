@@ -57,22 +57,33 @@ pub struct ListError {
     /// dropped connection), as opposed to an error it sent: what the
     /// circuit breaker counts.
     pub no_answer: bool,
+    /// Whether the server refused the client's credentials (none, expired,
+    /// not trusted): no directory can be listed with them, so the listing
+    /// stops at once rather than record every directory unlisted.
+    pub auth: bool,
 }
 
 impl ListError {
     /// An error that another attempt may pass (a busy server, an I/O error on it).
     pub fn retryable(message: impl Into<String>) -> ListError {
-        ListError { message: message.into(), retryable: true, no_answer: false }
+        ListError { message: message.into(), retryable: true, no_answer: false, auth: false }
     }
 
     /// A final answer.
     pub fn fatal(message: impl Into<String>) -> ListError {
-        ListError { message: message.into(), retryable: false, no_answer: false }
+        ListError { message: message.into(), retryable: false, no_answer: false, auth: false }
     }
 
     /// No answer from the server: retryable, and counted by the circuit breaker.
     pub fn no_answer(message: impl Into<String>) -> ListError {
-        ListError { message: message.into(), retryable: true, no_answer: true }
+        ListError { message: message.into(), retryable: true, no_answer: true, auth: false }
+    }
+
+    /// The server refused the client's credentials: the message names the
+    /// server (`authentication failed at root://host:port: ...`). It ends
+    /// the listing ([`EngineError::Auth`]).
+    pub fn auth_failed(message: impl Into<String>) -> ListError {
+        ListError { message: message.into(), retryable: false, no_answer: false, auth: true }
     }
 }
 
@@ -184,6 +195,9 @@ pub enum EngineError {
     Cancelled(Option<PathBuf>),
     #[error("the listing was halted{}", checkpoint_note(.0))]
     Halted(Option<PathBuf>),
+    /// The server refused the credentials: nothing could be listed with them.
+    #[error("{0}")]
+    Auth(String),
     #[error("writing the checkpoint failed: {0}")]
     Checkpoint(#[from] dc_core::TreeFileError),
 }
@@ -341,6 +355,10 @@ pub fn run(
                     let job = Job { dir, lfn: tree.dir_path(dir), attempts, avoid: Some(server) };
                     queue.lock().expect("queue lock").jobs.push_front(job);
                     wake.notify_all();
+                }
+                Ok(Outcome { result: Err(e), .. }) if e.auth => {
+                    close();
+                    return Err(EngineError::Auth(e.message));
                 }
                 Ok(outcome) => {
                     in_flight -= 1;
@@ -554,6 +572,9 @@ fn run_async(
     let in_flight = |waiting: &VecDeque<Job>, busy: &[usize]| waiting.len() as u64 + busy.iter().sum::<usize>() as u64;
     while in_flight(&waiting, &busy) > 0 {
         match rx.recv_timeout(coord.wait()) {
+            // refused credentials: no other directory would be listed either (requests in flight
+            // end unheard: their senders find the channel gone)
+            Ok(AsyncOutcome { result: Err(e), .. }) if e.auth => return Err(EngineError::Auth(e.message)),
             Ok(o) => {
                 busy[o.conn] -= 1;
                 match &o.result {
@@ -745,6 +766,8 @@ mod tests {
         dirs: HashMap<Vec<u8>, Vec<DirEntry>>,
         fail_always: Vec<Vec<u8>>,
         fail_once: Mutex<Vec<Vec<u8>>>,
+        /// Directories whose listing the server refuses for the credentials.
+        refused: Vec<Vec<u8>>,
         calls: AtomicU32,
         /// Set when a listing fails in a way that may pass (a cancel arriving during a failure).
         cancel_on_failure: Option<Arc<AtomicBool>>,
@@ -761,6 +784,9 @@ mod tests {
     impl DirLister for MapLister {
         fn list_dir(&self, _w: usize, lfn: &[u8], _t: Duration) -> Result<DirListing, ListError> {
             self.calls.fetch_add(1, Ordering::Relaxed);
+            if self.refused.iter().any(|f| f == lfn) {
+                return Err(ListError::auth_failed("authentication failed at root://door: [FATAL] Auth failed"));
+            }
             if self.fail_always.iter().any(|f| f == lfn) {
                 return Err(ListError::retryable("Operation expired"));
             }
@@ -799,6 +825,7 @@ mod tests {
             dirs,
             fail_always: vec![b"/store/bad".to_vec()],
             fail_once: Mutex::new(vec![b"/store/mc/d7".to_vec(), b"/store/mc/d9".to_vec()]),
+            refused: Vec::new(),
             calls: AtomicU32::new(0),
             cancel_on_failure: None,
         }
@@ -971,6 +998,23 @@ mod tests {
         // four failed attempts (two of /store/bad, one each of d7 and d9), at most one reconnect each
         let reconnects = lister.reconnects.load(Ordering::Relaxed);
         assert!((1..=4).contains(&reconnects), "{reconnects} reconnects");
+    }
+
+    #[test]
+    fn refused_credentials_end_the_listing_at_once() {
+        // in the middle of the tree: directories listed before it do not make the listing a success
+        let refused = || MapLister { refused: vec![b"/store/mc/d3".to_vec()], ..site() };
+        let expect_auth = |r: Result<Tree, EngineError>| match r {
+            Err(EngineError::Auth(m)) => assert!(m.starts_with("authentication failed at root://door"), "{m}"),
+            Err(e) => panic!("{e}"),
+            Ok(t) => panic!("listed {} files, {} unlisted", t.file_count(), t.unlisted().len()),
+        };
+        for threads in [1, 4] {
+            let lister = refused();
+            expect_auth(run(&lister, Tree::new(0), &[b"/store"], &opts(threads), &mut |_| {}));
+        }
+        let lister = AsyncMap { inner: Arc::new(refused()), ..AsyncMap::new(2, 4) };
+        expect_auth(run(&lister, Tree::new(0), &[b"/store"], &opts(2), &mut |_| {}));
     }
 
     #[test]

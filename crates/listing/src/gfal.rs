@@ -14,13 +14,21 @@ use crate::engine::{DirEntry, DirLister, DirListing, ListError};
 pub struct GfalLister {
     /// What an LFN is appended to: `root://host:port/`, `file://`.
     prefix: String,
+    /// Variables set for each `gfal-ls` (credentials: `X509_USER_PROXY`, ...).
+    env: Vec<(String, String)>,
 }
 
 impl GfalLister {
     /// A lister for URLs `prefix` + LFN, e.g. prefix `root://host:1094/`
     /// lists `/store` as `root://host:1094//store`.
     pub fn new(prefix: &str) -> GfalLister {
-        GfalLister { prefix: prefix.to_string() }
+        GfalLister { prefix: prefix.to_string(), env: Vec::new() }
+    }
+
+    /// The same lister with `env` set for each `gfal-ls` it runs.
+    pub fn with_env(mut self, env: &[(String, String)]) -> GfalLister {
+        self.env = env.to_vec();
+        self
     }
 
     fn url(&self, lfn: &[u8]) -> Result<String, ListError> {
@@ -70,12 +78,13 @@ impl DirLister for GfalLister {
             .env("LC_ALL", "C.UTF-8")
             .env("XRD_REQUESTTIMEOUT", timeout.as_secs().max(1).to_string())
             .env("XRD_CONNECTIONRETRY", "1")
-            .env("XRD_TIMEOUTRESOLUTION", "1");
+            .env("XRD_TIMEOUTRESOLUTION", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         let out = run_with_deadline(cmd, timeout + Duration::from_secs(3))
             .map_err(|e| ListError::no_answer(format!("{url}: {e}")))?;
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
         if !out.status.success() {
-            return Err(error_of(&url, &stderr, out.status.code()));
+            return Err(error_of(&url, &stderr, out.status.code()).at(&self.prefix));
         }
         let mut entries = Vec::new();
         for line in out.stdout.split(|&b| b == b'\n') {
@@ -97,9 +106,29 @@ impl DirLister for GfalLister {
     }
 }
 
+/// XRootD's `EAUTH` on Linux (`EBADE`, "Invalid exchange"): what gfal's
+/// XRootD plugin reports for a failed authentication.
+const XROOTD_EAUTH: i32 = libc::EBADE;
+
+trait At {
+    /// An authentication failure's message, naming the server.
+    fn at(self, server: &str) -> ListError;
+}
+
+impl At for ListError {
+    fn at(self, server: &str) -> ListError {
+        if self.auth {
+            ListError::auth_failed(format!("authentication failed at {server}: {}", self.message))
+        } else {
+            self
+        }
+    }
+}
+
 /// `gfal-ls error: 13 (Permission denied) - ...`: refusals are final; a
 /// timeout or a connection that failed is no answer from the server (gfal-ls
-/// exits with that errno, and says `Command timed out` for its own timeout).
+/// exits with that errno, and says `Command timed out` for its own timeout);
+/// `52 (Invalid exchange)` is a refused credential, which ends the listing.
 fn error_of(url: &str, stderr: &str, status: Option<i32>) -> ListError {
     let errno = stderr
         .split("error:")
@@ -122,6 +151,7 @@ fn error_of(url: &str, stderr: &str, status: Option<i32>) -> ListError {
         )
     };
     match errno {
+        Some(XROOTD_EAUTH) => ListError::auth_failed(format!("{message} (a refused credential)")),
         Some(libc::ENOENT | libc::EACCES | libc::EPERM | libc::ENOTDIR) => ListError::fatal(message),
         _ if unreachable(errno) || (errno.is_none() && unreachable(status)) => ListError::no_answer(message),
         _ => ListError::retryable(message),
@@ -195,6 +225,10 @@ mod tests {
         assert!(e.retryable && e.no_answer);
         let e = error_of("root://h//x", "gfal-ls error: 5 (Input/output error)", Some(5));
         assert!(e.retryable && !e.no_answer);
+        let stderr = "gfal-ls error: 52 (Invalid exchange) - Failed to stat file (Invalid exchange)";
+        let e = error_of("root://h//x", stderr, Some(52)).at("root://h/");
+        assert!(e.auth && !e.retryable, "{e:?}");
+        assert!(e.message.starts_with("authentication failed at root://h/: root://h//x: gfal-ls error: 52"), "{e:?}");
     }
 
     fn ready() -> bool {

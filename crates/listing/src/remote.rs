@@ -60,13 +60,16 @@ pub const METHODS: [&str; 3] = ["native", "xrdfs", "gfal"];
 /// shells): one per engine worker; the native lister keeps `depth` requests
 /// in flight on each connection (0: one synchronous request per worker).
 /// With `doors`, the connections of `root://` URLs (native and xrdfs) go to
-/// those servers in turn instead of the URL's.
+/// those servers in turn instead of the URL's. `env` is set for the `xrdfs`
+/// and `gfal-ls` processes (credentials); the native lister's client library
+/// reads the process's own environment.
 pub fn lister_for_url(
     url: &str,
     method: &str,
     threads: usize,
     depth: usize,
     doors: &[String],
+    env: &[(String, String)],
 ) -> Result<(Box<dyn DirLister>, Vec<u8>), String> {
     let parsed = StorageUrl::parse(url)?;
     if !METHODS.contains(&method) {
@@ -76,10 +79,12 @@ pub fn lister_for_url(
     let servers = if doors.is_empty() { vec![parsed.server.clone()] } else { doors.to_vec() };
     let lister: Box<dyn DirLister> = match (parsed.scheme.as_str(), method) {
         ("root" | "xroot", "native") => Box::new(XrootdLister::over(&servers, threads)?.with_depth(depth)),
-        ("root" | "xroot", "xrdfs") => Box::new(crate::xrdfs::XrdfsLister::over(&servers, threads)),
+        ("root" | "xroot", "xrdfs") => Box::new(crate::xrdfs::XrdfsLister::over(&servers, threads).with_env(env)),
         ("file", m) if m != "gfal" => Box::new(crate::LocalLister::new("/")),
-        ("root" | "xroot", _) => Box::new(GfalLister::new(&format!("{}://{}/", parsed.scheme, parsed.server))),
-        (scheme, _) => Box::new(GfalLister::new(&format!("{scheme}://{}", parsed.server))),
+        ("root" | "xroot", _) => {
+            Box::new(GfalLister::new(&format!("{}://{}/", parsed.scheme, parsed.server)).with_env(env))
+        }
+        (scheme, _) => Box::new(GfalLister::new(&format!("{scheme}://{}", parsed.server)).with_env(env)),
     };
     Ok((lister, parsed.lfn))
 }
@@ -121,7 +126,7 @@ mod tests {
 
     #[test]
     fn without_xrootd_support_the_native_method_says_what_to_install() {
-        let native = lister_for_url("root://127.0.0.1:1//store", "native", 1, 4, &[]);
+        let native = lister_for_url("root://127.0.0.1:1//store", "native", 1, 4, &[], &[]);
         if xrootd_sys::available() {
             assert!(native.is_ok());
         } else {
@@ -132,7 +137,7 @@ mod tests {
 
     #[test]
     fn unknown_method_is_refused() {
-        let err = lister_for_url("root://h//store", "ftp", 1, 4, &[]).err().unwrap();
+        let err = lister_for_url("root://h//store", "ftp", 1, 4, &[], &[]).err().unwrap();
         assert!(err.contains("unknown listing method"), "{err}");
     }
 }

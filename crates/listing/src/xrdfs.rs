@@ -25,6 +25,8 @@ pub struct XrdfsLister {
     servers: Vec<String>,
     shells: Vec<Mutex<Option<Shell>>>,
     nonce: String,
+    /// Variables set for each shell (credentials: `X509_USER_PROXY`, `XrdSecSSSKT`, ...).
+    env: Vec<(String, String)>,
 }
 
 struct Shell {
@@ -36,7 +38,7 @@ struct Shell {
 }
 
 impl Shell {
-    fn start(server: &str, timeout: Duration) -> Result<Shell, ListError> {
+    fn start(server: &str, timeout: Duration, env: &[(String, String)]) -> Result<Shell, ListError> {
         let secs = timeout.as_secs().max(1).to_string();
         // errors go to stderr: merged with stdout (2>&1) so that they arrive in order with the listing
         let mut child = Command::new("sh")
@@ -53,6 +55,7 @@ impl Shell {
             // as `\r<` and its tail, so a screen wider than any path keeps the echo whole
             .env("COLUMNS", ECHO_COLUMNS.to_string())
             .env("LINES", "100")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -141,7 +144,14 @@ impl XrdfsLister {
             servers: if servers.is_empty() { vec![String::new()] } else { servers.to_vec() },
             shells: (0..threads.max(1)).map(|_| Mutex::new(None)).collect(),
             nonce: format!("{}-{}", std::process::id(), dc_core::now()),
+            env: Vec::new(),
         }
+    }
+
+    /// The same lister with `env` set for each shell it starts.
+    pub fn with_env(mut self, env: &[(String, String)]) -> XrdfsLister {
+        self.env = env.to_vec();
+        self
     }
 }
 
@@ -158,7 +168,7 @@ impl DirLister for XrdfsLister {
             *slot = None;
         }
         if slot.is_none() {
-            *slot = Some(Shell::start(&self.servers[worker % self.servers.len()], timeout)?);
+            *slot = Some(Shell::start(&self.servers[worker % self.servers.len()], timeout, &self.env)?);
         }
         let shell = slot.as_mut().expect("shell started");
         shell.seq += 1;
@@ -175,7 +185,7 @@ impl DirLister for XrdfsLister {
         }
         // the shell's own request timeout comes first; this deadline only catches a shell that hangs
         let deadline = Instant::now() + timeout + Duration::from_secs(2);
-        let mut parser = Parser::new(lfn);
+        let mut parser = Parser::new(lfn, &self.servers[worker % self.servers.len()]);
         let mut marker_seen = false;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -231,18 +241,20 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
 /// Reads the output of `ls -l DIR` line by line.
 struct Parser<'a> {
     dir: &'a [u8],
+    /// The server the shell talks to, for the message of a refused credential.
+    server: &'a str,
     prefix: Vec<u8>,
     entries: Vec<DirEntry>,
     error: Option<ListError>,
 }
 
 impl<'a> Parser<'a> {
-    fn new(dir: &'a [u8]) -> Parser<'a> {
+    fn new(dir: &'a [u8], server: &'a str) -> Parser<'a> {
         let mut prefix = dir.to_vec();
         if !prefix.ends_with(b"/") {
             prefix.push(b'/');
         }
-        Parser { dir, prefix, entries: Vec::new(), error: None }
+        Parser { dir, server, prefix, entries: Vec::new(), error: None }
     }
 
     fn line(&mut self, line: &[u8]) {
@@ -250,7 +262,7 @@ impl<'a> Parser<'a> {
             return;
         }
         if line.starts_with(b"[ERROR]") || line.starts_with(b"[FATAL]") {
-            self.error = Some(error_line(self.dir, line));
+            self.error = Some(error_line(self.dir, self.server, line));
             return;
         }
         // the echo of the command line, after the shell's prompt
@@ -284,9 +296,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// `[ERROR] Server responded with an error: [3011] Unable to locate ...`:
 /// refusals (no such directory, not allowed) are final, the rest may pass;
 /// an error without the server's code (`[FATAL] Connection error`,
-/// `[ERROR] Operation expired`) is no answer from the server.
-fn error_line(dir: &[u8], line: &[u8]) -> ListError {
+/// `[ERROR] Operation expired`) is no answer from the server;
+/// `[FATAL] Auth failed: ...` is a refused credential, which ends the listing.
+fn error_line(dir: &[u8], server: &str, line: &[u8]) -> ListError {
     let text = String::from_utf8_lossy(line).trim().to_string();
+    if find(line, b"] Auth failed").is_some() {
+        return ListError::auth_failed(format!("authentication failed at root://{server}: {text}"));
+    }
     let message = format!("{}: {text}", String::from_utf8_lossy(dir));
     let code = find(line, b"error: [").and_then(|i| {
         let digits: Vec<u8> = line[i + 8..].iter().take_while(|b| b.is_ascii_digit()).copied().collect();
@@ -358,7 +374,7 @@ mod tests {
 
     #[test]
     fn parses_entries_with_spaces_and_errors() {
-        let mut p = Parser::new(b"/store/a b");
+        let mut p = Parser::new(b"/store/a b", "h:1");
         p.line(b"[127.0.0.1:1094] / > ls -l \"/store/a b\"");
         p.line(b"drwxr-xr-x root root 4096 2024-01-31 12:00:01 /store/a b/c");
         p.line(b"-rw-r--r-- root root    3 1970-01-02 00:00:00 /store/a b/ f 1 ");
@@ -366,26 +382,31 @@ mod tests {
         assert_eq!(e[0], DirEntry { name: b"c".to_vec(), is_dir: true, size: 0, mtime: 1706702401 });
         assert_eq!(e[1], DirEntry { name: b" f 1 ".to_vec(), is_dir: false, size: 3, mtime: 86400 });
 
-        let mut p = Parser::new(b"/x");
+        let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[ERROR] Server responded with an error: [3010] Unable to open directory /x; permission denied");
         assert!(!p.finish().unwrap_err().retryable);
-        let mut p = Parser::new(b"/x");
+        let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[ERROR] Operation expired");
         let e = p.finish().unwrap_err();
         assert!(e.retryable && e.no_answer);
-        let mut p = Parser::new(b"/x");
+        let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[FATAL] Connection error");
         let e = p.finish().unwrap_err();
         assert!(e.retryable && e.no_answer && e.message.contains("Connection error"), "{e:?}");
-        let mut p = Parser::new(b"/x");
+        let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[ERROR] Server responded with an error: [3024] overloaded");
         let e = p.finish().unwrap_err();
         assert!(e.retryable && !e.no_answer);
+        let mut p = Parser::new(b"/x", "h:1");
+        p.line(b"[FATAL] Auth failed: No protocols left to try");
+        let e = p.finish().unwrap_err();
+        assert!(e.auth && !e.retryable, "{e:?}");
+        assert_eq!(e.message, "authentication failed at root://h:1: [FATAL] Auth failed: No protocols left to try");
         // a line for another directory, or garbage, is never taken as an entry
-        let mut p = Parser::new(b"/x");
+        let mut p = Parser::new(b"/x", "h:1");
         p.line(b"-rw-r--r-- root root 3 2024-01-31 12:00:01 /y/f");
         assert!(p.finish().is_err());
-        let mut p = Parser::new(b"/");
+        let mut p = Parser::new(b"/", "h:1");
         p.line(b"-rw-r--r-- root root 3 2024-01-31 12:00:01 /f");
         assert_eq!(p.finish().unwrap()[0].name, b"f");
     }

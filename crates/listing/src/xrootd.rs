@@ -82,6 +82,11 @@ impl XrootdLister {
         self
     }
 
+    /// The server of a connection (or worker).
+    fn door_of(&self, conn: usize) -> &str {
+        &self.doors[(conn % self.conns.len()) % self.doors.len()]
+    }
+
     fn handle(&self, worker: usize) -> Arc<FileSystem> {
         let slot = &self.conns[worker % self.conns.len()];
         slot.lock().expect("connection lock").clone()
@@ -89,7 +94,7 @@ impl XrootdLister {
 
     /// The data servers (or further redirectors) that `lfn` is found behind.
     pub fn locate(&self, lfn: &[u8], timeout: Duration) -> Result<Vec<xrootd_sys::Location>, ListError> {
-        self.handle(0).locate(lfn, timeout).map_err(|e| to_list_error(lfn, &e))
+        self.handle(0).locate(lfn, timeout).map_err(|e| to_list_error(&self.doors[0], lfn, &e))
     }
 }
 
@@ -100,7 +105,15 @@ pub fn retryable_server_error(kxr: u32) -> bool {
     matches!(kxr, SERVER_ERROR | NO_SERVER | OVERLOADED | IO_ERROR | FS_ERROR)
 }
 
-fn to_list_error(lfn: &[u8], e: &xrootd_sys::Error) -> ListError {
+/// XrdCl's code for a failed authentication (`errAuthFailed`): no
+/// credential the server accepts (none, expired, of an untrusted CA, a
+/// wrong key), whatever the directory.
+const ERR_AUTH_FAILED: u16 = 204;
+
+fn to_list_error(door: &str, lfn: &[u8], e: &xrootd_sys::Error) -> ListError {
+    if e.code == ERR_AUTH_FAILED {
+        return ListError::auth_failed(format!("authentication failed at root://{door}: {}", e.message.trim()));
+    }
     let message = format!("{}: {}", String::from_utf8_lossy(lfn), e.message.trim());
     if e.is_no_answer() {
         ListError::no_answer(message)
@@ -115,6 +128,7 @@ fn to_list_error(lfn: &[u8], e: &xrootd_sys::Error) -> ListError {
 /// no stat information for (one that vanished meanwhile, or a server without
 /// `dstat`) are asked for one by one, and those gone by then are left out.
 fn listing_from(
+    door: &str,
     fs: &FileSystem,
     lfn: &[u8],
     list: xrootd_sys::DirectoryList,
@@ -129,7 +143,7 @@ fn listing_from(
                 match fs.stat(&path, timeout) {
                     Ok(s) => s,
                     Err(e) if e.is_server_error() && e.server_errno == xrootd_sys::kxr::NOT_FOUND => continue,
-                    Err(e) => return Err(to_list_error(&path, &e)),
+                    Err(e) => return Err(to_list_error(door, &path, &e)),
                 }
             }
         };
@@ -142,8 +156,9 @@ fn listing_from(
 impl DirLister for XrootdLister {
     fn list_dir(&self, worker: usize, lfn: &[u8], timeout: Duration) -> Result<DirListing, ListError> {
         let fs = self.handle(worker);
-        let list = fs.dir_list(lfn, true, timeout).map_err(|e| to_list_error(lfn, &e))?;
-        listing_from(&fs, lfn, list, timeout)
+        let door = self.door_of(worker);
+        let list = fs.dir_list(lfn, true, timeout).map_err(|e| to_list_error(door, lfn, &e))?;
+        listing_from(door, &fs, lfn, list, timeout)
     }
 
     fn reconnect(&self, worker: usize) {
@@ -174,6 +189,7 @@ impl AsyncDirLister for XrootdLister {
 
     fn start(&self, conn: usize, lfn: &[u8], timeout: Duration, done: ListingDone) {
         let fs = self.handle(conn);
+        let door = self.door_of(conn).to_string();
         let dir = lfn.to_vec();
         // the closure keeps the handle alive until the answer, even if the connection is replaced meanwhile
         let keep = fs.clone();
@@ -182,14 +198,14 @@ impl AsyncDirLister for XrootdLister {
             true,
             timeout,
             Box::new(move |answer| match answer {
-                Err(e) => done(Err(to_list_error(&dir, &e))),
+                Err(e) => done(Err(to_list_error(&door, &dir, &e))),
                 Ok(list) if list.entries.iter().all(|(_, stat)| stat.is_some()) => {
-                    done(listing_from(&keep, &dir, list, timeout))
+                    done(listing_from(&door, &keep, &dir, list, timeout))
                 }
                 // entries without stat information need synchronous stats, which must not run on
                 // XrdCl's own thread: a thread of their own (rare: a vanished entry, an old server)
                 Ok(list) => {
-                    std::thread::spawn(move || done(listing_from(&keep, &dir, list, timeout)));
+                    std::thread::spawn(move || done(listing_from(&door, &keep, &dir, list, timeout)));
                 }
             }),
         );

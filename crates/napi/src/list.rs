@@ -38,6 +38,11 @@ pub struct ListOptions {
     /// over, in turn, instead of the URL's own: doors that each see the
     /// whole namespace (native and xrdfs).
     pub doors: Option<Vec<String>>,
+    /// Environment variables set for the `xrdfs` and `gfal-ls` processes of
+    /// the xrdfs and gfal methods (credentials: `X509_USER_PROXY`,
+    /// `X509_CERT_DIR`, `XrdSecSSSKT`, `BEARER_TOKEN_FILE`, ...). The native
+    /// lister's client library reads the process's own environment instead.
+    pub environment: Option<std::collections::HashMap<String, String>>,
     /// `native`, `xrdfs` or `gfal` for URLs; ignored for local paths.
     /// @default "native"
     pub method: Option<String>,
@@ -169,7 +174,12 @@ fn lister_for(
         let method = opts.method.as_deref().unwrap_or("native");
         let depth = depth.unwrap_or(dc_listing::xrootd::DEFAULT_DEPTH);
         let doors = opts.doors.clone().unwrap_or_default();
-        return dc_listing::remote::lister_for_url(target, method, threads, depth, &doors)
+        let mut env: Vec<(String, String)> = opts.environment.clone().unwrap_or_default().into_iter().collect();
+        env.sort();
+        if let Some((k, _)) = env.iter().find(|(k, v)| k.is_empty() || k.contains(['=', '\0']) || v.contains('\0')) {
+            return Err(invalid(format!("environment: {k:?} is not a variable name, or its value holds a NUL")));
+        }
+        return dc_listing::remote::lister_for_url(target, method, threads, depth, &doors, &env)
             .map_err(|e| failure("E_LISTER", e));
     }
     let meta = std::fs::metadata(target).map_err(|e| failure("E_NOT_FOUND", format!("{target}: {e}")))?;
@@ -253,6 +263,7 @@ impl ListTask {
             }
             Err(e @ EngineError::Cancelled(_)) => Err(failure("E_CANCELLED", e)),
             Err(e @ EngineError::Halted(_)) => Err(failure("E_HALTED", e)),
+            Err(e @ EngineError::Auth(_)) => Err(failure("E_AUTH", e)),
             Err(e) => Err(failure("E_IO", e)),
         }
     }

@@ -293,41 +293,51 @@ pub mod checks {
     }
 
     /// The server killed mid-listing and started again: every file is either
-    /// listed or below an unlisted directory; nothing is invented.
+    /// listed or below an unlisted directory; nothing is invented. Whether
+    /// the restart costs retries or XrdCl's own reconnection absorbs it
+    /// depends on timing; what must hold is the same either way. A listing
+    /// that ended before the kill could land (a loaded machine) proves
+    /// nothing, and is run again, at most three times.
     pub fn server_restart_loses_nothing(make: Factory<'_>, threads: usize) {
-        let mut server = XrootdServer::new();
-        make_tree(&server.data, 400, 20);
-        server.start();
-        let local = local(&server.data);
-        let lister = make(&server.host_port(), threads);
-        let opts = EngineOptions { threads, retries: 4, timeout: Duration::from_secs(10), ..EngineOptions::default() };
-        let server = std::sync::Mutex::new(server);
-        let mut killed = false;
-        let mut last = crate::Progress::default();
-        let mut on_progress = |p: &crate::Progress| {
-            last = p.clone();
-            if !killed && p.dirs_done >= 40 {
-                killed = true;
-                let mut s = server.lock().unwrap();
-                s.kill();
-                std::thread::sleep(Duration::from_millis(1500));
-                s.start();
+        let mut mid_listing = false;
+        for _attempt in 0..3 {
+            let mut server = XrootdServer::new();
+            make_tree(&server.data, 400, 20);
+            server.start();
+            let local = local(&server.data);
+            let lister = make(&server.host_port(), threads);
+            let opts =
+                EngineOptions { threads, retries: 4, timeout: Duration::from_secs(10), ..EngineOptions::default() };
+            let server = std::sync::Mutex::new(server);
+            let mut killed_at: Option<crate::Progress> = None;
+            let mut on_progress = |p: &crate::Progress| {
+                if killed_at.is_none() && p.dirs_done >= 40 && !p.done {
+                    killed_at = Some(p.clone());
+                    let mut s = server.lock().unwrap();
+                    s.kill();
+                    std::thread::sleep(Duration::from_millis(1500));
+                    s.start();
+                }
+            };
+            let opts = EngineOptions { progress_every: Duration::from_millis(10), ..opts };
+            let remote = run(lister.as_ref(), Tree::new(0), &[b"/"], &opts, &mut on_progress).unwrap();
+            let unlisted: Vec<Vec<u8>> = remote.unlisted().into_iter().map(|u| u.0).collect();
+            let got: std::collections::HashSet<_> = remote.files_sorted(None).into_iter().collect();
+            for f in local.files_sorted(None) {
+                if got.contains(&f) {
+                    continue;
+                }
+                let covered = unlisted.iter().any(|u| f.0.starts_with(u) && f.0.get(u.len()) == Some(&b'/'));
+                assert!(covered, "{} is neither listed nor below an unlisted directory", String::from_utf8_lossy(&f.0));
             }
-        };
-        let opts = EngineOptions { progress_every: Duration::from_millis(10), ..opts };
-        let remote = run(lister.as_ref(), Tree::new(0), &[b"/"], &opts, &mut on_progress).unwrap();
-        assert!(killed, "the listing ended before the server was killed");
-        assert!(last.retries + last.unlisted > 0, "the restart went unnoticed: {last:?}");
-        let unlisted: Vec<Vec<u8>> = remote.unlisted().into_iter().map(|u| u.0).collect();
-        let got: std::collections::HashSet<_> = remote.files_sorted(None).into_iter().collect();
-        for f in local.files_sorted(None) {
-            if got.contains(&f) {
-                continue;
+            let want: std::collections::HashSet<_> = local.files_sorted(None).into_iter().collect();
+            assert!(got.is_subset(&want));
+            // killed with directories still to list: the case this test is for
+            if killed_at.is_some_and(|p| (p.dirs_done as usize) < local.dir_count() - 1) {
+                mid_listing = true;
+                break;
             }
-            let covered = unlisted.iter().any(|u| f.0.starts_with(u) && f.0.get(u.len()) == Some(&b'/'));
-            assert!(covered, "{} is neither listed nor below an unlisted directory", String::from_utf8_lossy(&f.0));
         }
-        let want: std::collections::HashSet<_> = local.files_sorted(None).into_iter().collect();
-        assert!(got.is_subset(&want));
+        assert!(mid_listing, "in three tries the listing always ended before the server was killed");
     }
 }

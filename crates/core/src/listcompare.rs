@@ -14,6 +14,7 @@
 //! matches any size), an LFN not in the form a tree gives back (not
 //! starting with `/`, ending with `/`, or with an empty component).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
@@ -119,18 +120,24 @@ fn unmatched(a: &[(u64, u64)], b: &[(u64, u64)]) -> (Vec<LineAt>, Vec<LineAt>) {
 
 /// An LFN in the form a tree gives back: `/`, then non-empty components.
 fn normal(lfn: &[u8]) -> bool {
-    lfn.first() == Some(&b'/') && lfn.last() != Some(&b'/') && memchr::memmem::find(lfn, b"//").is_none()
+    lfn.first() == Some(&b'/')
+        && lfn.last() != Some(&b'/')
+        && memchr::memchr_iter(b'/', lfn).all(|p| lfn.get(p + 1) != Some(&b'/'))
 }
+
+/// A line's LFN (borrowed from the line when it holds no escape), size and
+/// mtime.
+type Parsed<'a> = (Cow<'a, [u8]>, u64, i64);
 
 /// One line parsed: the fast parser for the common form, the full one
 /// otherwise.
-fn parse(raw: &[u8], format: ListingFormat) -> Result<Option<(Vec<u8>, u64, i64)>, String> {
+fn parse(raw: &[u8], format: ListingFormat) -> Result<Option<Parsed<'_>>, String> {
     if format == ListingFormat::Auto {
         if let Some((lfn, size, mtime)) = parse_fast(strip_cr(raw)) {
-            return Ok(Some((lfn.to_vec(), size, mtime)));
+            return Ok(Some((Cow::Borrowed(lfn), size, mtime)));
         }
     }
-    Ok(parse_line(raw, format)?.map(|l| (l.lfn, l.size, l.mtime)))
+    Ok(parse_line(raw, format)?.map(|l| (Cow::Owned(l.lfn), l.size, l.mtime)))
 }
 
 fn scan(path: &Path, format: ListingFormat, ignore_age: i64) -> Result<Option<Scan>, ListingError> {
@@ -196,7 +203,8 @@ fn scan(path: &Path, format: ListingFormat, ignore_age: i64) -> Result<Option<Sc
         filled -= start;
     }
     counts.directories = dirs.count();
-    entries.par_sort_unstable();
+    // by hash alone: lines of one hash are a run the merge takes whole
+    entries.par_sort_unstable_by_key(|e| e.0);
     Ok(Some(Scan { entries, counts }))
 }
 
@@ -272,7 +280,9 @@ fn entries_at(path: &Path, format: ListingFormat, mut offsets: Vec<LineAt>) -> R
         };
         // the line read again must be the line read first
         match parse(&line, format) {
-            Ok(Some((lfn, size, _))) if file_hash(&lfn, size) == hash => out.push(Entry { lfn, size }),
+            Ok(Some((lfn, size, _))) if file_hash(&lfn, size) == hash => {
+                out.push(Entry { lfn: lfn.into_owned(), size })
+            }
             _ => return Err(changed()),
         }
     }

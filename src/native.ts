@@ -9,7 +9,6 @@ const binding: typeof Binding = load()
 
 function load(): typeof Binding {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('../index.js')
   } catch (err) {
     throw new NativeModuleError(`cannot load the native module: ${loadFailure(err)}`)

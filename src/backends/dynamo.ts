@@ -61,7 +61,6 @@ export async function streamIntoTree(
   params: readonly Param[],
   signal?: AbortSignal,
 ): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mysql: typeof import('mysql2') = require('mysql2')
   // a connection of its own: the pool's promise wrapper would collect every row first
   const conn = mysql.createConnection({ ...db.target, supportBigNumbers: true, bigNumberStrings: false })

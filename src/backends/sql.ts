@@ -7,7 +7,6 @@
 import type * as Binding from '../../index'
 import { CancelledError, ConsistencyError, fromNative } from '../errors'
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const binding: typeof Binding = require('../../index.js')
 
 export type Param = number | string | Buffer | null
@@ -299,7 +298,6 @@ export class MysqlSql implements Sql {
     connections = 4,
   ) {
     this.target = parseMysqlUrl(url, where)
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mysql: typeof import('mysql2/promise') = require('mysql2/promise')
     this.pool = mysql.createPool({
       ...this.target,

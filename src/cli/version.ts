@@ -5,7 +5,6 @@
  * not thrown.
  */
 export function versionText(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const lines = [`dynamo-consistency ${require('../../package.json').version}`]
   let native: typeof import('../native')
   try {

@@ -89,20 +89,6 @@ pub fn lister_for_url(
     Ok((lister, parsed.lfn))
 }
 
-/// The servers behind a `root://` redirector that hold `url`'s path
-/// (`host:port` each, data servers first), for listing a site's storage
-/// directly rather than through a global redirector.
-pub fn locate(url: &str, timeout: std::time::Duration) -> Result<Vec<String>, String> {
-    let parsed = StorageUrl::parse(url)?;
-    if parsed.scheme != "root" && parsed.scheme != "xroot" {
-        return Err(format!("{url}: locate needs a root:// URL"));
-    }
-    let lister = XrootdLister::new(&parsed.server, 1)?;
-    let mut found = lister.locate(&parsed.lfn, timeout).map_err(|e| e.message)?;
-    found.sort_by_key(|l| l.manager);
-    Ok(found.into_iter().map(|l| l.address).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,11 +116,8 @@ impl Times {
     }
 
     fn push(&mut self, t: i64) {
-        let i = self.small.len() as u32;
-        self.small.push(Times::small(t).unwrap_or(Times::OTHER));
-        if Times::small(t).is_none() {
-            self.other.insert(i, t);
-        }
+        self.small.push(0);
+        self.set(self.small.len() - 1, t);
     }
 
     fn set(&mut self, i: usize, t: i64) {
@@ -629,11 +626,7 @@ impl Tree {
         let mut sub_sums = vec![0u64; n];
         let mut hashes = vec![0u64; n];
         for d in (0..n).rev() {
-            let mut buf = [0u8; 17];
-            buf[..8].copy_from_slice(&own[d].0.to_le_bytes());
-            buf[8..16].copy_from_slice(&sub_sums[d].to_le_bytes());
-            buf[16] = self.dir_state[d] as u8;
-            hashes[d] = xxh3_64(&buf);
+            hashes[d] = dir_hash(own[d].0, sub_sums[d], self.dir_state[d]);
             if d != 0 {
                 let p = self.dir_parent[d] as usize;
                 let contribution = pair_hash(own[d].1, hashes[d]);
@@ -816,11 +809,7 @@ impl Tree {
                 }
                 sum = sum.wrapping_add(file_hash(f.name, f.size));
             }
-            let mut buf = [0u8; 17];
-            buf[..8].copy_from_slice(&sum.to_le_bytes());
-            buf[8..16].copy_from_slice(&subs.to_le_bytes());
-            buf[16] = self.dir_state[c as usize] as u8;
-            let hash = xxh3_64(&buf);
+            let hash = dir_hash(sum, subs, self.dir_state[c as usize]);
             if c == d {
                 result = (files, size, hash);
             } else {
@@ -918,6 +907,16 @@ pub fn file_hash(name: &[u8], size: u64) -> u64 {
     pair_hash(xxh3_64(name), size)
 }
 
+/// A directory's hash: of the sum of its comparable files' hashes, the sum
+/// of its subdirectories' (name, hash) mixes, and its state.
+fn dir_hash(file_sum: u64, sub_sum: u64, state: DirState) -> u64 {
+    let mut buf = [0u8; 17];
+    buf[..8].copy_from_slice(&file_sum.to_le_bytes());
+    buf[8..16].copy_from_slice(&sub_sum.to_le_bytes());
+    buf[16] = state as u8;
+    xxh3_64(&buf)
+}
+
 /// A full mix of two 64-bit values.
 fn pair_hash(a: u64, b: u64) -> u64 {
     let mut buf = [0u8; 16];
@@ -981,6 +980,19 @@ mod tests {
             t.add_file_path(lfn, size, mtime);
         }
         t
+    }
+
+    #[test]
+    fn directory_times_outside_four_bytes_are_kept_exactly() {
+        let mut t = Tree::new(-7);
+        let d = t.ensure_dir(b"/a/b");
+        for time in [0, 1_700_000_000, -1, i64::MIN, i64::MAX, 1 << 40, u32::MAX as i64, u32::MAX as i64 - 1] {
+            t.set_dir_mtime(d, time);
+            t.set_listed(d, time);
+            assert_eq!((t.dir_mtime(d), t.listed_at(d)), (time, time));
+        }
+        assert_eq!(t.listed_at(ROOT), -7);
+        assert_eq!(t.listed_at(t.find_dir(b"/a").unwrap()), -7);
     }
 
     #[test]

@@ -302,6 +302,7 @@ describe('list', () => {
       const r = onTerminal(['list', storage, '-o', out, '--threads', '1', '--expect-files', '4000'], columns)
       expect(r.code, r.screen).toBe(0)
       // each redraw: carriage return, the line, erase to the end of the line
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequence is what is tested
       const redraws = Array.from(r.screen.matchAll(/\r([^\r\n]*)\x1b\[K/g), (m) => m[1] as string)
       expect(redraws.length, r.screen).toBeGreaterThan(0)
       for (const line of redraws) {
@@ -469,6 +470,7 @@ describe('shell completion', () => {
           '-c',
           [
             'compdef() { print -r -- "compdef $*" }',
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: zsh parameter expansion, not a template
             '_describe() { print -rl -- ${(P)2} }',
             'compadd() { shift; print -rl -- "$@" }',
             '_files() { print -r -- _files }',

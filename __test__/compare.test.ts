@@ -14,7 +14,7 @@ const OLD = 1_500_000_000
 
 function listing(name: string, rows: Array<[string, number, number?]>): string {
   const file = path.join(work, name)
-  fs.writeFileSync(file, rows.map(([lfn, size, mtime]) => `${lfn}|${size}|${mtime ?? OLD}`).join('\n') + '\n')
+  fs.writeFileSync(file, `${rows.map(([lfn, size, mtime]) => `${lfn}|${size}|${mtime ?? OLD}`).join('\n')}\n`)
   return file
 }
 

@@ -41,8 +41,8 @@ interface SiteSpec {
   darkLater?: number
   /** Environment of the check runs (configuration overrides). */
   env?: Record<string, string>
-  /** What happens after the runs. */
-  then?: 'disable' | 'halt' | 'queue' | 'run'
+  /** What happens to the site after the runs. */
+  status?: 'disable' | 'halt' | 'queue' | 'run'
 }
 
 const SPECS: SiteSpec[] = [
@@ -52,11 +52,11 @@ const SPECS: SiteSpec[] = [
   { site: 'T2_IT_Pisa', reporting: 'act', common: 4, dark: 1, lost: 3, lostWithCopy: 3, env: { MaxMissing: '2' } },
   { site: 'T3_US_Empty', reporting: 'dry', common: 0, dark: 0, lost: 2, lostWithCopy: 2 },
   { site: 'T2_US_Nebraska', reporting: 'act', common: 3, dark: 0, lost: 2, lostWithCopy: 1 },
-  { site: 'T2_FR_GRIF', reporting: 'dry', common: 2, dark: 0, lost: 0, lostWithCopy: 0, then: 'disable' },
+  { site: 'T2_FR_GRIF', reporting: 'dry', common: 2, dark: 0, lost: 0, lostWithCopy: 0, status: 'disable' },
   // red figures, but halted: grey wins
-  { site: 'T2_UK_London_IC', reporting: 'act', common: 2, dark: 0, lost: 1, lostWithCopy: 0, then: 'halt' },
-  { site: 'T2_ES_CIEMAT', reporting: 'dry', common: 3, dark: 1, lost: 0, lostWithCopy: 0, then: 'queue' },
-  { site: 'T2_RU_JINR', reporting: 'act', common: 2, dark: 2, lost: 1, lostWithCopy: 1, then: 'run' },
+  { site: 'T2_UK_London_IC', reporting: 'act', common: 2, dark: 0, lost: 1, lostWithCopy: 0, status: 'halt' },
+  { site: 'T2_ES_CIEMAT', reporting: 'dry', common: 3, dark: 1, lost: 0, lostWithCopy: 0, status: 'queue' },
+  { site: 'T2_RU_JINR', reporting: 'act', common: 2, dark: 2, lost: 1, lostWithCopy: 1, status: 'run' },
   { site: XSS_SITE, reporting: 'dry', common: 2, dark: 1, lost: 0, lostWithCopy: 0 },
 ]
 
@@ -162,8 +162,8 @@ async function fillStore(): Promise<void> {
       nosource: s.lost - s.lostWithCopy,
       runs,
     })
-    if (s.then === 'disable' || s.then === 'halt') {
-      st = cli(['set-status', s.site, s.then, '--config', configFile])
+    if (s.status === 'disable' || s.status === 'halt') {
+      st = cli(['set-status', s.site, s.status, '--config', configFile])
       expect(st.code, st.stderr).toBe(0)
     }
   }
@@ -171,10 +171,10 @@ async function fillStore(): Promise<void> {
   const store = await openSummary()
   try {
     const worker = { host: `${os.hostname()}-other-worker`, pid: 1, owner: 'other-worker', leaseSeconds: 3600 }
-    for (const s of SPECS.filter((x) => x.then === 'queue' || x.then === 'run')) {
+    for (const s of SPECS.filter((x) => x.status === 'queue' || x.status === 'run')) {
       const picked = await store.pick(new RegExp(`^${s.site}$`), async () => true, worker)
       expect(picked?.site).toBe(s.site)
-      if (s.then === 'run') await store.markRunning(s.site, worker.owner)
+      if (s.status === 'run') await store.markRunning(s.site, worker.owner)
     }
   } finally {
     await store.close()

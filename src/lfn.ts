@@ -66,6 +66,7 @@ export function lfnForDisplay(lfn: Lfn): string {
   const bytes = lfnBytes(lfn)
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes)
   // the fast way when the bytes are UTF-8 with nothing to escape
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must be escaped
   if (!/[\\\u0000-\u001f\u007f\ufffd]/.test(text)) return text
   let out = ''
   let i = 0

@@ -2,6 +2,7 @@
 import { openBackend } from '../backends'
 import { listSite } from '../check/remote'
 import { config } from '../config'
+import type { DirectoryInfo } from '../datatypes'
 import { UsageError } from '../errors'
 import { siteRoots } from '../remotelister'
 import { plural } from '../words'
@@ -42,7 +43,7 @@ export const dumpTreeCommand: Command = {
     if (typeof options.config === 'string') config.setLocation(options.config)
     const site = options.site
     const file = positional[0] ?? `${site}_${options.remote ? 'remote' : 'inventory'}.tree`
-    let tree
+    let tree: DirectoryInfo
     if (options.remote) {
       tree = await listSite(site, siteRoots())
     } else {

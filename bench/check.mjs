@@ -3,9 +3,10 @@
 // 1. Inventory listing: one site with 1M files (10M with --big) in Dynamo's
 //    schema on a throwaway MariaDB (or MYSQL_URL), listed into the native
 //    tree against `mysql --batch --quick -e '<same query>' > file`.
-// 2. A whole `check` of a 1M-file site on the embedded default (SQLite
-//    inventory and summary store; the storage as a dump file): wall time and
-//    peak memory.
+// 2. A whole `check` of a 1M-file site (10M with --big, in directories of
+//    200 files and of one file) on the embedded default (SQLite inventory
+//    and summary store; the storage as a dump file): wall time and peak
+//    memory.
 //
 // Standalone: node bench/check.mjs [--quick] [--big] [--only inventory,check]
 import { execFileSync, spawn } from 'node:child_process'
@@ -152,6 +153,7 @@ export async function inventoryBench({ quick = false, big = false } = {}) {
       }
       rows.push({
         files: files.toLocaleString('en'),
+        'files a directory': perDirectory,
         run: i + 1,
         'mysql client s': fmt(client.seconds),
         'ours (into the tree) s': fmt(ours.seconds),
@@ -166,12 +168,15 @@ export async function inventoryBench({ quick = false, big = false } = {}) {
   }
 }
 
-/** Write `n` LFNs as a listing file, skipping indexes for which `skip(i)` holds. */
-function writeListing(file, n, { skip = () => false, extra = 0 } = {}) {
+/**
+ * Write `n` LFNs as a listing file, `perDirectory` files a directory,
+ * skipping indexes for which `skip(i)` holds.
+ */
+function writeListing(file, n, { skip = () => false, extra = 0, perDirectory = 1000 } = {}) {
   const fd = fs.openSync(file, 'w')
   let chunk = []
   const lfn = (i) =>
-    `/store/mc/RunIISummer20UL18/Primary${Math.floor(i / 10000)}/AODSIM/106X-v1/${String(Math.floor(i / 1000)).padStart(5, '0')}/${i.toString(16).padStart(8, '0')}.root`
+    `/store/mc/RunIISummer20UL18/Primary${Math.floor(i / 10000)}/AODSIM/106X-v1/${String(Math.floor(i / perDirectory)).padStart(5, '0')}/${i.toString(16).padStart(8, '0')}.root`
   for (let i = 0; i < n + extra; i++) {
     if (skip(i)) continue
     chunk.push(`${lfn(i)}|${1_000_000 + i}|1500000000`)
@@ -184,15 +189,24 @@ function writeListing(file, n, { skip = () => false, extra = 0 } = {}) {
   fs.closeSync(fd)
 }
 
-export async function checkBench({ quick = false } = {}) {
-  const files = quick ? 100_000 : 1_000_000
+export async function checkBench({ quick = false, big = false } = {}) {
+  const files = quick ? 100_000 : big ? 10_000_000 : 1_000_000
+  // at 10M, both shapes, one run each; below, two runs of one shape
+  const shapes = big ? [200, 1] : [1000]
+  const rows = []
+  for (const perDirectory of shapes) rows.push(...(await checkSite(files, perDirectory, big ? 1 : 2)))
+  return { name: 'check', markdown: table(rows), rows }
+}
+
+/** `runs` checks of a generated site of `files` files, `perDirectory` a directory. */
+async function checkSite(files, perDirectory, runs) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-check-'))
   try {
     // the inventory: every file but the last 1000; the storage: all but every 1000th, plus 1000 more
     const inventory = path.join(dir, 'inventory.txt')
     const dump = path.join(dir, 'storage.txt')
-    writeListing(inventory, files)
-    writeListing(dump, files, { skip: (i) => i < files && i % 1000 === 0, extra: 1000 })
+    writeListing(inventory, files, { perDirectory })
+    writeListing(dump, files, { skip: (i) => i < files && i % 1000 === 0, extra: 1000, perDirectory })
     const config = path.join(dir, 'config.json')
     fs.writeFileSync(
       config,
@@ -207,7 +221,7 @@ export async function checkBench({ quick = false } = {}) {
     )
     const load = measure(`node ${q(CLI)} import-inventory --site ${SITE} ${q(inventory)} --config ${q(config)}`)
     const rows = []
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < runs; i++) {
       const check = measure(`node ${q(CLI)} check --site ${SITE} --config ${q(config)} --quiet`)
       const missing = Number(/missing: +(\d+)/.exec(check.stdout)?.[1])
       const orphan = Number(/orphan: +(\d+)/.exec(check.stdout)?.[1])
@@ -217,6 +231,7 @@ export async function checkBench({ quick = false } = {}) {
       }
       rows.push({
         files: files.toLocaleString('en'),
+        'files a directory': perDirectory,
         run: i + 1,
         'import s': i === 0 ? fmt(load.seconds) : '',
         'check s': fmt(check.seconds),
@@ -225,7 +240,7 @@ export async function checkBench({ quick = false } = {}) {
         orphan,
       })
     }
-    return { name: 'check', markdown: table(rows), rows }
+    return rows
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }

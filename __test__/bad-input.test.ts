@@ -9,7 +9,8 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DirectoryInfo } from '../src/datatypes'
-import { CancelledError, native, TreeFileError } from '../src/errors'
+import { CancelledError, TreeFileError } from '../src/errors'
+import { Tree } from '../src/native'
 import { Lister, type ListerEntry } from '../src/remotelister'
 import { cli, ROOT, tempDir, writeFile } from './helpers/cli'
 
@@ -62,14 +63,18 @@ describe('numbers out of range', () => {
       '{ progressIntervalMs: 1e300 }',
     ]
     for (const opts of cases) {
-      const r = node(`b.listRemote(${dir}, ${opts}).then(() => console.log('listed'), (e) => console.log(e.message))`)
+      const r = node(
+        `try { b.listRemote(${dir}, ${opts}).then(() => console.log('listed')) } catch (e) { console.log(e.code + ': ' + e.message) }`,
+      )
       expect(r.signal, `${opts}: ${r.stderr}`).toBeNull()
       expect(r.code, `${opts}: ${r.stderr}`).toBe(0)
       expect(r.stdout, opts).toMatch(/^E_INVALID_ARGUMENT: \w+ must be a (whole )?number from /)
     }
     const ok = node(`b.listRemote(${dir}, { timeout: 86400, retries: 100 }).then((t) => console.log(t.fileCount))`)
     expect(ok.stdout.trim()).toBe('2')
-    const locate = node(`try { b.locate('root://127.0.0.1:1//store', 1e300) } catch (e) { console.log(e.message) }`)
+    const locate = node(
+      `try { b.locate('root://127.0.0.1:1//store', 1e300) } catch (e) { console.log(e.code + ': ' + e.message) }`,
+    )
     expect(locate.code).toBe(0)
     expect(locate.stdout).toMatch(/^E_INVALID_ARGUMENT: timeoutSeconds must be a number from/)
   })
@@ -175,11 +180,11 @@ describe('inputs that once aborted or hung', () => {
       expect(r.code, r.stderr).toBe(1)
       expect(r.stderr).toContain('empty.tree: the tree file is empty')
     }
-    // wherever a listing is expected: an inventory listing file, a listing added to a tree
+    // wherever a listing is expected: an inventory listing file, a listing read into a tree
     const asListing = await DirectoryInfo.fromListing(empty).catch((e: unknown) => e)
     expect(asListing).toBeInstanceOf(TreeFileError)
     expect((asListing as TreeFileError).code).toBe('E_BAD_TREE_FILE')
-    expect(() => native(() => DirectoryInfo.empty().tree.addListing(empty))).toThrow(TreeFileError)
+    expect(() => Tree.readListing(empty)).toThrow(TreeFileError)
     // an empty listing by any other name is an empty listing
     const none = path.join(work, 'none.txt')
     fs.writeFileSync(none, '')

@@ -77,9 +77,15 @@ describe('environment of the xrdfs and gfal processes', () => {
   it('refuses a name that is no variable name, or a value with a NUL', async () => {
     const bad: Record<string, string>[] = [{ 'A=B': 'x' }, { '': 'x' }, { X509_USER_PROXY: 'a\0b' }]
     for (const environment of bad) {
-      await expect(
-        listRemote('root://127.0.0.1:1//store', { method: 'xrdfs', environment, timeout: 1, retries: 0 }),
-      ).rejects.toThrow(/^E_INVALID_ARGUMENT: environment: .* is not a variable name, or its value holds a NUL$/)
+      const err = await listRemote('root://127.0.0.1:1//store', {
+        method: 'xrdfs',
+        environment,
+        timeout: 1,
+        retries: 0,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(ConsistencyError)
+      expect((err as ConsistencyError).code).toBe('E_INVALID_ARGUMENT')
+      expect((err as Error).message).toMatch(/^environment: .* is not a variable name, or its value holds a NUL$/)
     }
   })
 })

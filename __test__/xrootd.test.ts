@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listRemote } from '../src/native'
+import { type ListMethod, listRemote } from '../src/native'
 import { byteSort, CLI, cli, tempDir, writeFile } from './helpers/cli'
 import { have, silentServer, slowProxy, XrootdServer } from './helpers/xrootd-server'
 
@@ -64,7 +64,7 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true })
 })
 
-const methods = ['native', 'xrdfs', ...(have('gfal-ls') ? ['gfal'] : [])]
+const methods: ListMethod[] = ['native', 'xrdfs', ...(have('gfal-ls') ? (['gfal'] as const) : [])]
 
 describe.each(methods)('the %s lister', (method) => {
   it('lists what the local walk of the exported directory holds: names, sizes, mtimes', () => {

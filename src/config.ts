@@ -8,6 +8,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ConfigError } from './errors'
+import { DEFAULT_DEPTH, MAX_DEPTH, MAX_RETRIES, MAX_SECONDS, MAX_THREADS } from './native'
 
 type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'string[]' | 'record' | 'custom'
 
@@ -27,18 +28,19 @@ export interface KeySpec {
 
 /**
  * The largest values numbers may take, here, on the command line and in
- * the native layer (which checks them again): past them a value is a
- * mistake, and some (a timeout of 1e300 seconds) would overflow a clock.
+ * the native layer (which checks them again, and defines those of a
+ * listing): past them a value is a mistake, and some (a timeout of 1e300
+ * seconds) would overflow a clock.
  */
 export const LIMITS = {
   /** listing connections, workers or processes */
-  threads: 1024,
+  threads: MAX_THREADS,
   /** requests in flight on one connection */
-  depth: 1024,
+  depth: MAX_DEPTH,
   /** further attempts for one directory */
-  retries: 100,
+  retries: MAX_RETRIES,
   /** seconds, for a timeout: a day */
-  seconds: 86_400,
+  seconds: MAX_SECONDS,
   /** days, for an age: a century */
   days: 36_500,
   /** a count of files: more than any site holds */
@@ -216,7 +218,7 @@ export const SCHEMA: Record<string, KeySpec> = {
   GFALThreads: { kind: 'integer', default: 4, min: 1, max: LIMITS.threads, doc: 'listing processes for gfal sites' },
   RequestsInFlight: {
     kind: 'integer',
-    default: 4,
+    default: DEFAULT_DEPTH,
     min: 0,
     max: LIMITS.depth,
     doc: 'requests the native XRootD lister keeps in flight on each connection (0: one synchronous request at a time)',

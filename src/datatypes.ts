@@ -4,7 +4,6 @@
  * `BASE_missing.txt` and `BASE_orphan.txt`.
  */
 import { config } from './config'
-import { native, nativeAsync } from './errors'
 import { type Lfn, lfnsFromBuffer } from './lfn'
 import type { CompareResult, ListingsCounts, NodeInfo, Tree, TreeCounts, UnlistedDir } from './native'
 import * as binding from './native'
@@ -22,7 +21,7 @@ export class DirectoryInfo {
 
   /** Load a tree file. */
   static async load(file: string): Promise<DirectoryInfo> {
-    return new DirectoryInfo(await nativeAsync(binding.loadTreeAsync(file)))
+    return new DirectoryInfo(await binding.loadTreeAsync(file))
   }
 
   /**
@@ -31,22 +30,22 @@ export class DirectoryInfo {
    * must hold a tree.
    */
   static async read(file: string, format: 'auto' | 'ral' = 'auto'): Promise<DirectoryInfo> {
-    return new DirectoryInfo(await nativeAsync(binding.readInputAsync(file, format)))
+    return new DirectoryInfo(await binding.readInputAsync(file, format))
   }
 
   /** Read a listing file (`auto`: `LFN|size|mtime` and friends; `ral`: RAL dumps). */
   static async fromListing(file: string, format: 'auto' | 'ral' = 'auto'): Promise<DirectoryInfo> {
-    return new DirectoryInfo(await nativeAsync(binding.readListingAsync(file, format)))
+    return new DirectoryInfo(await binding.readListingAsync(file, format))
   }
 
   /** Add files: parallel arrays of LFNs, sizes (bytes, -1 unknown) and mtimes (unix seconds). */
   addFiles(lfns: readonly string[], sizes: readonly number[], mtimes: readonly number[]): void {
     const buf = Buffer.from(lfns.length ? `${lfns.join('\0')}\0` : '', 'utf8')
-    native(() => this.tree.addFiles(buf, Float64Array.from(sizes), Float64Array.from(mtimes)))
+    this.tree.addFiles(buf, Float64Array.from(sizes), Float64Array.from(mtimes))
   }
 
   save(file: string): void {
-    native(() => this.tree.save(file))
+    this.tree.save(file)
   }
 
   get fileCount(): number {
@@ -137,12 +136,12 @@ export async function compare(
   options: CompareOptions = {},
 ): Promise<Comparison> {
   const ignoreAge = options.ignoreAge ?? config.get<number>('IgnoreAge')
-  const result = await nativeAsync(binding.compareAsync(inventory.tree, remote.tree, { ignoreAge: ignoreAge * DAY }))
+  const result = await binding.compareAsync(inventory.tree, remote.tree, { ignoreAge: ignoreAge * DAY })
   applyVeto(result, 'missing', options.missingCheck)
   applyVeto(result, 'orphan', options.orphanCheck)
   if (outputBase) {
-    native(() => result.write('missing', `${outputBase}_missing.txt`))
-    native(() => result.write('orphan', `${outputBase}_orphan.txt`))
+    result.write('missing', `${outputBase}_missing.txt`)
+    result.write('orphan', `${outputBase}_orphan.txt`)
   }
   return {
     missing: lfnsFromBuffer(result.lfnBuffer('missing')),
@@ -166,12 +165,10 @@ export async function compareListingFiles(
   options: { ignoreAge?: number; remoteFormat?: 'auto' | 'ral' } = {},
 ): Promise<(ListingsCounts & { result: CompareResult }) | null> {
   const ignoreAge = options.ignoreAge ?? config.get<number>('IgnoreAge')
-  const result = await nativeAsync(
-    binding.compareListingsAsync(inventoryFile, remoteFile, {
-      ignoreAge: ignoreAge * DAY,
-      remoteFormat: options.remoteFormat ?? 'auto',
-    }),
-  )
+  const result = await binding.compareListingsAsync(inventoryFile, remoteFile, {
+    ignoreAge: ignoreAge * DAY,
+    remoteFormat: options.remoteFormat ?? 'auto',
+  })
   const counts = result?.listingCounts
   return result && counts ? { result, ...counts } : null
 }

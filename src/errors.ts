@@ -19,8 +19,8 @@ export class ConsistencyError extends Error {
 
 /** A bad configuration file or key. */
 export class ConfigError extends ConsistencyError {
-  constructor(message: string, where: { file?: string; key?: string } = {}) {
-    super('E_CONFIG', message, where.file === undefined ? {} : { file: where.file })
+  constructor(message: string, where: { file?: string } = {}) {
+    super('E_CONFIG', message, where)
   }
 }
 
@@ -51,58 +51,5 @@ export class CancelledError extends ConsistencyError {}
 export class NativeModuleError extends ConsistencyError {
   constructor(message: string) {
     super('E_NATIVE_MODULE', message)
-  }
-}
-
-const classes: Record<
-  string,
-  new (
-    code: string,
-    message: string,
-    where?: { file?: string; line?: number },
-  ) => ConsistencyError
-> = {
-  E_BAD_LISTING: ListingFileError,
-  E_BAD_TREE_FILE: TreeFileError,
-  E_AUTH: AuthError,
-  E_CANCELLED: CancelledError,
-  E_HALTED: CancelledError,
-}
-
-/**
- * The one boundary where native errors (`E_CODE: message`) become error
- * classes. Anything else passes through unchanged.
- */
-export function fromNative(err: unknown): unknown {
-  if (!(err instanceof Error) || err instanceof ConsistencyError) return err
-  const m = /^(E_[A-Z_]+): ([\s\S]*)$/.exec(err.message)
-  if (!m) return err
-  const code = m[1] as string
-  const message = m[2] as string
-  const where: { file?: string; line?: number } = {}
-  const loc = /^(.*?):(\d+): /.exec(message)
-  if (code === 'E_BAD_LISTING' && loc) {
-    where.file = loc[1] as string
-    where.line = Number(loc[2])
-  }
-  const Cls = classes[code] ?? ConsistencyError
-  return new Cls(code, message, where)
-}
-
-/** Call a native function, translating its errors. */
-export function native<T>(fn: () => T): T {
-  try {
-    return fn()
-  } catch (err) {
-    throw fromNative(err)
-  }
-}
-
-/** Await a native promise, translating its errors. */
-export async function nativeAsync<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p
-  } catch (err) {
-    throw fromNative(err)
   }
 }

@@ -11,7 +11,17 @@ export * from './errors'
 export * as inventorylister from './inventorylister'
 export type { Lfn } from './lfn'
 export { lfnBytes, lfnForDisplay, lfnFromBytes, lfnFromText } from './lfn'
-export type { CompareResult, ListOptions, ListProgress, NodeInfo } from './native'
+export type {
+  CompareResult,
+  FileListKind,
+  ListingFormat,
+  ListKind,
+  ListMethod,
+  ListOptions,
+  ListProgress,
+  NodeInfo,
+  NodeState,
+} from './native'
 export { compare, compareAsync, listRemote, Tree } from './native'
 export * as remotelister from './remotelister'
 export * as summary from './summary/store'

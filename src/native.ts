@@ -1,9 +1,18 @@
 /**
  * The native module: built by `napi build` into the package root, or
  * installed as the platform package (`@dynamo-consistency/binding-<platform>`).
+ * This is its only importer: every function and method it exports is
+ * wrapped here so that its errors arrive as `ConsistencyError` classes.
  */
 import type * as Binding from '../index'
-import { CancelledError, fromNative, NativeModuleError } from './errors'
+import {
+  AuthError,
+  CancelledError,
+  ConsistencyError,
+  ListingFileError,
+  NativeModuleError,
+  TreeFileError,
+} from './errors'
 
 const binding: typeof Binding = load()
 
@@ -45,25 +54,126 @@ function firstLine(message: string): string {
   return message.split('\n', 1)[0]?.trim() ?? ''
 }
 
-export const {
-  Tree,
-  CompareResult,
-  compare,
-  compareAsync,
-  compareListingsAsync,
-  listRemote,
-  listWithJs,
-  locate,
-  replyListing,
-  loadTreeAsync,
-  readListingAsync,
-  readInputAsync,
-  nativeVersion,
-  writeLfnList,
-  xrootdSupport,
-} = binding
+/**
+ * The one place where native errors become error classes. A native error
+ * carries its `code`, and for an input at fault its `file` and `line`, as
+ * properties; napi-rs's own argument errors (a wrong type, a string that is
+ * no value of an enum) carry `InvalidArg`. Anything else passes unchanged.
+ */
+function fromNative(err: unknown): unknown {
+  if (!(err instanceof Error) || err instanceof ConsistencyError) return err
+  const { code, file, line } = err as Error & { code?: unknown; file?: unknown; line?: unknown }
+  if (typeof code !== 'string') return err
+  const where: { file?: string; line?: number } = {}
+  if (typeof file === 'string') where.file = file
+  if (typeof line === 'number') where.line = line
+  if (code === 'InvalidArg') return new ConsistencyError('E_INVALID_ARGUMENT', err.message, where)
+  if (!code.startsWith('E_')) return err
+  const Cls = CLASSES[code] ?? ConsistencyError
+  return new Cls(code, err.message, where)
+}
+
+const CLASSES: Record<
+  string,
+  new (
+    code: string,
+    message: string,
+    where?: { file?: string; line?: number },
+  ) => ConsistencyError
+> = {
+  E_BAD_LISTING: ListingFileError,
+  E_BAD_TREE_FILE: TreeFileError,
+  E_AUTH: AuthError,
+  E_CANCELLED: CancelledError,
+  E_HALTED: CancelledError,
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a wrapper keeps the signature of any native function
+type Fn = (...args: any[]) => any
+
+/** `fn` with its errors translated. */
+function guarded<F extends Fn>(fn: F): F {
+  return function (this: unknown, ...args: Parameters<F>): ReturnType<F> {
+    try {
+      return fn.apply(this, args)
+    } catch (err) {
+      throw fromNative(err)
+    }
+  } as F
+}
+
+/**
+ * `fn`, which returns a promise, with its errors translated: one that fails
+ * before its task is built (a bad option) rejects as one that fails later.
+ */
+function guardedAsync<F extends (...args: never[]) => Promise<unknown>>(fn: F): F {
+  return async function (this: unknown, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> {
+    try {
+      return (await fn.apply(this, args)) as Awaited<ReturnType<F>>
+    } catch (err) {
+      throw fromNative(err)
+    }
+  } as F
+}
+
+/** Every method of a native class (`async`: those that return promises), its errors translated, in place. */
+function guardMethods(target: object, async: readonly string[] = []): void {
+  for (const name of Object.getOwnPropertyNames(target)) {
+    const d = Object.getOwnPropertyDescriptor(target, name)
+    if (name === 'constructor' || name === 'prototype' || typeof d?.value !== 'function' || !d.writable) continue
+    Object.defineProperty(target, name, {
+      ...d,
+      value: async.includes(name) ? guardedAsync(d.value) : guarded(d.value),
+    })
+  }
+}
+
+guardMethods(binding.Tree.prototype)
+guardMethods(binding.Tree)
+guardMethods(binding.CompareResult.prototype)
+guardMethods(binding.SqliteDatabase.prototype, ['fillTreeAsync'])
+
+export const { Tree, CompareResult, MAX_THREADS, MAX_DEPTH, MAX_RETRIES, MAX_SECONDS, DEFAULT_DEPTH } = binding
+export const compare = guarded(binding.compare)
+export const compareAsync = guardedAsync(binding.compareAsync)
+export const compareListingsAsync = guardedAsync(binding.compareListingsAsync)
+export const listRemote = guardedAsync(binding.listRemote)
+export const listWithJs = guardedAsync(binding.listWithJs)
+export const locate = guardedAsync(binding.locate)
+export const replyListing = guarded(binding.replyListing)
+export const loadTreeAsync = guardedAsync(binding.loadTreeAsync)
+export const readListingAsync = guardedAsync(binding.readListingAsync)
+export const readInputAsync = guardedAsync(binding.readInputAsync)
+export const nativeVersion = guarded(binding.nativeVersion)
+export const writeLfnList = guarded(binding.writeLfnList)
+export const xrootdSupport = guarded(binding.xrootdSupport)
+
+/**
+ * The values of a string enum of the native module, as it exports it at run
+ * time (its type is the union of the values).
+ */
+function enumValues<T extends string>(name: string): readonly T[] {
+  const found = (binding as unknown as Record<string, Record<string, T> | undefined>)[name]
+  return Object.freeze(Object.values(found ?? {}))
+}
+
+/** How a server can be reached: `ListOptions.method`. */
+export const LIST_METHODS = enumValues<Binding.ListMethod>('ListMethod')
+/** The formats of a listing file. */
+export const LISTING_FORMATS = enumValues<Binding.ListingFormat>('ListingFormat')
+
+/** Open (creating when absent) the SQLite database at `path` (`:memory:` for a private one). */
+export function openSqliteDatabase(path: string, busyTimeoutMs?: number): SqliteDatabase {
+  try {
+    return new binding.SqliteDatabase(path, busyTimeoutMs)
+  } catch (err) {
+    throw fromNative(err)
+  }
+}
+
 export type Tree = Binding.Tree
 export type CompareResult = Binding.CompareResult
+export type SqliteDatabase = Binding.SqliteDatabase
 export type ListingsCounts = Binding.ListingsCounts
 export type ListOptions = Binding.ListOptions
 export type ListProgress = Binding.ListProgress
@@ -74,6 +184,11 @@ export type TreeCounts = Binding.TreeCounts
 export type ListRequest = Binding.ListRequest
 export type FileColumns = Binding.FileColumns
 export type ServerLocation = Binding.ServerLocation
+export type ListMethod = Binding.ListMethod
+export type ListingFormat = Binding.ListingFormat
+export type ListKind = Binding.ListKind
+export type FileListKind = Binding.FileListKind
+export type NodeState = Binding.NodeState
 
 /**
  * Run one native task (an N-API `AsyncTask`) that `signal` may stop, with

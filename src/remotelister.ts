@@ -18,7 +18,7 @@ import { config } from './config'
 import { type Credentials, credentialEnvironment, describeCredentials, useNativeCredentials } from './credentials'
 import { DirectoryInfo } from './datatypes'
 import { AuthError, CancelledError, ConfigError } from './errors'
-import type { ListOptions, ListProgress } from './native'
+import type { ListMethod, ListOptions, ListProgress } from './native'
 import * as binding from './native'
 
 export interface ListingOptions {
@@ -34,7 +34,7 @@ export function siteRoots(): string[] {
   return config.get<string[]>('DirectoryList').map((d) => `${root}/${d.replace(/^\/+/, '')}`)
 }
 
-const METHODS: Record<string, string> = {
+const METHODS: Record<string, ListMethod> = {
   xrootd: 'native',
   native: 'native',
   directx: 'xrdfs',
@@ -47,7 +47,7 @@ const METHODS: Record<string, string> = {
 export function siteTarget(
   site: string,
   doorOverride?: string,
-): { target: string; method: string } | { dump: string; format: 'auto' | 'ral' } {
+): { target: string; method: ListMethod | 'local' } | { dump: string; format: 'auto' | 'ral' } {
   const access = config.site<string>('AccessMethod', site, 'XRootD')
   const where = `AccessMethod.${site} in ${config.LOCATION ?? 'the configuration'}`
   const colon = access.indexOf(':')
@@ -211,7 +211,7 @@ export async function siteDoors(
 /** How to list a site that is reached through a server or a local directory. */
 export async function siteListOptions(
   site: string,
-  where: { target: string; method: string },
+  where: { target: string; method: ListMethod | 'local' },
   roots: readonly string[],
   signal?: AbortSignal,
 ): Promise<ListOptions> {

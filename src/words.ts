@@ -5,3 +5,8 @@ const IRREGULAR: Record<string, string> = { directory: 'directories', entry: 'en
 export function plural(n: number, noun: string, many?: string): string {
   return `${n} ${n === 1 ? noun : (many ?? IRREGULAR[noun] ?? `${noun}s`)}`
 }
+
+/** Choices in words: "a", "a or b", "a, b or c". */
+export function oneOf(choices: readonly string[]): string {
+  return choices.length < 2 ? (choices[0] ?? '') : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`
+}

@@ -6,7 +6,7 @@
  */
 import { config } from '../config'
 import { DirectoryInfo } from '../datatypes'
-import { CancelledError, ConfigError, native } from '../errors'
+import { CancelledError, ConfigError } from '../errors'
 import { datasetOf } from '../filters'
 import { type Lfn, lfnBytes, lfnFromColumn, lfnFromText } from '../lfn'
 import * as binding from '../native'
@@ -72,7 +72,7 @@ export async function streamIntoTree(
     const n = names.length / 2
     if (n === 0) return
     const buf = Buffer.concat(names)
-    native(() => tree.addFiles(buf, sizes.subarray(0, n), mtimes.subarray(0, n)))
+    tree.addFiles(buf, sizes.subarray(0, n), mtimes.subarray(0, n))
     total += n
     names = []
     sizes = new Float64Array(BATCH)

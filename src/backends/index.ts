@@ -10,7 +10,7 @@ import { ListingBackend } from './listing'
 import type { Backend } from './types'
 
 export { DatasetFilter } from '../filters'
-export { DynamoBackend, SITE_FILES_QUERY, streamIntoTree } from './dynamo'
+export { DynamoBackend, streamIntoTree } from './dynamo'
 export {
   EMBEDDED_SCHEMA,
   EmbeddedBackend,

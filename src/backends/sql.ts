@@ -4,10 +4,8 @@
  * Statements use `?` placeholders in both; the few places where the
  * dialects differ ask `dialect`.
  */
-import type * as Binding from '../../index'
-import { CancelledError, ConsistencyError, fromNative } from '../errors'
-
-const binding: typeof Binding = require('../../index.js')
+import { CancelledError, ConsistencyError } from '../errors'
+import { openSqliteDatabase, type SqliteDatabase } from '../native'
 
 export type Param = number | string | Buffer | null
 export type Row = Record<string, unknown>
@@ -80,16 +78,16 @@ export async function insertRows(
 /** The embedded SQLite database (WAL; other processes wait for its write lock). */
 export class SqliteSql implements Sql {
   readonly dialect = 'sqlite'
-  readonly native: Binding.SqliteDatabase
+  readonly native: SqliteDatabase
   // one connection: a transaction holds it until it ends, other statements wait
   private queue: Promise<unknown> = Promise.resolve()
 
   constructor(
     readonly where: string,
-    native?: Binding.SqliteDatabase,
+    native?: SqliteDatabase,
   ) {
     try {
-      this.native = native ?? new binding.SqliteDatabase(where)
+      this.native = native ?? openSqliteDatabase(where)
     } catch (err) {
       throw asDatabaseError(err)
     }
@@ -127,7 +125,7 @@ export class SqliteSql implements Sql {
   }
 
   /** Run `fn` with the connection to itself (for the native fast paths). */
-  withNative<T>(fn: (db: Binding.SqliteDatabase) => Promise<T> | T): Promise<T> {
+  withNative<T>(fn: (db: SqliteDatabase) => Promise<T> | T): Promise<T> {
     return this.locked(() => fn(this.native))
   }
 
@@ -170,9 +168,8 @@ class SqliteTx implements Sql {
 }
 
 function asDatabaseError(err: unknown): unknown {
-  const e = fromNative(err)
-  if (e instanceof ConsistencyError && e.code === 'E_SQLITE') return new DatabaseError(e.message)
-  return e
+  if (err instanceof ConsistencyError && err.code === 'E_SQLITE') return new DatabaseError(err.message)
+  return err
 }
 
 function call<T>(fn: () => T): T {
@@ -183,7 +180,7 @@ function call<T>(fn: () => T): T {
   }
 }
 
-function sqliteAll<T>(db: Binding.SqliteDatabase, sql: string, params: readonly Param[]): T[] {
+function sqliteAll<T>(db: SqliteDatabase, sql: string, params: readonly Param[]): T[] {
   const { columns, rows } = call(() => db.query(sql, [...params]))
   return rows.map((r) => {
     const o: Row = {}
@@ -192,7 +189,7 @@ function sqliteAll<T>(db: Binding.SqliteDatabase, sql: string, params: readonly 
   })
 }
 
-function sqliteRun(db: Binding.SqliteDatabase, sql: string, params: readonly Param[]): RunResult {
+function sqliteRun(db: SqliteDatabase, sql: string, params: readonly Param[]): RunResult {
   const r = call(() => db.run(sql, [...params]))
   return { changes: r.changes, lastId: r.lastInsertRowid }
 }

@@ -25,7 +25,7 @@ import type { Backend, MissingBlock, TransferRequest } from '../backends/types'
 import { config } from '../config'
 import { proxyWarning } from '../credentials'
 import type { DirectoryInfo } from '../datatypes'
-import { AuthError, CancelledError, native } from '../errors'
+import { AuthError, CancelledError } from '../errors'
 import { DatasetFilter, datasetDirectoryOf, type Filter, Filters, FullFilter, PatternFilter } from '../filters'
 import { type Lfn, lfnFromText, sortLfns } from '../lfn'
 import { compareAsync, nativeTask } from '../native'
@@ -298,14 +298,14 @@ async function checkSite(
   const candidates = lfnsOf(first, 'orphan')
   const emptyCandidates = lfnsOf(first, 'empty')
   const asked = { orphans: candidates, datasetDirs: datasetDirsOf(candidates), empties: emptyCandidates }
-  const firstVerdicts = native(() => inventory.tree.verdictHash(age))
+  const firstVerdicts = inventory.tree.verdictHash(age)
   const lookups = [lookUpAll(inventory, asked)]
-  native(() => inventory.tree.clear())
+  inventory.tree.clear()
 
   const inventoryAgain: DirectoryInfo | null = await backend.inventory.listFiles(site, { signal })
   throwIfAborted(signal, site)
   // the same verdicts: the same files, sizes, and files old enough to compare
-  const same = native(() => inventoryAgain.tree.verdictHash(age) === firstVerdicts)
+  const same = inventoryAgain.tree.verdictHash(age) === firstVerdicts
   log.info(`inventory again: ${plural(inventoryAgain.fileCount, 'file')}${same ? ' (unchanged)' : ''}`)
   const second = same ? null : await compare(inventoryAgain)
   throwIfAborted(signal, site)
@@ -362,7 +362,7 @@ async function checkSite(
       ),
     ),
   )
-  const unlisted = native(() => first.unlisted())
+  const unlisted = first.unlisted()
   const unlistedPaths = new Set(unlisted.map((u) => u.path))
   const storageUnlisted = roots.length > 0 && roots.every((r) => unlistedPaths.has(r))
   if (storageUnlisted) log.info('nothing on storage could be listed: every top directory is unlisted')
@@ -370,7 +370,7 @@ async function checkSite(
 
   // an orphan whose path either inventory listing holds is a size mismatch:
   // its storage copy is deleted only once the same mismatch is seen twice
-  const storageSizes = native(() => first.sizes('orphan'))
+  const storageSizes = first.sizes('orphan')
   const orphanFindings = orphan.map((lfn, i) => sized(lfn, storageSizes[i] as number))
   const sizeMismatch: Finding[] = []
   const plainOrphans: Finding[] = []
@@ -416,7 +416,7 @@ async function checkSite(
     unmerged: `${base}_unmerged.txt`,
   }
   for (const kind of ['missing', 'orphan', 'empty', 'unlisted'] as const) {
-    native(() => first.write(kind, outputs[kind]))
+    first.write(kind, outputs[kind])
   }
   writeList(
     outputs.sizeMismatch,

@@ -2,7 +2,6 @@
  * The lists of a comparison as bytes (`Lfn`), filtered with masks in Rust,
  * and the one writer of every list the check leaves in `WebDir`.
  */
-import { native } from '../errors'
 import type { Filter } from '../filters'
 import { type Lfn, lfnsFromBuffer, lfnsToBuffer } from '../lfn'
 import { type CompareResult, type Tree, writeLfnList } from '../native'
@@ -11,7 +10,7 @@ export type ListKind = 'missing' | 'orphan' | 'empty'
 
 /** The names of a list, in its order (files sorted by bytes, directories deepest first). */
 export function lfnsOf(result: CompareResult, kind: ListKind): Lfn[] {
-  return lfnsFromBuffer(native(() => result.lfnBuffer(kind)))
+  return lfnsFromBuffer(result.lfnBuffer(kind))
 }
 
 /** A file of a list with its size (-1 when unknown). */
@@ -23,7 +22,7 @@ export interface SizedLfn {
 /** The files of the `missing` or `orphan` list with their sizes. */
 export function filesOf(result: CompareResult, kind: 'missing' | 'orphan'): SizedLfn[] {
   const lfns = lfnsOf(result, kind)
-  const sizes = native(() => result.sizes(kind))
+  const sizes = result.sizes(kind)
   return lfns.map((lfn, i) => ({ lfn, size: sizes[i] as number }))
 }
 
@@ -47,7 +46,7 @@ export function keepListed(
     mask[i] = keep ? 1 : 0
     if (keep) kept.push(lfn)
   }
-  if (kept.length !== lfns.length) native(() => result.keep(kind, mask))
+  if (kept.length !== lfns.length) result.keep(kind, mask)
   return kept
 }
 
@@ -56,7 +55,7 @@ export type Held = { file: true; size: number } | { file: false; directory: bool
 
 /** Look the given paths up in a tree: a file (with its size, -1 unknown), a directory, or nothing. */
 export function lookUp(tree: Tree, lfns: readonly Lfn[]): Held[] {
-  const found = native(() => tree.lookup(lfnsToBuffer(lfns)))
+  const found = tree.lookup(lfnsToBuffer(lfns))
   return Array.from(found, (v): Held => (v >= -1 ? { file: true, size: v } : { file: false, directory: v === -2 }))
 }
 
@@ -67,5 +66,5 @@ export function lookUp(tree: Tree, lfns: readonly Lfn[]): Held[] {
  * the check's own figures written after it as they are (`|size`).
  */
 export function writeList(file: string, lfns: readonly Lfn[], suffixes?: string[]): void {
-  native(() => writeLfnList(file, lfnsToBuffer(lfns), suffixes))
+  writeLfnList(file, lfnsToBuffer(lfns), suffixes)
 }

@@ -16,7 +16,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { config } from '../config'
-import { ConfigError, native } from '../errors'
+import { ConfigError } from '../errors'
 import { type Lfn, lfnFromText, lfnsFromBuffer } from '../lfn'
 import { listSite } from './remote'
 
@@ -125,7 +125,7 @@ export async function findUnmerged(
       refused: `the protected list ${source} is empty: not cleaning`,
     }
   }
-  const columns = native(() => tree.tree.fileColumns())
+  const columns = tree.tree.fileColumns()
   const lfns = lfnsFromBuffer(columns.lfns)
   const files: { lfn: Lfn; size: number }[] = []
   let size = 0

@@ -1,5 +1,6 @@
 /** A small, strict argument parser: every unknown option is a usage error. */
 import { UsageError } from '../errors'
+import { oneOf } from '../words'
 
 export interface OptionSpec {
   /** `true` when the option takes a value. */
@@ -72,4 +73,18 @@ export function numberOption(
     throw new UsageError(`${command}: --${name} must be ${want} from ${check.min} to ${check.max}, not ${String(raw)}`)
   }
   return n
+}
+
+/** An option that takes one of `choices` (the native module's values of an enum). */
+export function choiceOption<T extends string>(
+  options: Record<string, string | true>,
+  name: string,
+  command: string,
+  choices: readonly T[],
+): T | undefined {
+  const raw = options[name]
+  if (raw === undefined) return undefined
+  const found = choices.find((c) => c === raw)
+  if (found === undefined) throw new UsageError(`${command}: --${name} must be ${oneOf(choices)}, not ${String(raw)}`)
+  return found
 }

@@ -3,10 +3,10 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { LIMITS } from '../config'
 import { compare, compareListingFiles } from '../datatypes'
-import { native, UsageError } from '../errors'
-import type { CompareResult } from '../native'
+import { UsageError } from '../errors'
+import { type CompareResult, LISTING_FORMATS, type ListKind, MAX_THREADS } from '../native'
 import { plural } from '../words'
-import { numberOption, parseArgs } from './args'
+import { choiceOption, numberOption, parseArgs } from './args'
 import type { Command } from './command'
 import { humanBytes } from './progress'
 import { readSide } from './sides'
@@ -61,15 +61,11 @@ export const compareCommand: Command = {
     if (positional.length !== 2) throw new UsageError(`compare needs INVENTORY and REMOTE (see compare --help)`)
     const [inventoryPath, remotePath] = positional as [string, string]
     const ignoreAge = numberOption(options, 'ignore-age', 'compare', { min: 0, max: LIMITS.days }) ?? 0
-    const threads = numberOption(options, 'threads', 'compare', { min: 1, max: LIMITS.threads, integer: true })
-    const formatOption = options.format ?? 'auto'
-    if (formatOption !== 'auto' && formatOption !== 'ral') {
-      throw new UsageError(`compare: --format must be auto or ral, not ${String(formatOption)}`)
-    }
-    const format: 'auto' | 'ral' = formatOption
+    const threads = numberOption(options, 'threads', 'compare', { min: 1, max: MAX_THREADS, integer: true })
+    const format = choiceOption(options, 'format', 'compare', LISTING_FORMATS) ?? 'auto'
     const base = typeof options.output === 'string' ? options.output : 'consistency'
     const started = Date.now()
-    const files = {
+    const files: Record<ListKind, string> = {
       missing: `${base}_missing.txt`,
       orphan: `${base}_orphan.txt`,
       empty: `${base}_empty.txt`,
@@ -104,7 +100,7 @@ export const compareCommand: Command = {
     }
     const { result } = found
     fs.mkdirSync(path.dirname(path.resolve(base)), { recursive: true })
-    for (const [kind, file] of Object.entries(files)) native(() => result.write(kind, file))
+    for (const [kind, file] of Object.entries(files) as [ListKind, string][]) result.write(kind, file)
     const summary = {
       inventory: found.inventory,
       remote: found.remote,

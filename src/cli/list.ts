@@ -1,12 +1,19 @@
 /** `dynamo-consistency list URL-or-PATH`: list storage into a tree or text file. */
 
-import { LIMITS } from '../config'
 import { credentialEnvironment, useNativeCredentials } from '../credentials'
-import { native, UsageError } from '../errors'
-import type { ListOptions } from '../native'
+import { UsageError } from '../errors'
+import {
+  DEFAULT_DEPTH,
+  LIST_METHODS,
+  type ListOptions,
+  MAX_DEPTH,
+  MAX_RETRIES,
+  MAX_SECONDS,
+  MAX_THREADS,
+} from '../native'
 import { nativeListing } from '../remotelister'
 import { plural } from '../words'
-import { numberOption, parseArgs } from './args'
+import { choiceOption, numberOption, parseArgs } from './args'
 import type { Command } from './command'
 import { humanBytes, progressReporter } from './progress'
 
@@ -21,15 +28,15 @@ Options:
   --format tree|text          tree: the binary tree file (default with --output);
                               text: LFN|size|mtime a line, sorted by bytes, which
                               \`compare\` reads back (default without --output)
-  --threads N                 parallel workers or connections, 1 to 1024
+  --threads N                 parallel workers or connections, 1 to ${MAX_THREADS}
                               (default 8 local, 4 remote)
   --method native|xrdfs|gfal  how to reach a server (default native)
   --depth N                   native: requests in flight on each connection,
-                              0 to 1024 (default 4; 0: one synchronous request
+                              0 to ${MAX_DEPTH} (default ${DEFAULT_DEPTH}; 0: one synchronous request
                               at a time)
-  --retries N                 further attempts per failed directory, 0 to 100
+  --retries N                 further attempts per failed directory, 0 to ${MAX_RETRIES}
                               (default 2)
-  --timeout SECONDS           limit for one directory listing, 0.001 to 86400
+  --timeout SECONDS           limit for one directory listing, 0.001 to ${MAX_SECONDS}
                               (default 300)
   --resume                    go on from FILE.checkpoint left by an interrupted run
   --proxy FILE                the X.509 proxy to authenticate with (GSI;
@@ -105,20 +112,17 @@ export const listCommand: Command = {
     if (options.json && !output)
       throw new UsageError('list: --json needs --output FILE (the listing would share standard output)')
     const expectedFiles = numberOption(options, 'expect-files', 'list', { min: 1, max: 1e12, integer: true })
-    const method = options.method
-    if (method !== undefined && !['native', 'xrdfs', 'gfal'].includes(String(method))) {
-      throw new UsageError(`list: --method must be native, xrdfs or gfal, not ${String(method)}`)
-    }
+    const method = choiceOption(options, 'method', 'list', LIST_METHODS)
     const listOptions: ListOptions = {}
-    const threads = numberOption(options, 'threads', 'list', { min: 1, max: LIMITS.threads, integer: true })
-    const depth = numberOption(options, 'depth', 'list', { min: 0, max: LIMITS.depth, integer: true })
-    const retries = numberOption(options, 'retries', 'list', { min: 0, max: LIMITS.retries, integer: true })
-    const timeout = numberOption(options, 'timeout', 'list', { min: 0.001, max: LIMITS.seconds })
+    const threads = numberOption(options, 'threads', 'list', { min: 1, max: MAX_THREADS, integer: true })
+    const depth = numberOption(options, 'depth', 'list', { min: 0, max: MAX_DEPTH, integer: true })
+    const retries = numberOption(options, 'retries', 'list', { min: 0, max: MAX_RETRIES, integer: true })
+    const timeout = numberOption(options, 'timeout', 'list', { min: 0.001, max: MAX_SECONDS })
     if (threads !== undefined) listOptions.threads = threads
     if (depth !== undefined) listOptions.depth = depth
     if (retries !== undefined) listOptions.retries = retries
     if (timeout !== undefined) listOptions.timeout = timeout
-    if (typeof method === 'string') listOptions.method = method
+    if (method !== undefined) listOptions.method = method
     const credentials: Record<string, string> = {}
     for (const [option, key] of [
       ['proxy', 'proxy'],
@@ -150,8 +154,9 @@ export const listCommand: Command = {
         onProgress: progressReporter(io, 'list', expectedFiles),
         signal: controller.signal,
       })
-      if (!output) native(() => tree.writeListingToStdout())
-      else native(() => (format === 'tree' ? tree.save(output) : tree.writeListing(output)))
+      if (!output) tree.writeListingToStdout()
+      else if (format === 'tree') tree.save(output)
+      else tree.writeListing(output)
       const unlisted = tree.getUnlisted()
       for (const u of unlisted.slice(0, 20)) io.err(`unlisted: ${u.path}: ${u.reason}`)
       if (unlisted.length > 20)

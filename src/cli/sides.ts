@@ -1,7 +1,8 @@
 /** Reading one side of a comparison: a directory, a tree file or a listing file. */
 import * as fs from 'node:fs'
 import { DirectoryInfo } from '../datatypes'
-import { ConsistencyError, nativeAsync } from '../errors'
+import { ConsistencyError } from '../errors'
+import type { ListingFormat } from '../native'
 import * as binding from '../native'
 import type { Output } from './command'
 import { progressReporter } from './progress'
@@ -10,10 +11,10 @@ export async function readSide(
   where: string,
   label: string,
   io: Output,
-  options: { format?: 'auto' | 'ral'; threads?: number } = {},
+  options: { format?: ListingFormat; threads?: number } = {},
 ): Promise<DirectoryInfo> {
   if (where.includes('://')) {
-    const tree = await nativeAsync(binding.listRemote(where, { threads: options.threads }, progressReporter(io, label)))
+    const tree = await binding.listRemote(where, { threads: options.threads }, progressReporter(io, label))
     return new DirectoryInfo(tree)
   }
   let stat: fs.Stats
@@ -27,7 +28,7 @@ export async function readSide(
   }
   if (stat.isDirectory()) {
     const opts = options.threads === undefined ? {} : { threads: options.threads }
-    const tree = await nativeAsync(binding.listRemote(where, opts, progressReporter(io, label)))
+    const tree = await binding.listRemote(where, opts, progressReporter(io, label))
     return new DirectoryInfo(tree)
   }
   // opened once and told apart by its first bytes: a pipe gives them once

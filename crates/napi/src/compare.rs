@@ -7,8 +7,8 @@ use dc_core::{CompareOptions, CompareResult as CoreResult, Entry};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{invalid, io_error, listing_error, no_panic};
-use crate::tree::{lossy, parse_format, size_to_js, split_nul, Tree, UnlistedDir};
+use crate::errors::{invalid, io_error, listing_error, no_panic, OrThrow, Outcome};
+use crate::tree::{lossy, parse_format, size_to_js, split_nul, ListingFormat, Tree, UnlistedDir};
 
 #[napi(object, js_name = "CompareOptions")]
 pub struct CompareOptionsJs {
@@ -19,9 +19,9 @@ pub struct CompareOptionsJs {
 }
 
 impl TryFrom<CompareOptionsJs> for CompareOptions {
-    type Error = napi::Error;
+    type Error = crate::errors::Failure;
 
-    fn try_from(o: CompareOptionsJs) -> Result<CompareOptions> {
+    fn try_from(o: CompareOptionsJs) -> Outcome<CompareOptions> {
         let ignore_age = o.ignore_age.unwrap_or(0.0);
         if !ignore_age.is_finite() || ignore_age < 0.0 {
             return Err(invalid(format!("ignoreAge must be a non-negative number of seconds, not {ignore_age}")));
@@ -45,24 +45,44 @@ pub struct CompareResult {
     counts: Option<(dc_core::ListingCounts, dc_core::ListingCounts)>,
 }
 
-fn list_of<'a>(r: &'a mut CoreResult, kind: &str) -> Result<&'a mut Vec<Entry>> {
+/// A list of a comparison: files the inventory has and the storage lacks
+/// (`missing`), files only the storage has (`orphan`), `empty` directories
+/// and `unlisted` ones.
+#[napi(string_enum = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    Missing,
+    Orphan,
+    Empty,
+    Unlisted,
+}
+
+/// A list of files of a comparison: `missing` or `orphan`.
+#[napi(string_enum = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileListKind {
+    Missing,
+    Orphan,
+}
+
+fn list_of(r: &mut CoreResult, kind: FileListKind) -> &mut Vec<Entry> {
     match kind {
-        "missing" => Ok(&mut r.missing),
-        "orphan" => Ok(&mut r.orphan),
-        _ => Err(invalid(format!("unknown list `{kind}` (missing or orphan)"))),
+        FileListKind::Missing => &mut r.missing,
+        FileListKind::Orphan => &mut r.orphan,
     }
 }
 
-/// The names of a list: `missing` and `orphan` files, `empty` directories.
-fn names_of<'a>(r: &'a mut CoreResult, kind: &str) -> Result<Vec<&'a [u8]>> {
+/// The names of a list: `missing` and `orphan` files, `empty` and `unlisted` directories.
+fn names_of(r: &mut CoreResult, kind: ListKind) -> Vec<&[u8]> {
     match kind {
-        "empty" => Ok(r.empty.iter().map(Vec::as_slice).collect()),
-        "unlisted" => Ok(r.unlisted.iter().map(|u| u.0.as_slice()).collect()),
-        _ => Ok(list_of(r, kind)?.iter().map(|e| e.lfn.as_slice()).collect()),
+        ListKind::Empty => r.empty.iter().map(Vec::as_slice).collect(),
+        ListKind::Unlisted => r.unlisted.iter().map(|u| u.0.as_slice()).collect(),
+        ListKind::Missing => r.missing.iter().map(|e| e.lfn.as_slice()).collect(),
+        ListKind::Orphan => r.orphan.iter().map(|e| e.lfn.as_slice()).collect(),
     }
 }
 
-fn retain_masked<T>(list: &mut Vec<T>, mask: &[u8]) -> Result<f64> {
+fn retain_masked<T>(list: &mut Vec<T>, mask: &[u8]) -> Outcome<f64> {
     if mask.len() != list.len() {
         return Err(invalid(format!("keep: the mask has {} bytes for {} entries", mask.len(), list.len())));
     }
@@ -92,9 +112,13 @@ pub(crate) fn nul_joined<'a>(names: impl IntoIterator<Item = &'a [u8]>) -> Buffe
 /// `suffixes`, one per name, are written after the name as they are (the
 /// tool's own figures, such as `|size`).
 #[napi]
-pub fn write_lfn_list(path: String, lfns: Buffer, suffixes: Option<Vec<String>>) -> Result<()> {
+pub fn write_lfn_list(env: Env, path: String, lfns: Buffer, suffixes: Option<Vec<String>>) -> Result<()> {
+    write_lfn_list_now(path, &lfns, suffixes).or_throw(&env)
+}
+
+fn write_lfn_list_now(path: String, lfns: &[u8], suffixes: Option<Vec<String>>) -> Outcome<()> {
     let p = PathBuf::from(path);
-    let names = split_nul(&lfns);
+    let names = split_nul(lfns);
     match suffixes {
         None => dc_core::write_lines(&p, names),
         Some(suffixes) => {
@@ -159,37 +183,40 @@ impl CompareResult {
     /// The `missing` or `orphan` list, sorted by LFN bytes (names that are
     /// not UTF-8 are shown with U+FFFD: `lfnBuffer` has their bytes).
     #[napi]
-    pub fn files(&mut self, kind: String) -> Result<Vec<FileEntry>> {
-        Ok(list_of(&mut self.inner, &kind)?
+    pub fn files(&mut self, kind: FileListKind) -> Vec<FileEntry> {
+        list_of(&mut self.inner, kind)
             .iter()
             .map(|e| FileEntry { lfn: lossy(&e.lfn), size: size_to_js(e.size) })
-            .collect())
+            .collect()
     }
 
     /// The names of a list (`missing`, `orphan`, `empty` or `unlisted`), in
     /// its order, each followed by a NUL byte: their exact bytes.
     #[napi]
-    pub fn lfn_buffer(&mut self, kind: String) -> Result<Buffer> {
-        Ok(nul_joined(names_of(&mut self.inner, &kind)?))
+    pub fn lfn_buffer(&mut self, kind: ListKind) -> Buffer {
+        nul_joined(names_of(&mut self.inner, kind))
     }
 
     /// The sizes of the `missing` or `orphan` files, in list order (-1 when
     /// unknown).
     #[napi]
-    pub fn sizes(&mut self, kind: String) -> Result<Float64Array> {
-        let sizes: Vec<f64> = list_of(&mut self.inner, &kind)?.iter().map(|e| size_to_js(e.size)).collect();
-        Ok(sizes.into())
+    pub fn sizes(&mut self, kind: FileListKind) -> Float64Array {
+        let sizes: Vec<f64> = list_of(&mut self.inner, kind).iter().map(|e| size_to_js(e.size)).collect();
+        sizes.into()
     }
 
-    /// Keep the entries of a list (`missing`, `orphan` or `empty`) whose
-    /// mask byte is not 0 (one byte per entry, in list order): how vetoes are
-    /// applied.
+    /// Keep the entries of a list whose mask byte is not 0 (one byte per
+    /// entry, in list order): how vetoes are applied.
     #[napi]
-    pub fn keep(&mut self, kind: String, mask: Uint8Array) -> Result<f64> {
-        match kind.as_str() {
-            "empty" => retain_masked(&mut self.inner.empty, &mask),
-            _ => retain_masked(list_of(&mut self.inner, &kind)?, &mask),
+    pub fn keep(&mut self, env: Env, kind: ListKind, mask: Uint8Array) -> Result<f64> {
+        let r = &mut self.inner;
+        match kind {
+            ListKind::Missing => retain_masked(&mut r.missing, &mask),
+            ListKind::Orphan => retain_masked(&mut r.orphan, &mask),
+            ListKind::Empty => retain_masked(&mut r.empty, &mask),
+            ListKind::Unlisted => retain_masked(&mut r.unlisted, &mask),
         }
+        .or_throw(&env)
     }
 
     /// Empty directories, deepest first (names that are not UTF-8 are shown
@@ -208,17 +235,17 @@ impl CompareResult {
     /// renamed into place: `missing` and `orphan` sorted by bytes, `empty`
     /// deepest first, `unlisted` sorted by path.
     #[napi]
-    pub fn write(&mut self, kind: String, path: String) -> Result<()> {
+    pub fn write(&mut self, env: Env, kind: ListKind, path: String) -> Result<()> {
         let p = PathBuf::from(path);
-        let names = names_of(&mut self.inner, &kind)?;
-        dc_core::write_lines(&p, names).map_err(|e| io_error(&p, e))
+        let names = names_of(&mut self.inner, kind);
+        dc_core::write_lines(&p, names).map_err(|e| io_error(&p, e)).or_throw(&env)
     }
 }
 
 /// Compare an inventory tree with a remote (storage) tree.
 #[napi]
-pub fn compare(inventory: &Tree, remote: &Tree, options: Option<CompareOptionsJs>) -> Result<CompareResult> {
-    let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from)?;
+pub fn compare(env: Env, inventory: &Tree, remote: &Tree, options: Option<CompareOptionsJs>) -> Result<CompareResult> {
+    let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from).or_throw(&env)?;
     let (inv, rem) = (inventory.read(), remote.read());
     Ok(CompareResult { inner: dc_core::compare(&inv, &rem, opts), counts: None })
 }
@@ -230,31 +257,32 @@ pub struct CompareTask {
 }
 
 impl Task for CompareTask {
-    type Output = CoreResult;
+    type Output = Outcome<CoreResult>;
     type JsValue = CompareResult;
 
-    fn compute(&mut self) -> Result<CoreResult> {
-        no_panic("the comparison", || {
+    fn compute(&mut self) -> Result<Outcome<CoreResult>> {
+        Ok(no_panic("the comparison", || {
             let inv = self.inventory.read().unwrap_or_else(|e| e.into_inner());
             let rem = self.remote.read().unwrap_or_else(|e| e.into_inner());
             Ok(dc_core::compare(&inv, &rem, self.opts))
-        })
+        }))
     }
 
-    fn resolve(&mut self, _env: Env, output: CoreResult) -> Result<CompareResult> {
-        Ok(CompareResult { inner: output, counts: None })
+    fn resolve(&mut self, env: Env, output: Outcome<CoreResult>) -> Result<CompareResult> {
+        output.map(|inner| CompareResult { inner, counts: None }).or_throw(&env)
     }
 }
 
 /// `compare` off the JS thread.
 #[napi(ts_return_type = "Promise<CompareResult>")]
 pub fn compare_async(
+    env: Env,
     inventory: &Tree,
     remote: &Tree,
     options: Option<CompareOptionsJs>,
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<CompareTask>> {
-    let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from)?;
+    let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from).or_throw(&env)?;
     let task = CompareTask { inventory: inventory.inner.clone(), remote: remote.inner.clone(), opts };
     Ok(AsyncTask::with_optional_signal(task, signal))
 }
@@ -296,9 +324,9 @@ pub struct CompareListingsOptions {
     /// compared.
     /// @default 0
     pub ignore_age: Option<f64>,
-    /// `auto` or `ral`, of the remote listing (the inventory's is `auto`).
+    /// The format of the remote listing (the inventory's is `auto`).
     /// @default "auto"
-    pub remote_format: Option<String>,
+    pub remote_format: Option<ListingFormat>,
 }
 
 pub struct CompareListingsTask {
@@ -309,18 +337,19 @@ pub struct CompareListingsTask {
 }
 
 impl Task for CompareListingsTask {
-    type Output = Option<dc_core::ListingComparison>;
+    type Output = Outcome<Option<dc_core::ListingComparison>>;
     type JsValue = Option<CompareResult>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        no_panic("the comparison of two listing files", || {
+        Ok(no_panic("the comparison of two listing files", || {
             dc_core::compare_listing_files(&self.inventory, &self.remote, self.formats, self.opts)
                 .map_err(listing_error)
-        })
+        }))
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output.map(|c| CompareResult { inner: c.result, counts: Some((c.inventory, c.remote)) }))
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        let found = output.or_throw(&env)?;
+        Ok(found.map(|c| CompareResult { inner: c.result, counts: Some((c.inventory, c.remote)) }))
     }
 }
 
@@ -331,14 +360,15 @@ impl Task for CompareListingsTask {
 /// an empty component; read the trees then.
 #[napi(ts_return_type = "Promise<CompareResult | null>")]
 pub fn compare_listings_async(
+    env: Env,
     inventory: String,
     remote: String,
     options: Option<CompareListingsOptions>,
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<CompareListingsTask>> {
     let (ignore_age, remote_format) = options.map_or((None, None), |o| (o.ignore_age, o.remote_format));
-    let opts = CompareOptions::try_from(CompareOptionsJs { ignore_age })?;
-    let formats = (dc_core::ListingFormat::Auto, parse_format(remote_format)?);
+    let opts = CompareOptions::try_from(CompareOptionsJs { ignore_age }).or_throw(&env)?;
+    let formats = (dc_core::ListingFormat::Auto, parse_format(remote_format));
     let task = CompareListingsTask { inventory: inventory.into(), remote: remote.into(), formats, opts };
     Ok(AsyncTask::with_optional_signal(task, signal))
 }

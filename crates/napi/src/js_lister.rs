@@ -14,7 +14,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
-use crate::errors::invalid;
+use crate::errors::{invalid, OrThrow};
 use crate::list::{task, ListOptions, ListTask, Source};
 use crate::progress::ProgressCallback;
 use crate::tree::{lossy, split_nul};
@@ -69,6 +69,7 @@ impl DirLister for JsLister {
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn reply_listing(
+    env: Env,
     id: f64,
     names: Option<Buffer>,
     is_dir: Option<Uint8Array>,
@@ -92,7 +93,8 @@ pub fn reply_listing(
                     dirs.len(),
                     sizes.len(),
                     mtimes.len()
-                )));
+                )))
+                .or_throw(&env);
             }
             let entries = names
                 .iter()
@@ -123,10 +125,11 @@ pub fn reply_listing(
     ts_return_type = "Promise<Tree>"
 )]
 pub fn list_with_js(
+    env: Env,
     on_request: RequestCallback,
     options: Option<ListOptions>,
     on_progress: Option<ProgressCallback>,
     signal: Option<AbortSignal>,
-) -> AsyncTask<ListTask> {
-    task(Source::Js(Some(JsLister { callback: on_request })), options, on_progress, signal)
+) -> Result<AsyncTask<ListTask>> {
+    task(Source::Js(Some(JsLister { callback: on_request })), options, on_progress, signal).or_throw(&env)
 }

@@ -1,6 +1,7 @@
 //! The N-API binding: every `#[napi]` item of dynamo-consistency, one file per
-//! binding type. Errors carry a code prefix (`E_...: message`) that the
-//! TypeScript boundary turns into error classes.
+//! binding type. Errors cross as data (`errors::Failure`: a code, a message,
+//! and for an input at fault its file and line) that the TypeScript boundary
+//! turns into error classes.
 
 // napi registers its items only outside `cfg(test)`; the binding has no Rust tests
 #![cfg_attr(test, allow(dead_code))]

@@ -11,28 +11,28 @@ use dc_listing::{DirLister, EngineError, EngineOptions, LocalLister};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{failure, invalid, no_panic};
+use crate::errors::{failure, invalid, no_panic, Failure, OrThrow, Outcome};
 use crate::progress::{self, ProgressCallback};
 use crate::tree::Tree;
 
 #[napi(object)]
 #[derive(Default)]
 pub struct ListOptions {
-    /// Parallel workers (for a server: connections).
-    /// 1 to 1024.
+    /// Parallel workers (for a server: connections), 1 to `MAX_THREADS`.
     /// @default 8 for a local directory, 4 for a server
     pub threads: Option<f64>,
     /// Further attempts for a directory whose listing failed in a way that
-    /// may pass, 0 to 100.
+    /// may pass, 0 to `MAX_RETRIES`.
     /// @default 2
     pub retries: Option<f64>,
     /// Seconds one directory listing may take (network listers), 0.001 to
-    /// 86400.
+    /// `MAX_SECONDS`.
     /// @default 300
     pub timeout: Option<f64>,
     /// Requests in flight on each connection of the native XRootD lister; 0
-    /// sends one synchronous request per connection at a time. At most 1024.
-    /// @default 4
+    /// sends one synchronous request per connection at a time. At most
+    /// `MAX_DEPTH`.
+    /// @default `DEFAULT_DEPTH` (4)
     pub depth: Option<f64>,
     /// Servers (`host:port`) to spread the connections of a `root://` URL
     /// over, in turn, instead of the URL's own: doors that each see the
@@ -43,14 +43,14 @@ pub struct ListOptions {
     /// `X509_CERT_DIR`, `XrdSecSSSKT`, `BEARER_TOKEN_FILE`, ...). The native
     /// lister's client library reads the process's own environment instead.
     pub environment: Option<std::collections::HashMap<String, String>>,
-    /// `native`, `xrdfs` or `gfal` for URLs; ignored for local paths.
+    /// How to reach a server; ignored for local paths.
     /// @default "native"
-    pub method: Option<String>,
+    pub method: Option<ListMethod>,
     /// Directories (absolute, below the target) to list instead of the whole target.
     pub roots: Option<Vec<String>>,
     /// Where to keep a checkpoint of the listing while it runs.
     pub checkpoint: Option<String>,
-    /// Seconds between checkpoints, 0.01 to 86400; a big tree is saved less
+    /// Seconds between checkpoints, 0.01 to `MAX_SECONDS`; a big tree is saved less
     /// often, so that saving never takes more than a tenth of the time.
     /// @default 5
     pub checkpoint_interval: Option<f64>,
@@ -62,28 +62,73 @@ pub struct ListOptions {
     pub progress_interval_ms: Option<f64>,
 }
 
-/// The most a listing option may be: beyond these a number is a mistake,
-/// and a few of them (a timeout of 1e20 seconds) would overflow a clock.
-const MAX_THREADS: f64 = 1024.0;
-const MAX_DEPTH: f64 = 1024.0;
-const MAX_RETRIES: f64 = 100.0;
-const MAX_SECONDS: f64 = 86_400.0;
-const MAX_PROGRESS_MS: f64 = 3_600_000.0;
+/// How a server is reached: the native XRootD client, `xrdfs` processes,
+/// or `gfal-ls` processes.
+#[napi(string_enum = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListMethod {
+    #[default]
+    Native,
+    Xrdfs,
+    Gfal,
+}
 
-/// [`ListOptions`] checked: every number a finite number in its range.
-struct ListSettings {
+impl ListMethod {
+    fn as_str(self) -> &'static str {
+        match self {
+            ListMethod::Native => "native",
+            ListMethod::Xrdfs => "xrdfs",
+            ListMethod::Gfal => "gfal",
+        }
+    }
+}
+
+// The most a listing option may be: beyond these a number is a mistake, and
+// a few of them (a timeout of 1e20 seconds) would overflow a clock. The
+// command line and the configuration check their values against these.
+
+/// The most listing workers or connections (`threads`).
+#[napi]
+pub const MAX_THREADS: u32 = 1024;
+/// The most requests in flight on one connection (`depth`).
+#[napi]
+pub const MAX_DEPTH: u32 = 1024;
+/// The most further attempts for one directory (`retries`).
+#[napi]
+pub const MAX_RETRIES: u32 = 100;
+/// The most seconds of a timeout or an interval: a day.
+#[napi]
+pub const MAX_SECONDS: u32 = 86_400;
+/// Requests in flight on each connection of the native XRootD lister when
+/// `depth` is not given.
+#[napi]
+pub const DEFAULT_DEPTH: u32 = dc_listing::xrootd::DEFAULT_DEPTH as u32;
+const MAX_PROGRESS_MS: u32 = 3_600_000;
+
+/// [`ListOptions`] checked: every number a finite number in its range, every
+/// variable name a name. Built before a listing task is, so that a bad
+/// option fails the call and no listing starts.
+pub(crate) struct ListSettings {
     /// `None`: the default of the lister (local or remote).
     threads: Option<usize>,
     retries: u32,
     timeout: Duration,
-    depth: Option<usize>,
+    depth: usize,
+    method: ListMethod,
+    doors: Vec<String>,
+    /// Sorted by name.
+    environment: Vec<(String, String)>,
+    roots: Vec<String>,
+    checkpoint: Option<PathBuf>,
+    resume: bool,
     checkpoint_every: Duration,
     progress_every: Duration,
 }
 
 /// `value` when it is a number from `min` to `max` (a whole one when
 /// `whole`), else an error naming the option; `None` when it is not given.
-fn bounded(name: &str, value: Option<f64>, min: f64, max: f64, whole: bool) -> Result<Option<f64>> {
+fn bounded(name: &str, value: Option<f64>, min: f64, max: u32, whole: bool) -> Outcome<Option<f64>> {
+    let max = f64::from(max);
     match value {
         None => Ok(None),
         Some(v) if v.is_finite() && v >= min && v <= max && (!whole || v.fract() == 0.0) => Ok(Some(v)),
@@ -94,23 +139,37 @@ fn bounded(name: &str, value: Option<f64>, min: f64, max: f64, whole: bool) -> R
     }
 }
 
-impl TryFrom<&ListOptions> for ListSettings {
-    type Error = napi::Error;
+impl TryFrom<ListOptions> for ListSettings {
+    type Error = Failure;
 
-    fn try_from(o: &ListOptions) -> Result<ListSettings> {
+    fn try_from(o: ListOptions) -> Outcome<ListSettings> {
+        let defaults = EngineOptions::default();
         let threads = bounded("threads", o.threads, 1.0, MAX_THREADS, true)?;
         let retries = bounded("retries", o.retries, 0.0, MAX_RETRIES, true)?;
         let timeout = bounded("timeout", o.timeout, 0.001, MAX_SECONDS, false)?;
         let depth = bounded("depth", o.depth, 0.0, MAX_DEPTH, true)?;
         let checkpoint_every = bounded("checkpointInterval", o.checkpoint_interval, 0.01, MAX_SECONDS, false)?;
         let progress_ms = bounded("progressIntervalMs", o.progress_interval_ms, 10.0, MAX_PROGRESS_MS, false)?;
+        let mut environment: Vec<(String, String)> = o.environment.unwrap_or_default().into_iter().collect();
+        environment.sort();
+        if let Some((k, _)) =
+            environment.iter().find(|(k, v)| k.is_empty() || k.contains(['=', '\0']) || v.contains('\0'))
+        {
+            return Err(invalid(format!("environment: {k:?} is not a variable name, or its value holds a NUL")));
+        }
         Ok(ListSettings {
             threads: threads.map(|t| t as usize),
-            retries: retries.map_or(2, |r| r as u32),
-            timeout: Duration::from_secs_f64(timeout.unwrap_or(300.0)),
-            depth: depth.map(|d| d as usize),
-            checkpoint_every: Duration::from_secs_f64(checkpoint_every.unwrap_or(5.0)),
-            progress_every: Duration::from_secs_f64(progress_ms.unwrap_or(200.0) / 1000.0),
+            retries: retries.map_or(defaults.retries, |r| r as u32),
+            timeout: timeout.map_or(defaults.timeout, Duration::from_secs_f64),
+            depth: depth.map_or(dc_listing::xrootd::DEFAULT_DEPTH, |d| d as usize),
+            method: o.method.unwrap_or_default(),
+            doors: o.doors.unwrap_or_default(),
+            environment,
+            roots: o.roots.unwrap_or_default(),
+            checkpoint: o.checkpoint.map(PathBuf::from),
+            resume: o.resume.unwrap_or(false),
+            checkpoint_every: checkpoint_every.map_or(defaults.checkpoint_every, Duration::from_secs_f64),
+            progress_every: progress_ms.map_or(defaults.progress_every, |ms| Duration::from_secs_f64(ms / 1000.0)),
         })
     }
 }
@@ -123,7 +182,7 @@ pub(crate) enum Source {
 
 pub struct ListTask {
     source: Source,
-    opts: ListOptions,
+    settings: ListSettings,
     cancel: Arc<AtomicBool>,
     on_progress: Option<ProgressCallback>,
 }
@@ -137,11 +196,11 @@ const CHECKPOINT_HEAD: &str = "dynamo-consistency listing checkpoint";
 /// What a checkpoint is of: the target and the options that decide what
 /// the tree holds (method, starting directories). Threads, retries and
 /// timeouts may change from one attempt to the next; the target may not.
-fn checkpoint_note(source: &Source, opts: &ListOptions, roots: &[Vec<u8>]) -> Vec<u8> {
+fn checkpoint_note(source: &Source, method: ListMethod, roots: &[Vec<u8>]) -> Vec<u8> {
     let mut note = format!("{CHECKPOINT_HEAD}\n");
     match source {
         Source::Target(t) if is_url(t) => {
-            note += &format!("target {t}\nmethod {}\n", opts.method.as_deref().unwrap_or("native"));
+            note += &format!("target {t}\nmethod {}\n", method.as_str());
         }
         Source::Target(t) => note += &format!("target {t}\nmethod local\n"),
         Source::Js(_) => note += "target (a lister written in JavaScript)\n",
@@ -164,23 +223,17 @@ fn describe_note(note: &[u8]) -> String {
     }
 }
 
-fn lister_for(
-    target: &str,
-    opts: &ListOptions,
-    threads: usize,
-    depth: Option<usize>,
-) -> Result<(Box<dyn DirLister>, Vec<u8>)> {
+fn lister_for(target: &str, s: &ListSettings, threads: usize) -> Outcome<(Box<dyn DirLister>, Vec<u8>)> {
     if is_url(target) {
-        let method = opts.method.as_deref().unwrap_or("native");
-        let depth = depth.unwrap_or(dc_listing::xrootd::DEFAULT_DEPTH);
-        let doors = opts.doors.clone().unwrap_or_default();
-        let mut env: Vec<(String, String)> = opts.environment.clone().unwrap_or_default().into_iter().collect();
-        env.sort();
-        if let Some((k, _)) = env.iter().find(|(k, v)| k.is_empty() || k.contains(['=', '\0']) || v.contains('\0')) {
-            return Err(invalid(format!("environment: {k:?} is not a variable name, or its value holds a NUL")));
-        }
-        return dc_listing::remote::lister_for_url(target, method, threads, depth, &doors, &env)
-            .map_err(|e| failure("E_LISTER", e));
+        return dc_listing::remote::lister_for_url(
+            target,
+            s.method.as_str(),
+            threads,
+            s.depth,
+            &s.doors,
+            &s.environment,
+        )
+        .map_err(|e| failure("E_LISTER", e));
     }
     let meta = std::fs::metadata(target).map_err(|e| failure("E_NOT_FOUND", format!("{target}: {e}")))?;
     if !meta.is_dir() {
@@ -190,38 +243,35 @@ fn lister_for(
 }
 
 impl Task for ListTask {
-    type Output = CoreTree;
+    type Output = Outcome<CoreTree>;
     type JsValue = Tree;
 
-    fn compute(&mut self) -> Result<CoreTree> {
-        no_panic("the listing", || self.list())
+    fn compute(&mut self) -> Result<Outcome<CoreTree>> {
+        Ok(no_panic("the listing", || self.list()))
     }
 
-    fn resolve(&mut self, _env: Env, output: CoreTree) -> Result<Tree> {
-        Ok(Tree::wrap(output))
+    fn resolve(&mut self, env: Env, output: Outcome<CoreTree>) -> Result<Tree> {
+        output.map(Tree::wrap).or_throw(&env)
     }
 }
 
 impl ListTask {
-    fn list(&mut self) -> Result<CoreTree> {
-        let o = &self.opts;
-        let settings = ListSettings::try_from(o)?;
+    fn list(&mut self) -> Outcome<CoreTree> {
+        let settings = &self.settings;
         let local = matches!(&self.source, Source::Target(t) if !is_url(t));
         let threads = settings.threads.unwrap_or(if local { 8 } else { 4 });
         let (lister, base): (Box<dyn DirLister>, Vec<u8>) = match &mut self.source {
-            Source::Target(target) => lister_for(target, o, threads, settings.depth)?,
+            Source::Target(target) => lister_for(target, settings, threads)?,
             Source::Js(js) => (Box::new(js.take().ok_or_else(|| invalid("a listing task runs once"))?), b"/".to_vec()),
         };
-        let roots: Vec<Vec<u8>> = match &o.roots {
-            Some(r) if !r.is_empty() => {
-                r.iter().map(|r| dc_core::tree::join_lfn(&base, r.trim_start_matches('/').as_bytes())).collect()
-            }
-            _ => vec![base],
+        let roots: Vec<Vec<u8>> = match settings.roots.as_slice() {
+            [] => vec![base],
+            r => r.iter().map(|r| dc_core::tree::join_lfn(&base, r.trim_start_matches('/').as_bytes())).collect(),
         };
-        let checkpoint = o.checkpoint.as_ref().map(PathBuf::from);
-        let note = checkpoint_note(&self.source, o, &roots);
+        let checkpoint = settings.checkpoint.clone();
+        let note = checkpoint_note(&self.source, settings.method, &roots);
         let start = match &checkpoint {
-            Some(p) if o.resume.unwrap_or(false) && p.exists() => match dc_core::treefile::load_tree_noted(p) {
+            Some(p) if settings.resume && p.exists() => match dc_core::treefile::load_tree_noted(p) {
                 Ok((tree, found)) if found == note => tree,
                 Ok((_, found)) => {
                     return Err(failure(
@@ -279,27 +329,31 @@ impl ListTask {
     ts_return_type = "Promise<Tree>"
 )]
 pub fn list_remote(
+    env: Env,
     target: String,
     options: Option<ListOptions>,
     on_progress: Option<ProgressCallback>,
     signal: Option<AbortSignal>,
-) -> AsyncTask<ListTask> {
-    task(Source::Target(target), options, on_progress, signal)
+) -> Result<AsyncTask<ListTask>> {
+    task(Source::Target(target), options, on_progress, signal).or_throw(&env)
 }
 
+/// A listing task, its options checked first: a bad option fails the call
+/// before anything is listed.
 pub(crate) fn task(
     source: Source,
     options: Option<ListOptions>,
     on_progress: Option<ProgressCallback>,
     signal: Option<AbortSignal>,
-) -> AsyncTask<ListTask> {
+) -> Outcome<AsyncTask<ListTask>> {
+    let settings = ListSettings::try_from(options.unwrap_or_default())?;
     let cancel = Arc::new(AtomicBool::new(false));
     if let Some(s) = &signal {
         let flag = cancel.clone();
         // a running listing cannot be dropped by N-API: it stops at its next check of this flag
         s.on_abort(move || flag.store(true, Ordering::Relaxed));
     }
-    AsyncTask::with_optional_signal(ListTask { source, opts: options.unwrap_or_default(), cancel, on_progress }, signal)
+    Ok(AsyncTask::with_optional_signal(ListTask { source, settings, cancel, on_progress }, signal))
 }
 
 /// One server behind an XRootD redirector.
@@ -317,7 +371,7 @@ pub struct LocateTask {
     cancel: Arc<AtomicBool>,
 }
 
-fn locate_now(url: &str, timeout: Duration) -> Result<Vec<ServerLocation>> {
+fn locate_now(url: &str, timeout: Duration) -> Outcome<Vec<ServerLocation>> {
     let parsed = dc_listing::remote::StorageUrl::parse(url).map_err(invalid)?;
     let lister = dc_listing::xrootd::XrootdLister::new(&parsed.server, 1).map_err(|e| failure("E_LISTER", e))?;
     let found = lister.locate(&parsed.lfn, timeout).map_err(|e| failure("E_LOCATE", e.message))?;
@@ -325,11 +379,11 @@ fn locate_now(url: &str, timeout: Duration) -> Result<Vec<ServerLocation>> {
 }
 
 impl Task for LocateTask {
-    type Output = Vec<ServerLocation>;
+    type Output = Outcome<Vec<ServerLocation>>;
     type JsValue = Vec<ServerLocation>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        no_panic("locate", || {
+        Ok(no_panic("locate", || {
             let (tx, rx) = std::sync::mpsc::channel();
             let (url, timeout) = (self.url.clone(), self.timeout);
             // a thread of its own: XrdCl's locate cannot be interrupted, and a cancel must not wait
@@ -355,11 +409,11 @@ impl Task for LocateTask {
                     }
                 }
             }
-        })
+        }))
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        output.or_throw(&env)
     }
 }
 
@@ -371,8 +425,13 @@ impl Task for LocateTask {
     ts_args_type = "url: string, timeoutSeconds?: number, signal?: AbortSignal",
     ts_return_type = "Promise<ServerLocation[]>"
 )]
-pub fn locate(url: String, timeout_seconds: Option<f64>, signal: Option<AbortSignal>) -> Result<AsyncTask<LocateTask>> {
-    let timeout = bounded("timeoutSeconds", timeout_seconds, 0.001, MAX_SECONDS, false)?.unwrap_or(30.0);
+pub fn locate(
+    env: Env,
+    url: String,
+    timeout_seconds: Option<f64>,
+    signal: Option<AbortSignal>,
+) -> Result<AsyncTask<LocateTask>> {
+    let timeout = bounded("timeoutSeconds", timeout_seconds, 0.001, MAX_SECONDS, false).or_throw(&env)?.unwrap_or(30.0);
     let cancel = Arc::new(AtomicBool::new(false));
     if let Some(s) = &signal {
         let flag = cancel.clone();

@@ -10,7 +10,7 @@ use dc_sqlite::{Database, Interrupter, Value};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{failure, invalid, no_panic};
+use crate::errors::{failure, invalid, no_panic, Failure, OrThrow, Outcome};
 use crate::tree::Tree;
 
 /// A statement parameter or a column value: a number, a string, bytes
@@ -34,11 +34,11 @@ pub struct SqliteRunResult {
     pub last_insert_rowid: f64,
 }
 
-fn sql_error(e: dc_sqlite::Error) -> Error {
+fn sql_error(e: dc_sqlite::Error) -> Failure {
     failure("E_SQLITE", e)
 }
 
-fn to_value(v: SqlValue) -> Result<Value> {
+fn to_value(v: SqlValue) -> Outcome<Value> {
     Ok(match v {
         None => Value::Null,
         Some(Either3::A(n)) if n.is_finite() && n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 => {
@@ -51,7 +51,7 @@ fn to_value(v: SqlValue) -> Result<Value> {
     })
 }
 
-fn to_values(params: Option<Vec<SqlValue>>) -> Result<Vec<Value>> {
+fn to_values(params: Option<Vec<SqlValue>>) -> Outcome<Vec<Value>> {
     params.unwrap_or_default().into_iter().map(to_value).collect()
 }
 
@@ -82,14 +82,8 @@ impl SqliteDatabase {
     fn db(&self) -> MutexGuard<'_, Database> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-#[napi]
-impl SqliteDatabase {
-    /// Open (creating when absent) the database at `path` (`:memory:` for a
-    /// private one).
-    #[napi(constructor)]
-    pub fn new(path: String, busy_timeout_ms: Option<f64>) -> Result<SqliteDatabase> {
+    fn open(path: String, busy_timeout_ms: Option<f64>) -> Outcome<SqliteDatabase> {
         let timeout = busy_timeout_ms.unwrap_or(30_000.0);
         if !timeout.is_finite() || timeout < 0.0 {
             return Err(invalid(format!("busyTimeoutMs must be a non-negative number, not {timeout}")));
@@ -99,36 +93,57 @@ impl SqliteDatabase {
         Ok(SqliteDatabase { inner: Arc::new(Mutex::new(db)), interrupter })
     }
 
-    /// Run statements without parameters (schema, `BEGIN`, `COMMIT`).
-    #[napi]
-    pub fn exec(&self, sql: String) -> Result<()> {
-        self.db().exec(&sql).map_err(sql_error)
-    }
-
-    /// Run one statement with positional (`?`) parameters.
-    #[napi(ts_args_type = "sql: string, params?: Array<number | string | Buffer | null>")]
-    pub fn run(&self, sql: String, params: Option<Vec<SqlValue>>) -> Result<SqliteRunResult> {
-        let r = self.db().run(&sql, &to_values(params)?).map_err(sql_error)?;
+    fn run_now(&self, sql: &str, params: Option<Vec<SqlValue>>) -> Outcome<SqliteRunResult> {
+        let r = self.db().run(sql, &to_values(params)?).map_err(sql_error)?;
         Ok(SqliteRunResult { changes: r.changes as f64, last_insert_rowid: r.last_insert_rowid as f64 })
     }
 
-    /// Run one statement once per parameter list, all in one transaction.
-    #[napi(ts_args_type = "sql: string, paramLists: Array<Array<number | string | Buffer | null>>")]
-    pub fn run_many(&self, sql: String, param_lists: Vec<Vec<SqlValue>>) -> Result<f64> {
-        let lists: Vec<Vec<Value>> = param_lists.into_iter().map(|p| to_values(Some(p))).collect::<Result<_>>()?;
-        self.db().run_many(&sql, &lists).map(|n| n as f64).map_err(sql_error)
+    fn run_many_now(&self, sql: &str, param_lists: Vec<Vec<SqlValue>>) -> Outcome<f64> {
+        let lists: Vec<Vec<Value>> = param_lists.into_iter().map(|p| to_values(Some(p))).collect::<Outcome<_>>()?;
+        self.db().run_many(sql, &lists).map(|n| n as f64).map_err(sql_error)
     }
 
-    /// The rows of a query.
-    #[napi(ts_args_type = "sql: string, params?: Array<number | string | Buffer | null>")]
-    pub fn query(&self, sql: String, params: Option<Vec<SqlValue>>) -> Result<SqliteRows> {
-        let rows = self.db().query(&sql, &to_values(params)?).map_err(sql_error)?;
+    fn query_now(&self, sql: &str, params: Option<Vec<SqlValue>>) -> Outcome<SqliteRows> {
+        let rows = self.db().query(sql, &to_values(params)?).map_err(sql_error)?;
         Ok(SqliteRows {
             columns: rows.columns,
             rows: rows.rows.into_iter().map(|r| r.into_iter().map(from_value).collect()).collect(),
         })
     }
+}
 
+#[napi]
+impl SqliteDatabase {
+    /// Open (creating when absent) the database at `path` (`:memory:` for a
+    /// private one).
+    #[napi(constructor)]
+    pub fn new(env: Env, path: String, busy_timeout_ms: Option<f64>) -> Result<SqliteDatabase> {
+        SqliteDatabase::open(path, busy_timeout_ms).or_throw(&env)
+    }
+
+    /// Run statements without parameters (schema, `BEGIN`, `COMMIT`).
+    #[napi]
+    pub fn exec(&self, env: Env, sql: String) -> Result<()> {
+        self.db().exec(&sql).map_err(sql_error).or_throw(&env)
+    }
+
+    /// Run one statement with positional (`?`) parameters.
+    #[napi(ts_args_type = "sql: string, params?: Array<number | string | Buffer | null>")]
+    pub fn run(&self, env: Env, sql: String, params: Option<Vec<SqlValue>>) -> Result<SqliteRunResult> {
+        self.run_now(&sql, params).or_throw(&env)
+    }
+
+    /// Run one statement once per parameter list, all in one transaction.
+    #[napi(ts_args_type = "sql: string, paramLists: Array<Array<number | string | Buffer | null>>")]
+    pub fn run_many(&self, env: Env, sql: String, param_lists: Vec<Vec<SqlValue>>) -> Result<f64> {
+        self.run_many_now(&sql, param_lists).or_throw(&env)
+    }
+
+    /// The rows of a query.
+    #[napi(ts_args_type = "sql: string, params?: Array<number | string | Buffer | null>")]
+    pub fn query(&self, env: Env, sql: String, params: Option<Vec<SqlValue>>) -> Result<SqliteRows> {
+        self.query_now(&sql, params).or_throw(&env)
+    }
     /// Whether a transaction is open.
     #[napi(getter)]
     pub fn in_transaction(&self) -> bool {
@@ -139,10 +154,10 @@ impl SqliteDatabase {
     /// negative: unknown; mtime NULL: 0). A bad row is an error and adds
     /// nothing. Returns the number of files added.
     #[napi(ts_args_type = "tree: Tree, sql: string, params?: Array<number | string | Buffer | null>")]
-    pub fn fill_tree(&self, tree: &Tree, sql: String, params: Option<Vec<SqlValue>>) -> Result<f64> {
-        let params = to_values(params)?;
+    pub fn fill_tree(&self, env: Env, tree: &Tree, sql: String, params: Option<Vec<SqlValue>>) -> Result<f64> {
+        let params = to_values(params).or_throw(&env)?;
         let mut t = tree.inner.write().unwrap_or_else(|e| e.into_inner());
-        self.db().fill_tree(&sql, &params, &mut t).map(|n| n as f64).map_err(sql_error)
+        self.db().fill_tree(&sql, &params, &mut t).map(|n| n as f64).map_err(sql_error).or_throw(&env)
     }
 
     /// `fillTree` off the JS thread. An abort stops the query at once
@@ -155,12 +170,14 @@ impl SqliteDatabase {
     )]
     pub fn fill_tree_async(
         &self,
+        env: Env,
         tree: &Tree,
         sql: String,
         params: Option<Vec<SqlValue>>,
         signal: Option<AbortSignal>,
     ) -> Result<AsyncTask<FillTask>> {
-        let task = FillTask { db: self.inner.clone(), tree: tree.inner.clone(), sql, params: to_values(params)? };
+        let params = to_values(params).or_throw(&env)?;
+        let task = FillTask { db: self.inner.clone(), tree: tree.inner.clone(), sql, params };
         if let Some(s) = &signal {
             let interrupter = self.interrupter.clone();
             // a running query cannot be dropped by N-API: SQLite stops it at its next step
@@ -173,16 +190,16 @@ impl SqliteDatabase {
     /// LFN, `?2` the size (null when unknown), `?3` the mtime and `?4`...
     /// `params`. Returns the number of rows changed.
     #[napi(ts_args_type = "tree: Tree, sql: string, params?: Array<number | string | Buffer | null>")]
-    pub fn insert_tree(&self, tree: &Tree, sql: String, params: Option<Vec<SqlValue>>) -> Result<f64> {
-        let params = to_values(params)?;
+    pub fn insert_tree(&self, env: Env, tree: &Tree, sql: String, params: Option<Vec<SqlValue>>) -> Result<f64> {
+        let params = to_values(params).or_throw(&env)?;
         let t = tree.read();
-        self.db().insert_tree(&sql, &params, &t).map(|n| n as f64).map_err(sql_error)
+        self.db().insert_tree(&sql, &params, &t).map(|n| n as f64).map_err(sql_error).or_throw(&env)
     }
 
     /// Close the database; later calls fail.
     #[napi]
-    pub fn close(&self) -> Result<()> {
-        self.db().close().map_err(sql_error)
+    pub fn close(&self, env: Env) -> Result<()> {
+        self.db().close().map_err(sql_error).or_throw(&env)
     }
 }
 
@@ -194,11 +211,11 @@ pub struct FillTask {
 }
 
 impl Task for FillTask {
-    type Output = u64;
+    type Output = Outcome<u64>;
     type JsValue = f64;
 
-    fn compute(&mut self) -> Result<u64> {
-        no_panic("filling a tree from SQLite", || {
+    fn compute(&mut self) -> Result<Outcome<u64>> {
+        Ok(no_panic("filling a tree from SQLite", || {
             let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
             let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
             db.fill_tree(&self.sql, &self.params, &mut tree).map_err(|e| {
@@ -208,10 +225,10 @@ impl Task for FillTask {
                     sql_error(e)
                 }
             })
-        })
+        }))
     }
 
-    fn resolve(&mut self, _env: Env, n: u64) -> Result<f64> {
-        Ok(n as f64)
+    fn resolve(&mut self, env: Env, n: Outcome<u64>) -> Result<f64> {
+        n.map(|n| n as f64).or_throw(&env)
     }
 }

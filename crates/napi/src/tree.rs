@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use dc_core::{DirState, ListingFormat, Tree as CoreTree, UNKNOWN_SIZE};
+use dc_core::{DirState, ListingFormat as CoreFormat, Tree as CoreTree, UNKNOWN_SIZE};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::errors::{invalid, io_error, listing_error, no_panic, tree_file_error};
+use crate::errors::{failure, invalid, io_error, listing_error, no_panic, tree_file_error, OrThrow, Outcome};
 
 /// A directory tree: a storage listing or an inventory.
 #[napi]
@@ -36,9 +36,7 @@ pub struct NodeInfo {
     /// Unix seconds; 0 when unknown.
     pub mtime: f64,
     pub listed_at: f64,
-    /// `listed`, `pending`, `unlisted` or `traversed` (above the listing's
-    /// starting directories: only the way down is known).
-    pub state: String,
+    pub state: NodeState,
     pub reason: Option<String>,
     /// Files directly in the directory.
     pub files: Vec<FileInfo>,
@@ -73,7 +71,7 @@ pub(crate) fn size_to_js(size: u64) -> f64 {
     }
 }
 
-fn size_from_js(size: f64) -> Result<u64> {
+fn size_from_js(size: f64) -> Outcome<u64> {
     if size == -1.0 {
         Ok(UNKNOWN_SIZE)
     } else if size >= 0.0 && size.fract() == 0.0 && size < 9.007_199_254_740_992e15 {
@@ -83,12 +81,38 @@ fn size_from_js(size: f64) -> Result<u64> {
     }
 }
 
-pub(crate) fn parse_format(format: Option<String>) -> Result<ListingFormat> {
-    match format.as_deref() {
-        None | Some("auto") => Ok(ListingFormat::Auto),
-        Some("ral") => Ok(ListingFormat::Ral),
-        Some(other) => Err(invalid(format!("unknown listing format `{other}` (auto or ral)"))),
+/// The format of a listing file: `auto` tells `LFN|size|mtime` lines and
+/// bare LFNs apart by themselves; `ral` is the RAL dump format.
+#[napi(string_enum = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListingFormat {
+    #[default]
+    Auto,
+    Ral,
+}
+
+impl From<ListingFormat> for CoreFormat {
+    fn from(f: ListingFormat) -> CoreFormat {
+        match f {
+            ListingFormat::Auto => CoreFormat::Auto,
+            ListingFormat::Ral => CoreFormat::Ral,
+        }
     }
+}
+
+pub(crate) fn parse_format(format: Option<ListingFormat>) -> CoreFormat {
+    format.unwrap_or_default().into()
+}
+
+/// The state of a directory of a tree: `traversed` is above the listing's
+/// starting directories (only the way down is known).
+#[napi(string_enum = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeState {
+    Listed,
+    Pending,
+    Unlisted,
+    Traversed,
 }
 
 /// The names of a NUL-separated buffer (a last NUL is optional).
@@ -115,48 +139,9 @@ impl Tree {
     fn write(&self) -> RwLockWriteGuard<'_, CoreTree> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-#[napi]
-impl Tree {
-    /// An empty tree; directories created by file paths count as listed at
-    /// `listedAt` (unix seconds, default now).
-    #[napi(constructor)]
-    pub fn new(listed_at: Option<f64>) -> Tree {
-        Tree::wrap(CoreTree::new(listed_at.map_or_else(dc_core::now, |t| t as i64)))
-    }
-
-    /// Load a tree file written by `save`.
-    #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Tree> {
-        dc_core::load_tree(&PathBuf::from(path)).map(Tree::wrap).map_err(tree_file_error)
-    }
-
-    /// Read a listing file (`auto` or `ral` format).
-    #[napi(factory, catch_unwind)]
-    pub fn read_listing(path: String, format: Option<String>) -> Result<Tree> {
-        let format = parse_format(format)?;
-        dc_core::read_listing(&PathBuf::from(path), format).map(Tree::wrap).map_err(listing_error)
-    }
-
-    /// Whether `path` is a tree file (by its first bytes).
-    #[napi]
-    pub fn is_tree_file(path: String) -> bool {
-        dc_core::is_tree_file(&PathBuf::from(path))
-    }
-
-    /// Save in the versioned, checksummed binary format.
-    #[napi]
-    pub fn save(&self, path: String) -> Result<()> {
-        dc_core::save_tree(&self.read(), &PathBuf::from(path)).map_err(tree_file_error)
-    }
-
-    /// Add a batch of files: `lfns` holds absolute paths separated by NUL
-    /// bytes; `sizes` (bytes, -1 unknown) and `mtimes` (unix seconds) hold one
-    /// number per path.
-    #[napi]
-    pub fn add_files(&self, lfns: Buffer, sizes: Float64Array, mtimes: Float64Array) -> Result<u32> {
-        let names = split_nul(&lfns);
+    fn add_files_now(&self, lfns: &[u8], sizes: &[f64], mtimes: &[f64]) -> Outcome<u32> {
+        let names = split_nul(lfns);
         if names.len() != sizes.len() || names.len() != mtimes.len() {
             return Err(invalid(format!(
                 "addFiles: {} paths, {} sizes and {} mtimes: one of each per file",
@@ -170,7 +155,7 @@ impl Tree {
                 return Err(invalid(format!("addFiles: `{}` is not an absolute file path", lossy(lfn))));
             }
         }
-        let sizes: Vec<u64> = sizes.iter().map(|&s| size_from_js(s)).collect::<Result<_>>()?;
+        let sizes: Vec<u64> = sizes.iter().map(|&s| size_from_js(s)).collect::<Outcome<_>>()?;
         if let Some(bad) = mtimes.iter().find(|m| !m.is_finite()) {
             return Err(invalid(format!("addFiles: an mtime must be a number of seconds, not {bad}")));
         }
@@ -190,23 +175,57 @@ impl Tree {
         }
         Ok(names.len() as u32)
     }
+}
 
-    /// Add files from a listing file to this tree.
-    #[napi(catch_unwind)]
-    pub fn add_listing(&self, path: String, format: Option<String>) -> Result<f64> {
-        let format = parse_format(format)?;
-        let file = std::fs::File::open(&path).map_err(|e| io_error(path.as_ref(), e))?;
-        let meta = file.metadata().map_err(|e| io_error(path.as_ref(), e))?;
-        dc_core::listfile::refuse_empty_tree(path.as_ref(), &meta).map_err(listing_error)?;
-        let n = dc_core::listfile::read_into(&mut self.write(), file, &path, format).map_err(listing_error)?;
-        Ok(n as f64)
+#[napi]
+impl Tree {
+    /// An empty tree; directories created by file paths count as listed at
+    /// `listedAt` (unix seconds, default now).
+    #[napi(constructor)]
+    pub fn new(listed_at: Option<f64>) -> Tree {
+        Tree::wrap(CoreTree::new(listed_at.map_or_else(dc_core::now, |t| t as i64)))
+    }
+
+    /// Load a tree file written by `save`.
+    #[napi(factory, catch_unwind, writable = true, configurable = true)]
+    pub fn load(env: Env, path: String) -> Result<Tree> {
+        dc_core::load_tree(&PathBuf::from(path)).map(Tree::wrap).map_err(tree_file_error).or_throw(&env)
+    }
+
+    /// Read a listing file (`auto` or `ral` format).
+    #[napi(factory, catch_unwind, writable = true, configurable = true)]
+    pub fn read_listing(env: Env, path: String, format: Option<ListingFormat>) -> Result<Tree> {
+        dc_core::read_listing(&PathBuf::from(path), parse_format(format))
+            .map(Tree::wrap)
+            .map_err(listing_error)
+            .or_throw(&env)
+    }
+
+    /// Whether `path` is a tree file (by its first bytes).
+    #[napi(writable = true, configurable = true)]
+    pub fn is_tree_file(path: String) -> bool {
+        dc_core::is_tree_file(&PathBuf::from(path))
+    }
+
+    /// Save in the versioned, checksummed binary format.
+    #[napi]
+    pub fn save(&self, env: Env, path: String) -> Result<()> {
+        dc_core::save_tree(&self.read(), &PathBuf::from(path)).map_err(tree_file_error).or_throw(&env)
+    }
+
+    /// Add a batch of files: `lfns` holds absolute paths separated by NUL
+    /// bytes; `sizes` (bytes, -1 unknown) and `mtimes` (unix seconds) hold one
+    /// number per path.
+    #[napi]
+    pub fn add_files(&self, env: Env, lfns: Buffer, sizes: Float64Array, mtimes: Float64Array) -> Result<u32> {
+        self.add_files_now(&lfns, &sizes, &mtimes).or_throw(&env)
     }
 
     /// Make sure the directory `path` exists (an empty directory stays in the tree).
     #[napi]
-    pub fn add_directory(&self, path: String, mtime: Option<f64>) -> Result<()> {
+    pub fn add_directory(&self, env: Env, path: String, mtime: Option<f64>) -> Result<()> {
         if !path.starts_with('/') {
-            return Err(invalid(format!("addDirectory: `{path}` is not an absolute path")));
+            return Err(invalid(format!("addDirectory: `{path}` is not an absolute path"))).or_throw(&env);
         }
         let mut tree = self.write();
         let d = tree.ensure_dir(path.as_bytes());
@@ -218,40 +237,14 @@ impl Tree {
 
     /// Record the directory `path` as unlisted, with the reason.
     #[napi]
-    pub fn set_unlisted(&self, path: String, reason: String) -> Result<()> {
+    pub fn set_unlisted(&self, env: Env, path: String, reason: String) -> Result<()> {
         if !path.starts_with('/') {
-            return Err(invalid(format!("setUnlisted: `{path}` is not an absolute path")));
+            return Err(invalid(format!("setUnlisted: `{path}` is not an absolute path"))).or_throw(&env);
         }
         let mut tree = self.write();
         let d = tree.ensure_dir(path.as_bytes());
         let at = tree.listed_at(d);
         tree.set_unlisted(d, at, &reason);
-        Ok(())
-    }
-
-    /// Set when every directory of the tree counts as listed (unix seconds).
-    #[napi]
-    pub fn set_listed_at(&self, listed_at: f64) {
-        let mut tree = self.write();
-        tree.set_default_listed_at(listed_at as i64);
-        for d in 0..tree.dir_count() as u32 {
-            if tree.state(d) == DirState::Listed {
-                tree.set_listed(d, listed_at as i64);
-            }
-        }
-    }
-
-    /// Copy another tree below `at` in this one.
-    #[napi]
-    pub fn graft(&self, at: String, other: &Tree) -> Result<()> {
-        if !at.starts_with('/') {
-            return Err(invalid(format!("graft: `{at}` is not an absolute path")));
-        }
-        if Arc::ptr_eq(&self.inner, &other.inner) {
-            return Err(invalid("graft: a tree cannot be grafted into itself"));
-        }
-        let other = other.read();
-        self.write().graft(at.as_bytes(), &other);
         Ok(())
     }
 
@@ -329,12 +322,11 @@ impl Tree {
             mtime: tree.dir_mtime(d) as f64,
             listed_at: tree.listed_at(d) as f64,
             state: match tree.state(d) {
-                DirState::Listed => "listed",
-                DirState::Pending => "pending",
-                DirState::Unlisted => "unlisted",
-                DirState::Traversed => "traversed",
-            }
-            .to_string(),
+                DirState::Listed => NodeState::Listed,
+                DirState::Pending => NodeState::Pending,
+                DirState::Unlisted => NodeState::Unlisted,
+                DirState::Traversed => NodeState::Traversed,
+            },
             reason: tree.unlisted_reason(d).map(str::to_string),
             files,
             subdirs,
@@ -373,10 +365,10 @@ impl Tree {
 
     /// Write the files as a listing file (`LFN|size|mtime`, sorted by bytes).
     #[napi]
-    pub fn write_listing(&self, path: String) -> Result<()> {
+    pub fn write_listing(&self, env: Env, path: String) -> Result<()> {
         let p = PathBuf::from(&path);
         let tree = self.read();
-        dc_core::write_atomic(&p, |w| dc_core::write_listing(w, &tree)).map_err(|e| io_error(&p, e))
+        dc_core::write_atomic(&p, |w| dc_core::write_listing(w, &tree)).map_err(|e| io_error(&p, e)).or_throw(&env)
     }
 
     /// For each NUL-separated path of `lfns`: the size of the file of that
@@ -430,9 +422,10 @@ impl Tree {
     /// to be compared. Two trees with the same verdict hash give the same
     /// missing and orphan lists against any storage listing.
     #[napi]
-    pub fn verdict_hash(&self, ignore_age: f64) -> Result<String> {
+    pub fn verdict_hash(&self, env: Env, ignore_age: f64) -> Result<String> {
         if !ignore_age.is_finite() || ignore_age < 0.0 {
-            return Err(invalid(format!("ignoreAge must be a non-negative number of seconds, not {ignore_age}")));
+            return Err(invalid(format!("ignoreAge must be a non-negative number of seconds, not {ignore_age}")))
+                .or_throw(&env);
         }
         Ok(format!("{:016x}", self.read().verdict_hash(ignore_age as i64)))
     }
@@ -442,12 +435,13 @@ impl Tree {
 impl Tree {
     /// Write the files as a listing to standard output.
     #[napi]
-    pub fn write_listing_to_stdout(&self) -> Result<()> {
+    pub fn write_listing_to_stdout(&self, env: Env) -> Result<()> {
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
         dc_core::write_listing(&mut w, &self.read())
             .and_then(|_| std::io::Write::flush(&mut w))
-            .map_err(|e| crate::errors::failure("E_IO", format!("standard output: {e}")))
+            .map_err(|e| failure("E_IO", format!("standard output: {e}")))
+            .or_throw(&env)
     }
 }
 
@@ -462,9 +456,9 @@ pub struct FileColumns {
 /// What a [`LoadTask`] reads.
 enum LoadKind {
     TreeFile,
-    Listing(ListingFormat),
+    Listing(CoreFormat),
     /// A tree file or a listing, by its first bytes.
-    Either(ListingFormat),
+    Either(CoreFormat),
 }
 
 /// Load a tree file or read a listing off the JS thread.
@@ -474,22 +468,22 @@ pub struct LoadTask {
 }
 
 impl Task for LoadTask {
-    type Output = CoreTree;
+    type Output = Outcome<CoreTree>;
     type JsValue = Tree;
 
-    fn compute(&mut self) -> Result<CoreTree> {
-        no_panic("reading a tree or listing file", || match self.kind {
+    fn compute(&mut self) -> Result<Outcome<CoreTree>> {
+        Ok(no_panic("reading a tree or listing file", || match self.kind {
             LoadKind::TreeFile => dc_core::load_tree(&self.path).map_err(tree_file_error),
             LoadKind::Listing(f) => dc_core::read_listing(&self.path, f).map_err(listing_error),
             LoadKind::Either(f) => dc_core::read_input(&self.path, f).map_err(|e| match e {
                 dc_core::InputError::Tree(e) => tree_file_error(e),
                 dc_core::InputError::Listing(e) => listing_error(e),
             }),
-        })
+        }))
     }
 
-    fn resolve(&mut self, _env: Env, output: CoreTree) -> Result<Tree> {
-        Ok(Tree::wrap(output))
+    fn resolve(&mut self, env: Env, output: Outcome<CoreTree>) -> Result<Tree> {
+        output.map(Tree::wrap).or_throw(&env)
     }
 }
 
@@ -503,11 +497,11 @@ pub fn load_tree_async(path: String, signal: Option<AbortSignal>) -> AsyncTask<L
 #[napi(ts_return_type = "Promise<Tree>")]
 pub fn read_listing_async(
     path: String,
-    format: Option<String>,
+    format: Option<ListingFormat>,
     signal: Option<AbortSignal>,
-) -> Result<AsyncTask<LoadTask>> {
-    let format = parse_format(format)?;
-    Ok(AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind: LoadKind::Listing(format) }, signal))
+) -> AsyncTask<LoadTask> {
+    let kind = LoadKind::Listing(parse_format(format));
+    AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind }, signal)
 }
 
 /// Read a tree file or a listing file (`format` `auto` or `ral`), whichever
@@ -516,9 +510,9 @@ pub fn read_listing_async(
 #[napi(ts_return_type = "Promise<Tree>")]
 pub fn read_input_async(
     path: String,
-    format: Option<String>,
+    format: Option<ListingFormat>,
     signal: Option<AbortSignal>,
-) -> Result<AsyncTask<LoadTask>> {
-    let format = parse_format(format)?;
-    Ok(AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind: LoadKind::Either(format) }, signal))
+) -> AsyncTask<LoadTask> {
+    let kind = LoadKind::Either(parse_format(format));
+    AsyncTask::with_optional_signal(LoadTask { path: path.into(), kind }, signal)
 }

@@ -103,12 +103,20 @@ describe('native errors', () => {
     expect((mismatch as Error).message).toBe('2 names and 1 suffixes: one of each per line')
   })
 
-  it('of a wrong argument type are invalid arguments too', async () => {
-    const err = await caught(() => Tree.readListing(badListing, 'csv' as never))
-    expect(err).toBeInstanceOf(ConsistencyError)
-    expect((err as ConsistencyError).code).toBe('E_INVALID_ARGUMENT')
-    expect((err as Error).message).toContain('csv')
-    expect((err as Error).message).not.toContain('\n')
+  it('of a wrong argument are invalid arguments too', async () => {
+    const errors = [
+      await caught(() => Tree.readListing(badListing, 'csv' as never)),
+      await caught(() => new Tree('yesterday' as never)),
+      await caught(listRemote(42 as never)),
+      await caught(() => compare(new Tree(), {} as never)),
+    ]
+    for (const err of errors) {
+      expect(err).toBeInstanceOf(ConsistencyError)
+      expect((err as ConsistencyError).code).toBe('E_INVALID_ARGUMENT')
+      expect((err as Error).message).not.toContain('\n')
+    }
+    expect((errors[0] as Error).message).toContain('csv')
+    expect(new Tree(5)).toBeInstanceOf(Tree)
   })
 })
 

@@ -57,8 +57,9 @@ function firstLine(message: string): string {
 /**
  * The one place where native errors become error classes. A native error
  * carries its `code`, and for an input at fault its `file` and `line`, as
- * properties; napi-rs's own argument errors (a wrong type, a string that is
- * no value of an enum) carry `InvalidArg`. Anything else passes unchanged.
+ * properties; napi-rs's own argument errors carry its status instead
+ * (`InvalidArg` for a string that is no value of an enum, `NumberExpected`
+ * and the like for a wrong type). Anything else passes unchanged.
  */
 function fromNative(err: unknown): unknown {
   if (!(err instanceof Error) || err instanceof ConsistencyError) return err
@@ -67,7 +68,8 @@ function fromNative(err: unknown): unknown {
   const where: { file?: string; line?: number } = {}
   if (typeof file === 'string') where.file = file
   if (typeof line === 'number') where.line = line
-  if (code === 'InvalidArg') return new ConsistencyError('E_INVALID_ARGUMENT', err.message, where)
+  if (code === 'InvalidArg' || code.endsWith('Expected'))
+    return new ConsistencyError('E_INVALID_ARGUMENT', err.message, where)
   if (!code.startsWith('E_')) return err
   const Cls = CLASSES[code] ?? ConsistencyError
   return new Cls(code, err.message, where)
@@ -133,7 +135,20 @@ guardMethods(binding.Tree)
 guardMethods(binding.CompareResult.prototype)
 guardMethods(binding.SqliteDatabase.prototype, ['fillTreeAsync'])
 
-export const { Tree, CompareResult, MAX_THREADS, MAX_DEPTH, MAX_RETRIES, MAX_SECONDS, DEFAULT_DEPTH } = binding
+/**
+ * The tree class, its constructor's errors translated too (a wrong argument
+ * type); `instanceof` and the static methods reach the class itself.
+ */
+export const Tree: typeof Binding.Tree = new Proxy(binding.Tree, {
+  construct(target, args, newTarget) {
+    try {
+      return Reflect.construct(target, args, newTarget === Tree ? target : newTarget)
+    } catch (err) {
+      throw fromNative(err)
+    }
+  },
+})
+export const { CompareResult, MAX_THREADS, MAX_DEPTH, MAX_RETRIES, MAX_SECONDS, DEFAULT_DEPTH } = binding
 export const compare = guarded(binding.compare)
 export const compareAsync = guardedAsync(binding.compareAsync)
 export const compareListingsAsync = guardedAsync(binding.compareListingsAsync)

@@ -104,6 +104,9 @@ pub const MAX_SECONDS: u32 = 86_400;
 #[napi]
 pub const DEFAULT_DEPTH: u32 = dc_listing::xrootd::DEFAULT_DEPTH as u32;
 const MAX_PROGRESS_MS: u32 = 3_600_000;
+/// Workers listing a local directory when `threads` is not given (a server
+/// gets the engine's default).
+const LOCAL_THREADS: usize = 8;
 
 /// [`ListOptions`] checked: every number a finite number in its range, every
 /// variable name a name. Built before a listing task is, so that a bad
@@ -259,7 +262,7 @@ impl ListTask {
     fn list(&mut self) -> Outcome<CoreTree> {
         let settings = &self.settings;
         let local = matches!(&self.source, Source::Target(t) if !is_url(t));
-        let threads = settings.threads.unwrap_or(if local { 8 } else { 4 });
+        let threads = settings.threads.unwrap_or(if local { LOCAL_THREADS } else { EngineOptions::default().threads });
         let (lister, base): (Box<dyn DirLister>, Vec<u8>) = match &mut self.source {
             Source::Target(target) => lister_for(target, settings, threads)?,
             Source::Js(js) => (Box::new(js.take().ok_or_else(|| invalid("a listing task runs once"))?), b"/".to_vec()),

@@ -540,9 +540,12 @@ export class Config {
 
   /** A path key resolved against the configuration file's directory. */
   resolvePath(key: string): string {
-    const p = this.get<string>(key)
-    const base = this.LOCATION ? path.dirname(this.LOCATION) : process.cwd()
-    return path.resolve(base, p)
+    return this.relativePath(this.get<string>(key))
+  }
+
+  /** A path relative to the configuration file's directory (the working directory without one). */
+  relativePath(file: string): string {
+    return path.resolve(this.LOCATION ? path.dirname(this.LOCATION) : process.cwd(), file)
   }
 }
 

@@ -8,8 +8,7 @@ import { native, nativeAsync } from './errors'
 import { type Lfn, lfnsFromBuffer } from './lfn'
 import type { CompareResult, ListingsCounts, NodeInfo, Tree, TreeCounts, UnlistedDir } from './native'
 import * as binding from './native'
-
-const DAY = 86_400
+import { DAY } from './time'
 
 /** A directory tree: a storage listing or an inventory. */
 export class DirectoryInfo {

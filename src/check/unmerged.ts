@@ -14,13 +14,11 @@
  * the listing did not give (0) is never deletable.
  */
 import * as fs from 'node:fs'
-import * as path from 'node:path'
 import { config } from '../config'
 import { ConfigError, native } from '../errors'
 import { type Lfn, lfnFromText, lfnsFromBuffer } from '../lfn'
+import { DAY } from '../time'
 import { listSite } from './remote'
-
-const DAY = 86_400
 
 /** Read the protected LFN directories. */
 export async function protectedUnmerged(source: string, signal?: AbortSignal): Promise<string[]> {
@@ -32,8 +30,7 @@ export async function protectedUnmerged(source: string, signal?: AbortSignal): P
     if (!res.ok) throw new ConfigError(`ListDeletable ${source}: HTTP ${res.status}`)
     text = await res.text()
   } else {
-    const base = config.LOCATION ? path.dirname(config.LOCATION) : process.cwd()
-    const file = path.resolve(base, source)
+    const file = config.relativePath(source)
     try {
       text = fs.readFileSync(file, 'utf8')
     } catch (err) {

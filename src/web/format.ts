@@ -14,18 +14,6 @@ export function formatTB(bytes: number): string {
   return tb < 0.01 ? '<0.01' : tb.toFixed(2)
 }
 
-/** Bytes in the unit that suits them (SI, as storage is sold). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB']
-  let v = bytes
-  let u = 0
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000
-    u++
-  }
-  return u === 0 ? `${bytes} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`
-}
-
 /** Seconds as h:mm:ss (m:ss under an hour, days when over one, tenths of seconds under ten). */
 export function formatDuration(seconds: number): string {
   if (seconds < 10) return `${Math.max(0, seconds).toFixed(1)} s`

@@ -17,8 +17,9 @@ import * as fs from 'node:fs'
 import { config } from '../config'
 import { ConfigError, native } from '../errors'
 import { type Lfn, lfnFromText, lfnsFromBuffer } from '../lfn'
+import { listSite } from '../site-listing'
 import { DAY } from '../time'
-import { listSite } from './remote'
+import { type Run, throwIfAborted } from './context'
 
 /** Read the protected LFN directories. */
 export async function protectedUnmerged(source: string, signal?: AbortSignal): Promise<string[]> {
@@ -112,7 +113,7 @@ export async function findUnmerged(
   if (!source) {
     return { files: [], size: 0, listed: 0, refused: 'no protected list configured (ListDeletable): not cleaning' }
   }
-  const tree = await listSite(site, roots, signal ? { signal } : {})
+  const { tree } = await listSite(site, signal ? { roots, signal } : { roots })
   const protectedPrefixes = (await protectedUnmerged(source, signal)).map(lfnFromText)
   if (!protectedPrefixes.length) {
     return {
@@ -140,4 +141,14 @@ export async function findUnmerged(
     if (fileSize > 0) size += fileSize
   }
   return { files, size, listed: tree.fileCount }
+}
+
+/** The unmerged step of a check: /store/unmerged, at the sites that have it cleaned; null at the others. */
+export async function unmergedOf(run: Run): Promise<UnmergedResult | null> {
+  if (!config.get<string[]>('Unmerged').includes(run.site)) return null
+  const unmerged = await findUnmerged(run.site, run.signal, { moreLogs: run.options.moreLogs === true })
+  if (unmerged.refused) run.log.info(`unmerged: ${unmerged.refused}`)
+  else run.log.info(`unmerged: ${unmerged.files.length} of ${unmerged.listed} files deletable (${unmerged.size} bytes)`)
+  throwIfAborted(run)
+  return unmerged
 }

@@ -1,4 +1,5 @@
 /** How figures read on the page: counts with separators, sizes in TB, durations and ages. */
+import { DAY } from '../time'
 
 const TB = 1e12
 
@@ -18,8 +19,8 @@ export function formatTB(bytes: number): string {
 export function formatDuration(seconds: number): string {
   if (seconds < 10) return `${Math.max(0, seconds).toFixed(1)} s`
   const s = Math.max(0, Math.round(seconds))
-  const d = Math.floor(s / 86_400)
-  const h = Math.floor((s % 86_400) / 3600)
+  const d = Math.floor(s / DAY)
+  const h = Math.floor((s % DAY) / 3600)
   const m = Math.floor((s % 3600) / 60)
   const pad = (n: number) => String(n).padStart(2, '0')
   const clock = h > 0 || d > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`
@@ -31,8 +32,8 @@ export function formatSpan(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds))
   if (s < 60) return `${s} s`
   if (s < 3600) return `${Math.floor(s / 60)} min`
-  if (s < 86_400 * 2) return `${Math.floor(s / 3600)} h`
-  return `${Math.floor(s / 86_400)} d`
+  if (s < DAY * 2) return `${Math.floor(s / 3600)} h`
+  return `${Math.floor(s / DAY)} d`
 }
 
 /** How long ago a time was: "just now", "5 min ago", "3 h ago", "2 d ago". */

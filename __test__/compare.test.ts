@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { compare, DirectoryInfo } from '../src/datatypes'
+import { applyVeto, compare, DirectoryInfo, listed } from '../src/datatypes'
 import { ListingFileError } from '../src/errors'
 import { Tree } from '../src/native'
 import { byteSort, cli, lines, tempDir, writeFile } from './helpers/cli'
@@ -231,6 +231,24 @@ describe('datatypes.compare', () => {
     expect(r.orphanSize).toBe(4)
     expect(lines(`${base}_missing.txt`)).toEqual(r.missing)
     expect(lines(`${base}_orphan.txt`)).toEqual(r.orphan)
+  })
+
+  it('reads a list with its sizes at once, and a veto keeps the result and the entries in step', async () => {
+    const inv = DirectoryInfo.empty(OLD + DAY)
+    inv.addFiles(['/store/mc/x/held.root'], [1], [OLD])
+    const rem = DirectoryInfo.empty(OLD + DAY)
+    const names = ['/store/mc/x/a.root', '/store/mc/x/b.root', '/store/mc/x/c.root']
+    rem.addFiles([...names, '/store/mc/x/held.root'], [5, -1, 7, 1], [OLD, OLD, OLD, OLD])
+    const { result } = await compare(inv, rem, null, { ignoreAge: 0 })
+    const all = listed(result, 'orphan')
+    expect(all).toEqual({ lfns: names, sizes: [5, -1, 7] })
+    const kept = applyVeto(result, 'orphan', all, (lfn) => lfn.endsWith('/b.root'))
+    expect(kept).toEqual({ lfns: [names[0], names[2]], sizes: [5, 7] })
+    expect(listed(result, 'orphan')).toEqual(kept)
+    expect(result.orphanSize).toBe(12)
+    const base = path.join(work, 'vetoed')
+    result.write('orphan', `${base}_orphan.txt`)
+    expect(lines(`${base}_orphan.txt`)).toEqual(kept.lfns)
   })
 
   it('turns a bad listing into a ListingFileError with file and line', async () => {

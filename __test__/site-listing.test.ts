@@ -6,6 +6,7 @@ import { compare } from '../src/datatypes'
 import { ConfigError } from '../src/errors'
 import * as inventorylister from '../src/inventorylister'
 import * as remotelister from '../src/remotelister'
+import { listSite, siteListOptions } from '../src/site-listing'
 import { tempDir, writeFile } from './helpers/cli'
 
 const work = tempDir('site')
@@ -73,5 +74,31 @@ describe('site listings from the configuration', () => {
     expect(remote.getUnlisted().map((u) => u.path)).toEqual(['/store/data'])
     const r = await compare(await inventorylister.listing('T2_PARTIAL'), remote)
     expect(r.missing).toEqual([])
+  })
+
+  it('says how the storage was listed: the threads and roots used, none for a dump or no roots', async () => {
+    const storage = path.join(work, 'T2_HOW')
+    writeFile(path.join(storage, 'store/mc/a/1.root'), 1)
+    writeFile(path.join(storage, 'store/data/b/2.root'), 2)
+    const dump = path.join(work, 'T2_HOW_DUMP.txt')
+    fs.writeFileSync(dump, '/store/mc/a/1.root|1|0\n')
+    configure('how', {
+      AccessMethod: { T2_HOW: `local:${storage}`, T2_HOW_DUMP: `dump:${dump}` },
+      NumThreads: 3,
+      GFALThreads: 5,
+    })
+    const all = await listSite('T2_HOW')
+    expect(all.tree.getFiles()).toEqual(['/store/data/b/2.root', '/store/mc/a/1.root'])
+    expect(all.options).toMatchObject({ threads: 3, roots: ['/store/mc', '/store/data'] })
+    const some = await listSite('T2_HOW', { roots: ['/store/mc'] })
+    expect(some.tree.getFiles()).toEqual(['/store/mc/a/1.root'])
+    expect(some.options?.roots).toEqual(['/store/mc'])
+    const none = await listSite('T2_HOW', { roots: [] })
+    expect([none.tree.fileCount, none.options]).toEqual([0, null])
+    const dumped = await listSite('T2_HOW_DUMP')
+    expect([dumped.tree.fileCount, dumped.options]).toEqual([1, null])
+    // a gfal site is listed with GFALThreads
+    const gfal = await siteListOptions('T2_HOW', { target: `file://${storage}`, method: 'gfal' }, ['/store/mc'])
+    expect([gfal.method, gfal.threads]).toEqual(['gfal', 5])
   })
 })

@@ -9,6 +9,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ConfigError } from './errors'
 import { DEFAULT_DEPTH, MAX_DEPTH, MAX_RETRIES, MAX_SECONDS, MAX_THREADS } from './native'
+import { DAY } from './time'
 
 type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'string[]' | 'record' | 'custom'
 
@@ -104,7 +105,7 @@ function checkListDeletable(v: unknown, where: string, file: string): unknown {
     }
     const spec: KeySpec =
       k === 'MIN_AGE'
-        ? { kind, default: 0, doc: '', min: 0, max: LIMITS.days * 86_400 }
+        ? { kind, default: 0, doc: '', min: 0, max: LIMITS.days * DAY }
         : k === 'WHICH_LIST'
           ? { kind, default: '', doc: '', oneOf: ['files', 'directories'] }
           : { kind, default: '', doc: '', min: 0, max: LIMITS.seconds }
@@ -190,7 +191,7 @@ function mapListDeletable(values: ConfigValues, explicit: ReadonlySet<string>, f
       { file },
     )
   }
-  if (ld.MIN_AGE !== undefined && !explicit.has('UnmergedMinAge')) values.UnmergedMinAge = ld.MIN_AGE / 86_400
+  if (ld.MIN_AGE !== undefined && !explicit.has('UnmergedMinAge')) values.UnmergedMinAge = ld.MIN_AGE / DAY
   if (ld.DIRS_TO_AVOID !== undefined && !explicit.has('UnmergedDirsToAvoid')) {
     values.UnmergedDirsToAvoid = ld.DIRS_TO_AVOID.filter((d) => d.replace(/^\/+|\/+$/g, '') !== 'logs').map((d) =>
       d.startsWith('/') ? d : `${base}/${d.replace(/\/+$/, '')}`,
@@ -542,9 +543,12 @@ export class Config {
 
   /** A path key resolved against the configuration file's directory. */
   resolvePath(key: string): string {
-    const p = this.get<string>(key)
-    const base = this.LOCATION ? path.dirname(this.LOCATION) : process.cwd()
-    return path.resolve(base, p)
+    return this.relativePath(this.get<string>(key))
+  }
+
+  /** A path relative to the configuration file's directory (the working directory without one). */
+  relativePath(file: string): string {
+    return path.resolve(this.LOCATION ? path.dirname(this.LOCATION) : process.cwd(), file)
   }
 }
 

@@ -7,8 +7,7 @@ import { config } from './config'
 import { type Lfn, lfnsFromBuffer } from './lfn'
 import type { CompareResult, ListingsCounts, NodeInfo, Tree, TreeCounts, UnlistedDir } from './native'
 import * as binding from './native'
-
-const DAY = 86_400
+import { DAY } from './time'
 
 /** A directory tree: a storage listing or an inventory. */
 export class DirectoryInfo {
@@ -118,11 +117,33 @@ export interface Comparison {
   result: CompareResult
 }
 
-function applyVeto(result: CompareResult, kind: 'missing' | 'orphan', veto: Veto | undefined): void {
-  if (!veto) return
-  const lfns = lfnsFromBuffer(result.lfnBuffer(kind))
-  const mask = Uint8Array.from(lfns, (lfn) => (veto(lfn) ? 0 : 1))
+/** A list of a comparison: `missing` and `orphan` files, `empty` directories. */
+export type ListKind = 'missing' | 'orphan' | 'empty'
+
+/** The entries of a list in its order: names, and for files their sizes (-1 unknown; none for directories). */
+export interface Listed {
+  lfns: Lfn[]
+  sizes: number[]
+}
+
+/** A list of `result` as it is now: files with their sizes in one crossing, directories by name. */
+export function listed(result: CompareResult, kind: ListKind): Listed {
+  if (kind === 'empty') return { lfns: lfnsFromBuffer(result.lfnBuffer(kind)), sizes: [] }
+  const columns = result.findings(kind)
+  return { lfns: lfnsFromBuffer(columns.lfns), sizes: Array.from(columns.sizes) }
+}
+
+/**
+ * The one veto path: keep the entries of a list (`entries`, read with
+ * `listed`) that `veto` lets through, in `result` (its sizes and writes
+ * follow) and in the entries returned.
+ */
+export function applyVeto(result: CompareResult, kind: ListKind, entries: Listed, veto: Veto | undefined): Listed {
+  if (!veto) return entries
+  const mask = Uint8Array.from(entries.lfns, (lfn) => (veto(lfn) ? 0 : 1))
+  if (!mask.includes(0)) return entries
   result.keep(kind, mask)
+  return { lfns: entries.lfns.filter((_, i) => mask[i]), sizes: entries.sizes.filter((_, i) => mask[i]) }
 }
 
 /**
@@ -137,16 +158,16 @@ export async function compare(
 ): Promise<Comparison> {
   const ignoreAge = options.ignoreAge ?? config.get<number>('IgnoreAge')
   const result = await binding.compareAsync(inventory.tree, remote.tree, { ignoreAge: ignoreAge * DAY })
-  applyVeto(result, 'missing', options.missingCheck)
-  applyVeto(result, 'orphan', options.orphanCheck)
+  const missing = applyVeto(result, 'missing', listed(result, 'missing'), options.missingCheck)
+  const orphan = applyVeto(result, 'orphan', listed(result, 'orphan'), options.orphanCheck)
   if (outputBase) {
     result.write('missing', `${outputBase}_missing.txt`)
     result.write('orphan', `${outputBase}_orphan.txt`)
   }
   return {
-    missing: lfnsFromBuffer(result.lfnBuffer('missing')),
+    missing: missing.lfns,
     missingSize: result.missingSize,
-    orphan: lfnsFromBuffer(result.lfnBuffer('orphan')),
+    orphan: orphan.lfns,
     orphanSize: result.orphanSize,
     result,
   }

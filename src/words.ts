@@ -10,3 +10,20 @@ export function plural(n: number, noun: string, many?: string): string {
 export function oneOf(choices: readonly string[]): string {
   return choices.length < 2 ? (choices[0] ?? '') : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`
 }
+
+/**
+ * Bytes in the decimal (SI) unit that suits them, as storage is sold:
+ * `16.8 kB`, `2.3 TB`. With `fine`, values under 10 of their unit get two
+ * decimals (`2.35 TB`).
+ */
+export function formatBytes(bytes: number, options: { fine?: boolean } = {}): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB']
+  let v = bytes
+  let u = 0
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000
+    u++
+  }
+  if (u === 0) return `${Math.round(bytes)} B`
+  return `${v.toFixed(options.fine && v < 10 ? 2 : 1)} ${units[u]}`
+}

@@ -10,6 +10,8 @@ import { CancelledError, ConfigError } from '../errors'
 import { datasetOf } from '../filters'
 import { type Lfn, lfnBytes, lfnFromColumn, lfnFromText } from '../lfn'
 import * as binding from '../native'
+import { now } from '../time'
+import { chunks } from './chunks'
 import { DatabaseError, insertRows, MysqlSql, type Param, parseMysqlUrl, redact } from './sql'
 import type {
   Backend,
@@ -21,8 +23,6 @@ import type {
   SiteInfo,
   TransferRequest,
 } from './types'
-
-const now = () => Math.floor(Date.now() / 1000)
 
 /**
  * Files of complete replicas owned by a group are old (0); the others get
@@ -39,12 +39,6 @@ WHERE s.name = ?`
 /** Rows handed to the native tree at once. */
 const BATCH = 16_384
 const NUL = Buffer.alloc(1)
-
-function chunks<T>(list: readonly T[], size = 500): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size))
-  return out
-}
 
 const marks = (n: number) => Array(n).fill('?').join(', ')
 const lfnParams = (lfns: readonly Lfn[]) => lfns.map(lfnBytes)

@@ -27,6 +27,8 @@ import { CancelledError, ConfigError } from '../errors'
 import { datasetOf } from '../filters'
 import { type Lfn, lfnBytes, lfnForDisplay, lfnFromColumn } from '../lfn'
 import * as binding from '../native'
+import { now } from '../time'
+import { chunks } from './chunks'
 import { insertRows, type Param, SqliteSql } from './sql'
 import type {
   Backend,
@@ -90,15 +92,10 @@ CREATE TABLE IF NOT EXISTS local_invalidations (
 );
 `
 
-const now = () => Math.floor(Date.now() / 1000)
-
 /** The embedded database file the configuration names. */
 export function embeddedInventoryPath(): string {
   const configured = config.get<string>('InventoryDatabase')
-  if (configured) {
-    const base = config.LOCATION ? path.dirname(config.LOCATION) : process.cwd()
-    return path.resolve(base, configured)
-  }
+  if (configured) return config.relativePath(configured)
   return path.join(config.resolvePath('VarLocation'), 'inventory.db')
 }
 
@@ -108,12 +105,6 @@ export function openEmbeddedDatabase(file: string = embeddedInventoryPath()): Sq
   const db = new SqliteSql(file)
   db.native.exec(EMBEDDED_SCHEMA)
   return db
-}
-
-function chunks<T>(list: readonly T[], size = 500): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size))
-  return out
 }
 
 const marks = (n: number) => Array(n).fill('?').join(', ')

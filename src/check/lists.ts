@@ -1,62 +1,55 @@
-/**
- * The lists of a comparison as bytes (`Lfn`), filtered with masks in Rust,
- * and the one writer of every list the check leaves in `WebDir`.
- */
-import type { Filter } from '../filters'
-import { type Lfn, lfnsFromBuffer, lfnsToBuffer } from '../lfn'
-import { type CompareResult, type Tree, writeLfnList } from '../native'
+/** The third step of a check: the lists it leaves in `WebDir` (`SITE_compare_*.txt`). */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { config } from '../config'
+import { type Lfn, lfnFromText, lfnsToBuffer } from '../lfn'
+import { type CompareResult, writeLfnList } from '../native'
+import type { Copied, Findings } from './findings'
+import type { CheckList } from './types'
+import type { UnmergedResult } from './unmerged'
 
-export type ListKind = 'missing' | 'orphan' | 'empty'
-
-/** The names of a list, in its order (files sorted by bytes, directories deepest first). */
-export function lfnsOf(result: CompareResult, kind: ListKind): Lfn[] {
-  return lfnsFromBuffer(result.lfnBuffer(kind))
-}
-
-/** A file of a list with its size (-1 when unknown). */
-export interface SizedLfn {
-  lfn: Lfn
-  size: number
-}
-
-/** The files of the `missing` or `orphan` list with their sizes. */
-export function filesOf(result: CompareResult, kind: 'missing' | 'orphan'): SizedLfn[] {
-  const lfns = lfnsOf(result, kind)
-  const sizes = result.sizes(kind)
-  return lfns.map((lfn, i) => ({ lfn, size: sizes[i] as number }))
-}
-
-/**
- * Keep the entries of `kind` in `result` that are also in `other`'s list
- * and that no filter vetoes. Returns the names kept.
- */
-export function keepListed(
-  result: CompareResult,
-  kind: ListKind,
-  other: CompareResult | null,
-  veto: Filter | null,
-): Lfn[] {
-  const lfns = lfnsOf(result, kind)
-  const also = other ? new Set(lfnsOf(other, kind)) : null
-  const mask = new Uint8Array(lfns.length)
-  const kept: Lfn[] = []
-  for (let i = 0; i < lfns.length; i++) {
-    const lfn = lfns[i] as Lfn
-    const keep = (also === null || also.has(lfn)) && !(veto?.protected(lfn) ?? false)
-    mask[i] = keep ? 1 : 0
-    if (keep) kept.push(lfn)
+/** Write every list of the run; returns where each is. */
+export function writeLists(
+  site: string,
+  first: CompareResult,
+  found: Findings & Copied,
+  unmerged: UnmergedResult | null,
+): Record<CheckList, string> {
+  const web = config.resolvePath('WebDir')
+  fs.mkdirSync(web, { recursive: true })
+  const base = path.join(web, `${site}_compare`)
+  const outputs: Record<CheckList, string> = {
+    missing: `${base}_missing.txt`,
+    orphan: `${base}_orphan.txt`,
+    empty: `${base}_empty.txt`,
+    unlisted: `${base}_unlisted.txt`,
+    sizeMismatch: `${base}_size_mismatch.txt`,
+    nosource: `${base}_missing_nosite.txt`,
+    unrecoverable: `${base}_unrecoverable.txt`,
+    datasets: `${base}_missing_datasets.txt`,
+    unmerged: `${base}_unmerged.txt`,
   }
-  if (kept.length !== lfns.length) result.keep(kind, mask)
-  return kept
-}
-
-/** What a tree holds at each of the given paths. */
-export type Held = { file: true; size: number } | { file: false; directory: boolean }
-
-/** Look the given paths up in a tree: a file (with its size, -1 unknown), a directory, or nothing. */
-export function lookUp(tree: Tree, lfns: readonly Lfn[]): Held[] {
-  const found = tree.lookup(lfnsToBuffer(lfns))
-  return Array.from(found, (v): Held => (v >= -1 ? { file: true, size: v } : { file: false, directory: v === -2 }))
+  // the comparison's own lists, as its vetoes left them, are written by Rust from the lists it holds
+  for (const kind of ['missing', 'orphan', 'empty', 'unlisted'] as const) {
+    first.write(kind, outputs[kind])
+  }
+  writeList(
+    outputs.sizeMismatch,
+    found.sizeMismatch.map((f) => f.lfn),
+    found.sizeMismatch.map((f) => `|${f.size}|${f.inventorySize}`),
+  )
+  writeList(outputs.nosource, found.noSource)
+  writeList(outputs.unrecoverable, found.unrecoverable)
+  if (unmerged)
+    writeList(
+      outputs.unmerged,
+      unmerged.files.map((f) => f.lfn),
+    )
+  writeList(
+    outputs.datasets,
+    found.missingBlocks.map((b) => lfnFromText(`${b.count} ${b.group || '-'} ${b.block}`)),
+  )
+  return outputs
 }
 
 /**

@@ -14,13 +14,12 @@
  * the listing did not give (0) is never deletable.
  */
 import * as fs from 'node:fs'
-import * as path from 'node:path'
 import { config } from '../config'
 import { ConfigError } from '../errors'
 import { type Lfn, lfnFromText, lfnsFromBuffer } from '../lfn'
-import { listSite } from './remote'
-
-const DAY = 86_400
+import { listSite } from '../site-listing'
+import { DAY } from '../time'
+import { type Run, throwIfAborted } from './context'
 
 /** Read the protected LFN directories. */
 export async function protectedUnmerged(source: string, signal?: AbortSignal): Promise<string[]> {
@@ -32,8 +31,7 @@ export async function protectedUnmerged(source: string, signal?: AbortSignal): P
     if (!res.ok) throw new ConfigError(`ListDeletable ${source}: HTTP ${res.status}`)
     text = await res.text()
   } else {
-    const base = config.LOCATION ? path.dirname(config.LOCATION) : process.cwd()
-    const file = path.resolve(base, source)
+    const file = config.relativePath(source)
     try {
       text = fs.readFileSync(file, 'utf8')
     } catch (err) {
@@ -115,7 +113,7 @@ export async function findUnmerged(
   if (!source) {
     return { files: [], size: 0, listed: 0, refused: 'no protected list configured (ListDeletable): not cleaning' }
   }
-  const tree = await listSite(site, roots, signal ? { signal } : {})
+  const { tree } = await listSite(site, signal ? { roots, signal } : { roots })
   const protectedPrefixes = (await protectedUnmerged(source, signal)).map(lfnFromText)
   if (!protectedPrefixes.length) {
     return {
@@ -143,4 +141,14 @@ export async function findUnmerged(
     if (fileSize > 0) size += fileSize
   }
   return { files, size, listed: tree.fileCount }
+}
+
+/** The unmerged step of a check: /store/unmerged, at the sites that have it cleaned; null at the others. */
+export async function unmergedOf(run: Run): Promise<UnmergedResult | null> {
+  if (!config.get<string[]>('Unmerged').includes(run.site)) return null
+  const unmerged = await findUnmerged(run.site, run.signal, { moreLogs: run.options.moreLogs === true })
+  if (unmerged.refused) run.log.info(`unmerged: ${unmerged.refused}`)
+  else run.log.info(`unmerged: ${unmerged.files.length} of ${unmerged.listed} files deletable (${unmerged.size} bytes)`)
+  throwIfAborted(run)
+  return unmerged
 }

@@ -3,10 +3,9 @@ import * as os from 'node:os'
 import { HaltedError, runCheck } from '../check'
 import { config } from '../config'
 import { UsageError } from '../errors'
-import { plural } from '../words'
+import { formatBytes, plural } from '../words'
 import { parseArgs } from './args'
 import type { Command } from './command'
-import { humanBytes } from './progress'
 
 const HELP = `Usage: dynamo-consistency check --site PATTERN [options]
 
@@ -176,8 +175,8 @@ export const checkCommand: Command = {
         io.out(
           [
             `${report.site} (${report.reporting}): ${plural(s.files, 'file')} in ${plural(s.nodes, 'directory')}, ${s.duration.toFixed(1)} s`,
-            `missing:       ${plural(s.missing, 'file')}, ${humanBytes(s.missingSize)} -> ${report.outputs.missing}`,
-            `orphan:        ${plural(s.orphan, 'file')}, ${humanBytes(s.orphanSize)} -> ${report.outputs.orphan}`,
+            `missing:       ${plural(s.missing, 'file')}, ${formatBytes(s.missingSize)} -> ${report.outputs.missing}`,
+            `orphan:        ${plural(s.orphan, 'file')}, ${formatBytes(s.orphanSize)} -> ${report.outputs.orphan}`,
             `empty:         ${plural(s.empty, 'directory')}`,
             `unlisted:      ${plural(s.unlisted, 'directory')} (${s.unlistedBad} with errors)`,
             `no source:     ${s.nosource}, unrecoverable: ${s.unrecoverable}`,

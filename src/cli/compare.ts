@@ -5,10 +5,9 @@ import { LIMITS } from '../config'
 import { compare, compareListingFiles } from '../datatypes'
 import { UsageError } from '../errors'
 import { type CompareResult, LISTING_FORMATS, type ListKind, MAX_THREADS } from '../native'
-import { plural } from '../words'
+import { formatBytes, plural } from '../words'
 import { choiceOption, numberOption, parseArgs } from './args'
 import type { Command } from './command'
-import { humanBytes } from './progress'
 import { readSide } from './sides'
 
 const HELP = `Usage: dynamo-consistency compare INVENTORY REMOTE [options]
@@ -116,10 +115,10 @@ export const compareCommand: Command = {
     } else {
       io.out(
         [
-          `inventory: ${plural(summary.inventory.files, 'file')}, ${humanBytes(summary.inventory.size)}`,
-          `remote:    ${plural(summary.remote.files, 'file')}, ${humanBytes(summary.remote.size)} in ${plural(summary.remote.directories, 'directory')}`,
-          `missing:   ${plural(summary.missing.count, 'file')}, ${humanBytes(summary.missing.size)} -> ${files.missing}`,
-          `orphan:    ${plural(summary.orphan.count, 'file')}, ${humanBytes(summary.orphan.size)} -> ${files.orphan}`,
+          `inventory: ${plural(summary.inventory.files, 'file')}, ${formatBytes(summary.inventory.size)}`,
+          `remote:    ${plural(summary.remote.files, 'file')}, ${formatBytes(summary.remote.size)} in ${plural(summary.remote.directories, 'directory')}`,
+          `missing:   ${plural(summary.missing.count, 'file')}, ${formatBytes(summary.missing.size)} -> ${files.missing}`,
+          `orphan:    ${plural(summary.orphan.count, 'file')}, ${formatBytes(summary.orphan.size)} -> ${files.orphan}`,
           `empty:     ${plural(summary.empty.count, 'directory')} -> ${files.empty}`,
           `unlisted:  ${plural(summary.unlisted.count, 'directory')} -> ${files.unlisted}`,
         ].join('\n'),

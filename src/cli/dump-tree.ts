@@ -1,10 +1,9 @@
 /** `dynamo-consistency dump-tree --site S [--remote] [NAME]`: save a site's inventory or storage listing. */
 import { openBackend } from '../backends'
-import { listSite } from '../check/remote'
 import { config } from '../config'
 import type { DirectoryInfo } from '../datatypes'
 import { UsageError } from '../errors'
-import { siteRoots } from '../remotelister'
+import { listSite, siteRoots } from '../site-listing'
 import { plural } from '../words'
 import { parseArgs } from './args'
 import type { Command } from './command'
@@ -45,7 +44,7 @@ export const dumpTreeCommand: Command = {
     const file = positional[0] ?? `${site}_${options.remote ? 'remote' : 'inventory'}.tree`
     let tree: DirectoryInfo
     if (options.remote) {
-      tree = await listSite(site, siteRoots())
+      tree = (await listSite(site, { roots: siteRoots() })).tree
     } else {
       const backend = openBackend()
       try {

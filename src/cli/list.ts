@@ -11,11 +11,11 @@ import {
   MAX_SECONDS,
   MAX_THREADS,
 } from '../native'
-import { nativeListing } from '../remotelister'
-import { plural } from '../words'
+import { nativeListing } from '../site-listing'
+import { formatBytes, plural } from '../words'
 import { choiceOption, numberOption, parseArgs } from './args'
 import type { Command } from './command'
-import { humanBytes, progressReporter } from './progress'
+import { progressReporter } from './progress'
 
 const HELP = `Usage: dynamo-consistency list URL-or-PATH [options]
 
@@ -164,7 +164,7 @@ export const listCommand: Command = {
       const seconds = (Date.now() - started) / 1000
       const where = output ? `${output} (${format})` : 'standard output (text)'
       io.err(
-        `list: ${plural(tree.fileCount, 'file')} (${humanBytes(tree.totalSize)}) in ${plural(tree.nodeCount, 'directory')}` +
+        `list: ${plural(tree.fileCount, 'file')} (${formatBytes(tree.totalSize)}) in ${plural(tree.nodeCount, 'directory')}` +
           `${unlisted.length ? `, ${unlisted.length} unlisted` : ''} in ${seconds.toFixed(1)} s -> ${where}`,
       )
       if (options.json) {

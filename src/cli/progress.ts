@@ -4,19 +4,8 @@
  * plain line every 5 s and at the end.
  */
 import type { ListProgress } from '../native'
-import { plural } from '../words'
+import { formatBytes, plural } from '../words'
 import type { Output } from './command'
-
-/** Bytes in decimal units: 16.8 kB, 2.3 TB. */
-export function humanBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB']
-  let i = 0
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000
-    i++
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`
-}
 
 /** Seconds as m:ss, or h:mm:ss from an hour on. */
 export function clock(seconds: number): string {
@@ -44,7 +33,7 @@ export function progressLine(label: string, p: ListProgress, width: number, expe
     { text: dirs, rank: 1 },
   ]
   if (p.dirsQueued) parts.push({ text: `(${count(p.dirsQueued)} queued)`, rank: 6 })
-  parts.push({ text: humanBytes(p.bytes), rank: 5 })
+  parts.push({ text: formatBytes(p.bytes), rank: 5 })
   parts.push({ text: `${count(p.filesPerSecond)} files/s`, rank: 2 })
   parts.push({ text: clock(p.elapsedSeconds), rank: 3 })
   if (expectedFiles && expectedFiles > 0) {
@@ -81,7 +70,7 @@ export function progressReporter(io: Output, label: string, expectedFiles?: numb
       lastLine = Date.now()
       io.err(
         `${label}: ${plural(p.dirsDone, 'directory')} listed, ${p.dirsQueued} queued, ${plural(p.files, 'file')}, ` +
-          `${humanBytes(p.bytes)}, ${Math.round(p.filesPerSecond)} files/s, ${clock(p.elapsedSeconds)}` +
+          `${formatBytes(p.bytes)}, ${Math.round(p.filesPerSecond)} files/s, ${clock(p.elapsedSeconds)}` +
           (p.unlisted ? `, ${p.unlisted} unlisted` : ''),
       )
     }

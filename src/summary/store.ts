@@ -29,6 +29,7 @@ import * as path from 'node:path'
 import { DatabaseError, insertRows, MysqlSql, type Param, type Row, redact, type Sql, SqliteSql } from '../backends/sql'
 import { config } from '../config'
 import { type Lfn, lfnBytes, lfnFromColumn } from '../lfn'
+import { DAY, now } from '../time'
 import type { Reporting, RunStats, RunStatus, SiteSummary, SummaryReader } from './types'
 
 /**
@@ -150,17 +151,11 @@ const ADDED_COLUMNS = [
 export function summaryLocation(): string {
   const configured = config.get<string>('SummaryDatabase')
   if (/^(mysql|mariadb):\/\//.test(configured)) return configured
-  if (configured) {
-    const base = config.LOCATION ? path.dirname(config.LOCATION) : process.cwd()
-    return path.resolve(base, configured)
-  }
+  if (configured) return config.relativePath(configured)
   return path.join(config.resolvePath('VarLocation'), 'summary.db')
 }
 
-const now = () => Math.floor(Date.now() / 1000)
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v))
-const DAY = 86_400
-
 /** A size as a parameter: unknown (undefined or negative) is NULL. */
 const sizeParam = (size: number | undefined): number | null => (size === undefined || size < 0 ? null : size)
 

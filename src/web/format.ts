@@ -1,4 +1,5 @@
 /** How figures read on the page: counts with separators, sizes in TB, durations and ages. */
+import { DAY } from '../time'
 
 const TB = 1e12
 
@@ -14,24 +15,12 @@ export function formatTB(bytes: number): string {
   return tb < 0.01 ? '<0.01' : tb.toFixed(2)
 }
 
-/** Bytes in the unit that suits them (SI, as storage is sold). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB']
-  let v = bytes
-  let u = 0
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000
-    u++
-  }
-  return u === 0 ? `${bytes} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`
-}
-
 /** Seconds as h:mm:ss (m:ss under an hour, days when over one, tenths of seconds under ten). */
 export function formatDuration(seconds: number): string {
   if (seconds < 10) return `${Math.max(0, seconds).toFixed(1)} s`
   const s = Math.max(0, Math.round(seconds))
-  const d = Math.floor(s / 86_400)
-  const h = Math.floor((s % 86_400) / 3600)
+  const d = Math.floor(s / DAY)
+  const h = Math.floor((s % DAY) / 3600)
   const m = Math.floor((s % 3600) / 60)
   const pad = (n: number) => String(n).padStart(2, '0')
   const clock = h > 0 || d > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`
@@ -43,8 +32,8 @@ export function formatSpan(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds))
   if (s < 60) return `${s} s`
   if (s < 3600) return `${Math.floor(s / 60)} min`
-  if (s < 86_400 * 2) return `${Math.floor(s / 3600)} h`
-  return `${Math.floor(s / 86_400)} d`
+  if (s < DAY * 2) return `${Math.floor(s / 3600)} h`
+  return `${Math.floor(s / DAY)} d`
 }
 
 /** How long ago a time was: "just now", "5 min ago", "3 h ago", "2 d ago". */

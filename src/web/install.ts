@@ -8,6 +8,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { SummaryReader } from '../summary/types'
+import { now } from '../time'
 import { historyDocument, sitesDocument } from './api'
 import { asset, assetNames } from './assets'
 import { latestLog, runningConfiguration } from './files'
@@ -42,8 +43,8 @@ function writeAtomic(file: string, body: string | Buffer): void {
 
 export async function installWeb(options: InstallOptions): Promise<InstallReport> {
   const { reader, dir } = options
-  const now = options.now ?? Math.floor(Date.now() / 1000)
-  const pageOptions = { now, refresh: options.refresh ?? 60 }
+  const at = options.now ?? now()
+  const pageOptions = { now: at, refresh: options.refresh ?? 60 }
   const files: string[] = []
   const write = (name: string, body: string | Buffer) => {
     writeAtomic(path.join(dir, name), body)
@@ -60,8 +61,8 @@ export async function installWeb(options: InstallOptions): Promise<InstallReport
     const log = latestLog(site.site)
     if (log) write(path.join('logs', `${name}.log`), fs.readFileSync(log))
   }
-  write(path.join('api', 'sites.json'), JSON.stringify(sitesDocument(sites, now)))
-  write('metrics.txt', metricsText(sites, now, await lastGoodRuns(reader, sites)))
+  write(path.join('api', 'sites.json'), JSON.stringify(sitesDocument(sites, at)))
+  write('metrics.txt', metricsText(sites, at, await lastGoodRuns(reader, sites)))
   write('config.json', runningConfiguration())
   // the summary page last: it links to everything above
   write('index.html', summaryPage(sites, pageOptions))

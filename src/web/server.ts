@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net'
 import * as path from 'node:path'
 import { config } from '../config'
 import type { SummaryReader } from '../summary/types'
+import { now } from '../time'
 import { historyDocument, sitesDocument } from './api'
 import { asset } from './assets'
 import { isListFileName, latestLog, runningConfiguration } from './files'
@@ -152,7 +153,7 @@ export function startWebServer(options: ServeOptions): Promise<WebServer> {
   const resolved = {
     reader: options.reader,
     refresh: options.refresh ?? 60,
-    now: options.now ?? (() => Math.floor(Date.now() / 1000)),
+    now: options.now ?? now,
   }
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {

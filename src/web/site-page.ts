@@ -4,12 +4,16 @@
  * uPlot from the history embedded as JSON) and the table of its runs.
  */
 import type { RunStats, SiteSummary } from '../summary/types'
+import { formatBytes } from '../words'
 import { LISTS, listFileName } from './files'
-import { formatAge, formatBytes, formatCount, formatDuration, formatTB, formatTime } from './format'
+import { formatAge, formatCount, formatDuration, formatTB, formatTime } from './format'
 import { escapeHtml, href, jsonForScript, siteFileName } from './html'
 import { document } from './page'
 import { siteState } from './state'
 import { bodyAttributes, type PageOptions } from './summary-page'
+
+/** Sizes in titles: two decimals under 10 of a unit. */
+const FINE = { fine: true }
 
 /** The figures the plots draw, one array per figure, runs oldest first. */
 export const HISTORY_SERIES = [
@@ -75,10 +79,10 @@ function runsTable(runs: readonly RunStats[]): string {
       ...[r.files, r.nodes].map((n) => `<td data-v="${n}">${formatCount(n)}</td>`),
       `<td data-v="${r.unlisted}">${formatCount(r.unlisted)} (${formatCount(r.unlistedBad)})</td>`,
       ...[r.empty, r.missing, r.nosource, r.unrecoverable].map((n) => `<td data-v="${n}">${formatCount(n)}</td>`),
-      `<td data-v="${r.missingSize}" title="${formatBytes(r.missingSize)}">${formatTB(r.missingSize)}</td>`,
+      `<td data-v="${r.missingSize}" title="${formatBytes(r.missingSize, FINE)}">${formatTB(r.missingSize)}</td>`,
       `<td data-v="${r.orphan}">${formatCount(r.orphan)}</td>`,
-      `<td data-v="${r.orphanSize}" title="${formatBytes(r.orphanSize)}">${formatTB(r.orphanSize)}</td>`,
-      `<td data-v="${r.unmerged}" title="${formatBytes(r.unmergedSize)}">${formatCount(r.unmerged)}</td>`,
+      `<td data-v="${r.orphanSize}" title="${formatBytes(r.orphanSize, FINE)}">${formatTB(r.orphanSize)}</td>`,
+      `<td data-v="${r.unmerged}" title="${formatBytes(r.unmergedSize, FINE)}">${formatCount(r.unmerged)}</td>`,
       `<td class="text">${r.heldBack ? escapeHtml(r.heldBack) : ''}</td>`,
     ]
     return `<tr>${cells.join('')}</tr>`
@@ -110,9 +114,9 @@ export function sitePage(site: SiteSummary, runs: readonly RunStats[], options: 
       fact('Files', last.failed ? 'failed' : formatCount(last.files), undefined, bad('files')),
       fact('Directories', formatCount(last.nodes)),
       fact('Missing', formatCount(last.missing), `MaxMissing ${site.maxMissing}`, bad('missing')),
-      fact('Missing size (TB)', formatTB(last.missingSize), formatBytes(last.missingSize)),
+      fact('Missing size (TB)', formatTB(last.missingSize), formatBytes(last.missingSize, FINE)),
       fact('Orphans', formatCount(last.orphan), `MaxOrphan ${site.maxOrphan}`, bad('orphan')),
-      fact('Orphan size (TB)', formatTB(last.orphanSize), formatBytes(last.orphanSize)),
+      fact('Orphan size (TB)', formatTB(last.orphanSize), formatBytes(last.orphanSize, FINE)),
       fact('No source', formatCount(last.nosource)),
       fact('Unrecoverable', formatCount(last.unrecoverable), undefined, bad('unrecoverable')),
       fact(

@@ -15,6 +15,7 @@
  * that in the browser and never shows a stale green.
  */
 import type { SiteSummary } from '../summary/types'
+import { DAY } from '../time'
 import { plural } from '../words'
 import { formatSpan } from './format'
 
@@ -50,7 +51,7 @@ export interface SiteState {
   then: SiteColour | null
 }
 
-export const DAY = 86_400
+export { DAY }
 
 /** The problems of a site's last run, with the reason for each. */
 export function problemsOf(site: SiteSummary): { problems: Problem[]; reasons: string[] } {

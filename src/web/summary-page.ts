@@ -6,11 +6,15 @@
  * without them.
  */
 import type { SiteSummary } from '../summary/types'
+import { formatBytes } from '../words'
 import { type ListKind, listFileName } from './files'
-import { formatAge, formatBytes, formatCount, formatDuration, formatTB, formatTime } from './format'
+import { formatAge, formatCount, formatDuration, formatTB, formatTime } from './format'
 import { escapeHtml, href, siteFileName } from './html'
 import { document } from './page'
 import { COLOUR_RANK, type Problem, type SiteColour, type SiteState, siteState } from './state'
+
+/** Sizes in titles: two decimals under 10 of a unit. */
+const FINE = { fine: true }
 
 export interface PageOptions {
   /** Unix seconds the page is made at. */
@@ -111,7 +115,7 @@ function size(pick: (last: NonNullable<SiteSummary['last']>) => number): Column[
     return {
       html: formatTB(bytes),
       sort: bytes,
-      title: `${formatBytes(bytes)} (${bytes} bytes)`,
+      title: `${formatBytes(bytes, FINE)} (${bytes} bytes)`,
       ...zero(bytes),
     }
   }
@@ -247,7 +251,7 @@ export const COLUMNS: Column[] = [
     tip: 'files removed from /store/unmerged',
     cell: (s) =>
       s.last
-        ? { html: formatCount(s.last.unmerged), sort: s.last.unmerged, title: formatBytes(s.last.unmergedSize) }
+        ? { html: formatCount(s.last.unmerged), sort: s.last.unmerged, title: formatBytes(s.last.unmergedSize, FINE) }
         : none,
   },
   {

@@ -37,6 +37,15 @@ pub struct FileEntry {
     pub size: f64,
 }
 
+/// The files of a `missing` or `orphan` list as columns, in list order.
+#[napi(object)]
+pub struct FindingColumns {
+    /// The names, each followed by a NUL byte: their exact bytes.
+    pub lfns: Buffer,
+    /// Bytes; -1 when unknown.
+    pub sizes: Float64Array,
+}
+
 /// Missing and orphan files, empty and unlisted directories.
 #[napi]
 pub struct CompareResult {
@@ -203,6 +212,15 @@ impl CompareResult {
     pub fn sizes(&mut self, kind: FileListKind) -> Float64Array {
         let sizes: Vec<f64> = list_of(&mut self.inner, kind).iter().map(|e| size_to_js(e.size)).collect();
         sizes.into()
+    }
+
+    /// The `missing` or `orphan` files with their sizes, in list order, in
+    /// one call.
+    #[napi]
+    pub fn findings(&mut self, kind: FileListKind) -> FindingColumns {
+        let list = list_of(&mut self.inner, kind);
+        let sizes: Vec<f64> = list.iter().map(|e| size_to_js(e.size)).collect();
+        FindingColumns { lfns: nul_joined(list.iter().map(|e| e.lfn.as_slice())), sizes: sizes.into() }
     }
 
     /// Keep the entries of a list whose mask byte is not 0 (one byte per

@@ -154,8 +154,6 @@ pub struct Progress {
     pub done: bool,
 }
 
-type HaltCheck = Box<dyn Fn() -> bool + Send + Sync>;
-
 pub struct EngineOptions {
     pub threads: usize,
     /// Further attempts after the first for a directory whose error is retryable.
@@ -169,8 +167,6 @@ pub struct EngineOptions {
     pub checkpoint_note: Vec<u8>,
     pub checkpoint_every: Duration,
     pub cancel: Arc<AtomicBool>,
-    /// Asked about once a second; `true` stops the listing as a cancel does.
-    pub halt: Option<HaltCheck>,
 }
 
 impl Default for EngineOptions {
@@ -184,7 +180,6 @@ impl Default for EngineOptions {
             checkpoint_note: Vec::new(),
             checkpoint_every: Duration::from_secs(5),
             cancel: Arc::new(AtomicBool::new(false)),
-            halt: None,
         }
     }
 }
@@ -193,8 +188,6 @@ impl Default for EngineOptions {
 pub enum EngineError {
     #[error("the listing was cancelled{}", checkpoint_note(.0))]
     Cancelled(Option<PathBuf>),
-    #[error("the listing was halted{}", checkpoint_note(.0))]
-    Halted(Option<PathBuf>),
     /// The server refused the credentials: nothing could be listed with them.
     #[error("{0}")]
     Auth(String),
@@ -411,14 +404,13 @@ fn no_server_left(dir: DirId, reason: &str) -> Outcome {
 }
 
 /// What the coordinator does besides adding results to the tree, shared by
-/// both ways of running listers: cancel, halt, progress, checkpoints.
+/// both ways of running listers: cancel, progress, checkpoints.
 struct Coordinator<'a> {
     opts: &'a EngineOptions,
     on_progress: &'a mut dyn FnMut(&Progress),
     progress: Progress,
     start: Instant,
     last_progress: Instant,
-    last_halt_check: Instant,
     last_checkpoint: Instant,
     checkpoint_cost: Duration,
 }
@@ -432,7 +424,6 @@ impl<'a> Coordinator<'a> {
             progress: Progress { files: tree.file_count() as u64, ..Progress::default() },
             start: now,
             last_progress: now,
-            last_halt_check: now,
             last_checkpoint: now,
             checkpoint_cost: Duration::ZERO,
         }
@@ -451,29 +442,14 @@ impl<'a> Coordinator<'a> {
     }
 
     /// Called after each result and each wait: an error when the listing
-    /// was cancelled or halted (with the checkpoint saved), and progress and
+    /// was cancelled (with the checkpoint saved), and progress and
     /// checkpoints when they are due.
     fn tick(&mut self, tree: &Tree, in_flight: u64) -> Result<(), EngineError> {
         let opts = self.opts;
-        let stop = |halted: bool| -> EngineError {
+        if opts.cancel.load(Ordering::Relaxed) {
             let note = &opts.checkpoint_note;
             let saved = opts.checkpoint.as_ref().and_then(|p| save_tree_noted(tree, note, p).ok().map(|_| p.clone()));
-            if halted {
-                EngineError::Halted(saved)
-            } else {
-                EngineError::Cancelled(saved)
-            }
-        };
-        if opts.cancel.load(Ordering::Relaxed) {
-            return Err(stop(false));
-        }
-        if let Some(halt) = &opts.halt {
-            if self.last_halt_check.elapsed() >= Duration::from_secs(1) {
-                self.last_halt_check = Instant::now();
-                if halt() {
-                    return Err(stop(true));
-                }
-            }
+            return Err(EngineError::Cancelled(saved));
         }
         if self.last_progress.elapsed() >= opts.progress_every {
             self.last_progress = Instant::now();

@@ -309,7 +309,7 @@ fn error_line(dir: &[u8], server: &str, line: &[u8]) -> ListError {
         std::str::from_utf8(&digits).ok()?.parse::<u32>().ok()
     });
     match code {
-        Some(c) if !crate::xrootd::retryable_server_error(c) => ListError::fatal(message),
+        Some(c) if !xrootd_sys::kxr::is_retryable(c) => ListError::fatal(message),
         Some(_) => ListError::retryable(message),
         None => ListError::no_answer(message),
     }

@@ -98,13 +98,6 @@ impl XrootdLister {
     }
 }
 
-/// Whether a server error number (`kXR_*`) may pass on another attempt:
-/// a busy or failing server, not a refusal.
-pub fn retryable_server_error(kxr: u32) -> bool {
-    use xrootd_sys::kxr::*;
-    matches!(kxr, SERVER_ERROR | NO_SERVER | OVERLOADED | IO_ERROR | FS_ERROR)
-}
-
 /// XrdCl's code for a failed authentication (`errAuthFailed`): no
 /// credential the server accepts (none, expired, of an untrusted CA, a
 /// wrong key), whatever the directory.

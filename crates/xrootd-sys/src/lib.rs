@@ -44,6 +44,13 @@ pub mod kxr {
     pub const NOT_FILE: u32 = 3015;
     pub const IS_DIRECTORY: u32 = 3016;
     pub const OVERLOADED: u32 = 3024;
+
+    /// Whether a server error number may pass on another attempt: a busy
+    /// or failing server, not a refusal (permission denied, no such
+    /// directory, a bad argument).
+    pub fn is_retryable(code: u32) -> bool {
+        matches!(code, SERVER_ERROR | NO_SERVER | OVERLOADED | IO_ERROR | FS_ERROR)
+    }
 }
 
 /// StatInfo flag: the entry is a directory.
@@ -79,10 +86,7 @@ impl Error {
     /// permission denied or no such directory.
     pub fn is_retryable(&self) -> bool {
         if self.is_server_error() {
-            return matches!(
-                self.server_errno,
-                kxr::SERVER_ERROR | kxr::NO_SERVER | kxr::OVERLOADED | kxr::IO_ERROR | kxr::FS_ERROR
-            );
+            return kxr::is_retryable(self.server_errno);
         }
         // client-side: invalid arguments and addresses are final, the rest is the network
         !matches!(self.code, 0..=99 | 101) || self.code == ERR_OPERATION_EXPIRED
@@ -364,6 +368,20 @@ impl Drop for FileSystem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_servers_are_retried_refusals_are_not() {
+        for code in [kxr::OVERLOADED, kxr::SERVER_ERROR, kxr::NO_SERVER, kxr::IO_ERROR, kxr::FS_ERROR] {
+            assert!(kxr::is_retryable(code), "{code}");
+            let e = Error { code: ERR_ERROR_RESPONSE, server_errno: code, fatal: false, message: String::new() };
+            assert!(e.is_retryable(), "{code}");
+        }
+        for code in [kxr::NOT_FOUND, kxr::NOT_AUTHORIZED, kxr::ARG_INVALID, kxr::NOT_FILE, kxr::IS_DIRECTORY] {
+            assert!(!kxr::is_retryable(code), "{code}");
+            let e = Error { code: ERR_ERROR_RESPONSE, server_errno: code, fatal: false, message: String::new() };
+            assert!(!e.is_retryable(), "{code}");
+        }
+    }
 
     #[test]
     fn timeouts_round_up_to_whole_seconds() {

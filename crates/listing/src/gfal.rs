@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::engine::{DirEntry, DirLister, DirListing, ListError};
+use crate::ls_line;
 
 pub struct GfalLister {
     /// What an LFN is appended to: `root://host:port/`, `file://`.
@@ -161,43 +162,9 @@ fn error_of(url: &str, stderr: &str, status: Option<i32>) -> ListError {
 /// `drwxr-xr-x   2 0     0          4096 2024-01-31 12:00:01.000000 +0000 name with spaces\t`
 fn parse_entry(line: &[u8]) -> Option<DirEntry> {
     let line = line.strip_suffix(b"\t").unwrap_or(line);
-    let mut rest = line;
-    let mut fields: [&[u8]; 8] = [&[]; 8];
-    for field in fields.iter_mut() {
-        let start = rest.iter().position(|&b| b != b' ')?;
-        rest = &rest[start..];
-        let end = rest.iter().position(|&b| b == b' ')?;
-        *field = &rest[..end];
-        rest = &rest[end..];
-    }
-    let name = rest.strip_prefix(b" ")?;
-    let [perms, _links, _uid, _gid, size, date, time, zone] = fields;
-    if name.is_empty() || name.contains(&b'/') {
-        return None;
-    }
-    let is_dir = match perms.first()? {
-        b'd' => true,
-        b'-' | b'l' | b'p' | b's' | b'c' | b'b' => false,
-        _ => return None,
-    };
-    let size: u64 = std::str::from_utf8(size).ok()?.parse().ok()?;
-    let offset = parse_zone(zone)?;
-    let mtime = crate::xrdfs::parse_utc(date, time)? - offset;
-    Some(DirEntry { name: name.to_vec(), is_dir, size: if is_dir { 0 } else { size }, mtime })
-}
-
-/// `+0000`, `-0130` to seconds east of UTC.
-fn parse_zone(zone: &[u8]) -> Option<i64> {
-    let (sign, digits) = match zone {
-        [b'+', d @ ..] => (1, d),
-        [b'-', d @ ..] => (-1, d),
-        _ => return None,
-    };
-    if digits.len() != 4 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let n: i64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some(sign * ((n / 100) * 3600 + (n % 100) * 60))
+    let ([perms, _links, _uid, _gid, size, date, time, zone], name) = ls_line::fields(line)?;
+    let mtime = ls_line::parse_utc(date, time)? - ls_line::parse_zone(zone)?;
+    ls_line::entry(perms, size, name, mtime)
 }
 
 #[cfg(test)]

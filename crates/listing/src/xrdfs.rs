@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::engine::{DirEntry, DirLister, DirListing, ListError};
+use crate::ls_line;
 
 /// The width of the screen the shells echo commands on: wider than any
 /// command (a path is at most a few thousand bytes).
@@ -317,54 +318,9 @@ fn error_line(dir: &[u8], server: &str, line: &[u8]) -> ListError {
 
 /// `drwxr-xr-x owner group 4096 2024-01-31 12:00:00 /dir/name with spaces`
 fn parse_entry(line: &[u8], prefix: &[u8]) -> Option<DirEntry> {
-    let mut rest = line;
-    let mut fields: [&[u8]; 6] = [&[]; 6];
-    for field in fields.iter_mut() {
-        let start = rest.iter().position(|&b| b != b' ')?;
-        rest = &rest[start..];
-        let end = rest.iter().position(|&b| b == b' ')?;
-        *field = &rest[..end];
-        rest = &rest[end..];
-    }
-    let path = rest.strip_prefix(b" ")?;
-    let [perms, _owner, _group, size, date, time] = fields;
+    let ([perms, _owner, _group, size, date, time], path) = ls_line::fields(line)?;
     let name = path.strip_prefix(prefix)?;
-    if name.is_empty() || name.contains(&b'/') {
-        return None;
-    }
-    let is_dir = match perms.first()? {
-        b'd' => true,
-        b'-' | b'l' | b'p' | b's' | b'c' | b'b' => false,
-        _ => return None,
-    };
-    let size: u64 = std::str::from_utf8(size).ok()?.parse().ok()?;
-    let mtime = parse_utc(date, time)?;
-    Some(DirEntry { name: name.to_vec(), is_dir, size: if is_dir { 0 } else { size }, mtime })
-}
-
-/// `YYYY-MM-DD` and `HH:MM:SS` in UTC to unix seconds.
-pub(crate) fn parse_utc(date: &[u8], time: &[u8]) -> Option<i64> {
-    let num = |s: &[u8]| -> Option<i64> { std::str::from_utf8(s).ok()?.parse().ok() };
-    let mut d = date.split(|&b| b == b'-');
-    let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
-    let mut t = time.split(|&b| b == b':');
-    let (hh, mm) = (num(t.next()?)?, num(t.next()?)?);
-    // seconds may carry a fraction (gfal's full-iso style)
-    let ss = t.next().map_or(Some(0), |s| num(s.split(|&b| b == b'.').next()?))?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    Some(days_from_civil(y, m, day) * 86400 + hh * 3600 + mm * 60 + ss)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    ls_line::entry(perms, size, name, ls_line::parse_utc(date, time)?)
 }
 
 #[cfg(test)]
@@ -409,14 +365,6 @@ mod tests {
         let mut p = Parser::new(b"/", "h:1");
         p.line(b"-rw-r--r-- root root 3 2024-01-31 12:00:01 /f");
         assert_eq!(p.finish().unwrap()[0].name, b"f");
-    }
-
-    #[test]
-    fn utc_dates() {
-        assert_eq!(parse_utc(b"1970-01-01", b"00:00:00"), Some(0));
-        assert_eq!(parse_utc(b"2000-03-01", b"00:00:00"), Some(951868800));
-        assert_eq!(parse_utc(b"2024-02-29", b"23:59:59.000000"), Some(1709251199));
-        assert_eq!(parse_utc(b"2024-13-01", b"00:00:00"), None);
     }
 
     fn ready() -> bool {

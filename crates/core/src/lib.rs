@@ -7,6 +7,7 @@ pub mod compare;
 pub mod input;
 pub mod listcompare;
 pub mod listfile;
+pub mod locks;
 pub mod tree;
 pub mod treefile;
 

@@ -23,6 +23,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use dc_core::locks;
 use dc_core::treefile::save_tree_noted;
 use dc_core::{DirId, DirState, Tree, ROOT};
 
@@ -285,7 +286,7 @@ pub fn run(
     ));
     let mut in_flight = 0u64;
     {
-        let mut q = queue.lock().expect("queue lock");
+        let mut q = locks::lock(&queue);
         for d in tree.pending() {
             q.jobs.push_back(Job::new(d, tree.dir_path(d)));
             in_flight += 1;
@@ -304,21 +305,21 @@ pub fn run(
         }
         drop(tx);
         let close = || {
-            queue.lock().expect("queue lock").closed = true;
+            locks::lock(&queue).closed = true;
             wake.notify_all();
         };
         // with every server down, what is queued is unlisted at once (the breaker's lock is
         // never held while the queue's is taken here: workers take them the other way round)
         let unlist_queued = |tree: &mut Tree, coord: &mut Coordinator, in_flight: &mut u64| {
             let reason = {
-                let mut b = breaker.lock().expect("breaker lock");
+                let mut b = locks::lock(&breaker);
                 b.check();
                 if !b.all_down() {
                     return;
                 }
                 b.reason()
             };
-            let jobs: Vec<Job> = queue.lock().expect("queue lock").jobs.drain(..).collect();
+            let jobs: Vec<Job> = locks::lock(&queue).jobs.drain(..).collect();
             *in_flight -= jobs.len() as u64;
             for job in jobs {
                 coord.apply(tree, no_server_left(job.dir, &reason));
@@ -329,7 +330,7 @@ pub fn run(
                 Ok(outcome) if outcome.handback == Handback::ServerDown => {
                     // its server went down while it was tried: another server lists it, or none is left
                     let reason = {
-                        let b = breaker.lock().expect("breaker lock");
+                        let b = locks::lock(&breaker);
                         b.all_down().then(|| b.reason())
                     };
                     match reason {
@@ -339,14 +340,14 @@ pub fn run(
                         }
                         None => {
                             let job = Job::new(outcome.dir, tree.dir_path(outcome.dir));
-                            queue.lock().expect("queue lock").jobs.push_front(job);
+                            locks::lock(&queue).jobs.push_front(job);
                             wake.notify_all();
                         }
                     }
                 }
                 Ok(Outcome { dir, attempts, handback: Handback::Elsewhere(server), .. }) => {
                     let job = Job { dir, lfn: tree.dir_path(dir), attempts, avoid: Some(server) };
-                    queue.lock().expect("queue lock").jobs.push_front(job);
+                    locks::lock(&queue).jobs.push_front(job);
                     wake.notify_all();
                 }
                 Ok(Outcome { result: Err(e), .. }) if e.auth => {
@@ -359,7 +360,7 @@ pub fn run(
                     if !new_jobs.is_empty() {
                         in_flight += new_jobs.len() as u64;
                         let n = new_jobs.len();
-                        queue.lock().expect("queue lock").jobs.extend(new_jobs);
+                        locks::lock(&queue).jobs.extend(new_jobs);
                         // wake as many workers as there is work for, not all of them
                         for _ in 0..n.min(threads) {
                             wake.notify_one();
@@ -666,16 +667,16 @@ fn worker_loop(
     tx: mpsc::Sender<Outcome>,
     opts: &EngineOptions,
 ) {
-    let server = breaker.lock().expect("breaker lock").server_of(worker);
+    let server = locks::lock(breaker).server_of(worker);
     loop {
         let mut job = {
-            let mut q = queue.lock().expect("queue lock");
+            let mut q = locks::lock(queue);
             loop {
                 if q.closed {
                     return;
                 }
                 let (down, another_live) = {
-                    let b = breaker.lock().expect("breaker lock");
+                    let b = locks::lock(breaker);
                     (b.conn_down(worker), b.another_live(server))
                 };
                 // a worker whose server is down takes no more work; one woken for work passes it on
@@ -688,7 +689,7 @@ fn worker_loop(
                     break q.jobs.remove(i).expect("a queued directory");
                 }
                 // woken for new work or a server gone down; the timeout is a safety net
-                q = wake.wait_timeout(q, Duration::from_millis(250)).expect("queue lock").0;
+                q = locks::wait_timeout(wake, q, Duration::from_millis(250));
             }
         };
         let mut handback = Handback::No;
@@ -697,7 +698,7 @@ fn worker_loop(
             let listed_at = dc_core::now();
             let result = lister.list_dir(worker, &job.lfn, opts.timeout);
             let (down, another_live) = {
-                let mut b = breaker.lock().expect("breaker lock");
+                let mut b = locks::lock(breaker);
                 match &result {
                     Err(e) if e.no_answer => b.no_answer(worker),
                     _ => b.answered(worker),

@@ -14,6 +14,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use dc_core::locks;
+
 use crate::engine::{DirEntry, DirLister, DirListing, ListError};
 use crate::ls_line;
 
@@ -164,7 +166,7 @@ impl DirLister for XrdfsLister {
                 "{shown}: a quote or line break in the name cannot be given to xrdfs"
             )));
         }
-        let mut slot = self.shells[worker % self.shells.len()].lock().expect("shell lock");
+        let mut slot = locks::lock(&self.shells[worker % self.shells.len()]);
         if slot.as_ref().is_some_and(|s| s.timeout != timeout) {
             *slot = None;
         }
@@ -219,7 +221,7 @@ impl DirLister for XrdfsLister {
     }
 
     fn reconnect(&self, worker: usize) {
-        *self.shells[worker % self.shells.len()].lock().expect("shell lock") = None;
+        *locks::lock(&self.shells[worker % self.shells.len()]) = None;
     }
 
     fn server_names(&self) -> Vec<String> {

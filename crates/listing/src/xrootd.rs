@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dc_core::locks;
 pub use xrootd_sys::support;
 use xrootd_sys::FileSystem;
 
@@ -89,7 +90,7 @@ impl XrootdLister {
 
     fn handle(&self, worker: usize) -> Arc<FileSystem> {
         let slot = &self.conns[worker % self.conns.len()];
-        slot.lock().expect("connection lock").clone()
+        locks::lock(slot).clone()
     }
 
     /// The data servers (or further redirectors) that `lfn` is found behind.
@@ -208,7 +209,7 @@ impl AsyncDirLister for XrootdLister {
         let w = conn % self.conns.len();
         let generation = self.generations[w].fetch_add(1, Ordering::Relaxed) + 1;
         if let Ok(fs) = connection(&self.doors[w % self.doors.len()], self.id, w, generation) {
-            *self.conns[w].lock().expect("connection lock") = Arc::new(fs);
+            *locks::lock(&self.conns[w]) = Arc::new(fs);
         }
     }
 }

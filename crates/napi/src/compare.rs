@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use dc_core::locks;
 use dc_core::{CompareOptions, CompareResult as CoreResult, Entry};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -235,8 +236,8 @@ impl Task for CompareTask {
 
     fn compute(&mut self) -> Result<CoreResult> {
         no_panic("the comparison", || {
-            let inv = self.inventory.read().unwrap_or_else(|e| e.into_inner());
-            let rem = self.remote.read().unwrap_or_else(|e| e.into_inner());
+            let inv = locks::read(&self.inventory);
+            let rem = locks::read(&self.remote);
             Ok(dc_core::compare(&inv, &rem, self.opts))
         })
     }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use dc_core::locks;
 use dc_core::{DirState, ListingFormat, Tree as CoreTree, UNKNOWN_SIZE};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -109,11 +110,11 @@ impl Tree {
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, CoreTree> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+        locks::read(&self.inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, CoreTree> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
+        locks::write(&self.inner)
     }
 }
 

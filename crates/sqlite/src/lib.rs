@@ -12,6 +12,8 @@ use dc_core::{Tree, UNKNOWN_SIZE};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
+mod transaction;
+
 /// A value going into or coming out of a statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -150,12 +152,7 @@ impl Database {
 
     /// Run one statement once per parameter list, in one transaction (all or nothing).
     pub fn run_many(&self, sql: &str, param_lists: &[Vec<Value>]) -> Result<u64, Error> {
-        let conn = self.conn()?;
-        let own = conn.is_autocommit();
-        if own {
-            self.exec("BEGIN IMMEDIATE")?;
-        }
-        let result = (|| {
+        self.all_or_nothing(|conn| {
             let mut stmt = conn.prepare_cached(sql).map_err(|e| self.statement_error(sql, e))?;
             let mut changes = 0u64;
             for params in param_lists {
@@ -163,11 +160,7 @@ impl Database {
                     stmt.execute(rusqlite::params_from_iter(params)).map_err(|e| self.statement_error(sql, e))? as u64;
             }
             Ok(changes)
-        })();
-        if own {
-            self.finish(&result)?;
-        }
-        result
+        })
     }
 
     /// Rows of a query.
@@ -284,12 +277,7 @@ impl Database {
     /// `params`, in one transaction (all or nothing). Returns the number of
     /// rows changed.
     pub fn insert_tree(&self, sql: &str, params: &[Value], tree: &Tree) -> Result<u64, Error> {
-        let conn = self.conn()?;
-        let own = conn.is_autocommit();
-        if own {
-            self.exec("BEGIN IMMEDIATE")?;
-        }
-        let result = (|| {
+        self.all_or_nothing(|conn| {
             let mut stmt = conn.prepare_cached(sql).map_err(|e| self.statement_error(sql, e))?;
             for (i, p) in params.iter().enumerate() {
                 stmt.raw_bind_parameter(i + 4, p).map_err(|e| self.statement_error(sql, e))?;
@@ -312,22 +300,7 @@ impl Database {
             };
             tree.walk_sorted(&mut visit)?;
             Ok(changes)
-        })();
-        if own {
-            self.finish(&result)?;
-        }
-        result
-    }
-
-    fn finish<T>(&self, result: &Result<T, Error>) -> Result<(), Error> {
-        match result {
-            Ok(_) => self.exec("COMMIT"),
-            Err(_) => {
-                // the first error is the one to report; a failed rollback leaves nothing more to undo
-                let _ = self.exec("ROLLBACK");
-                Ok(())
-            }
-        }
+        })
     }
 
     /// Close the connection; later calls fail with [`Error::Closed`].
@@ -377,6 +350,20 @@ mod tests {
         assert!(db.run_many("INSERT INTO t VALUES (?)", &lists).is_err());
         assert_eq!(db.query("SELECT count(*) FROM t", &[]).unwrap().rows[0][0], Value::Integer(0));
         assert!(!db.in_transaction());
+    }
+
+    #[test]
+    fn inside_the_callers_transaction_the_caller_ends_it() {
+        let db = memory();
+        db.exec("CREATE TABLE t(a INTEGER UNIQUE)").unwrap();
+        db.exec("BEGIN").unwrap();
+        assert_eq!(db.run_many("INSERT INTO t VALUES (?)", &[vec![Value::Integer(1)]]).unwrap(), 1);
+        let lists = vec![vec![Value::Integer(2)], vec![Value::Integer(1)]];
+        assert!(db.run_many("INSERT INTO t VALUES (?)", &lists).is_err());
+        // neither committed nor rolled back: the caller's transaction is still open
+        assert!(db.in_transaction());
+        db.exec("ROLLBACK").unwrap();
+        assert_eq!(db.query("SELECT count(*) FROM t", &[]).unwrap().rows[0][0], Value::Integer(0));
     }
 
     #[test]

@@ -48,6 +48,8 @@ impl DirLister for JsLister {
         let (tx, rx) = mpsc::channel();
         locks::lock(&WAITING).insert(id, tx);
         let request = ListRequest { id: id as f64, lfn: lossy(lfn), worker: worker as u32 };
+        // the call's queue is unbounded (no MaxQueueSize), so Blocking never waits: the bound on calls
+        // queued to JavaScript is this worker's wait for the answer below, one request per worker
         let status = self.callback.call(request, ThreadsafeFunctionCallMode::Blocking);
         let forget = || locks::lock(&WAITING).remove(&id);
         if status != Status::Ok {

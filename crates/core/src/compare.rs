@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-use crate::tree::{join_lfn, DirId, DirState, Tree, ROOT, UNKNOWN_SIZE};
+use crate::tree::{join_lfn, DirId, DirState, Tree, UnlistedDir, ROOT, UNKNOWN_SIZE};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CompareOptions {
@@ -40,8 +40,8 @@ pub struct CompareResult {
     pub orphan: Vec<Entry>,
     /// Empty remote directories, deepest first.
     pub empty: Vec<Vec<u8>>,
-    /// Unlisted remote directories with their reasons, sorted by path.
-    pub unlisted: Vec<(Vec<u8>, String)>,
+    /// Unlisted remote directories with their reasons and whether they timed out, sorted by path.
+    pub unlisted: Vec<UnlistedDir>,
     /// Directory pairs skipped because their hashes agreed.
     pub skipped_dirs: u64,
 }
@@ -365,11 +365,21 @@ mod tests {
         let inv = tree(NOW, &[("/s/u/deep/1", 1, 0), ("/s/u/2", 1, 0), ("/s/ok/3", 1, 0)]);
         let mut rem = tree(NOW, &[("/s/ok/4", 1, 0)]);
         let u = rem.ensure_dir(b"/s/u");
-        rem.set_unlisted(u, NOW, "timeout");
+        rem.set_unlisted(u, NOW, "timeout", true);
+        let refused = rem.ensure_dir(b"/s/refused");
+        rem.set_unlisted(refused, NOW, "permission denied", false);
         let r = compare(&inv, &rem, CompareOptions::default());
         assert_eq!(lfns(&r.missing), ["/s/ok/3"]);
         assert_eq!(lfns(&r.orphan), ["/s/ok/4"]);
-        assert_eq!(r.unlisted, vec![(b"/s/u".to_vec(), "timeout".to_string())]);
+        let unlisted = |path: &str, reason: &str, timed_out| UnlistedDir {
+            path: path.as_bytes().to_vec(),
+            reason: reason.to_string(),
+            timed_out,
+        };
+        assert_eq!(
+            r.unlisted,
+            vec![unlisted("/s/refused", "permission denied", false), unlisted("/s/u", "timeout", true)]
+        );
     }
 
     #[test]

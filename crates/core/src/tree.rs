@@ -49,6 +49,23 @@ impl DirState {
     }
 }
 
+/// An unlisted directory: its path, why its listing failed, and whether the
+/// failure was a time-out (no answer in time, as opposed to an error the
+/// server or the file system gave).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnlistedDir {
+    pub path: Vec<u8>,
+    pub reason: String,
+    pub timed_out: bool,
+}
+
+/// Why an unlisted directory was not listed.
+#[derive(Clone, Debug)]
+struct Unlisted {
+    reason: String,
+    timed_out: bool,
+}
+
 /// The directories' names, in one byte arena.
 #[derive(Default)]
 struct DirNames {
@@ -191,7 +208,7 @@ pub struct Tree {
     dir_mtime: Times,
     dir_listed_at: Times,
     dir_state: Vec<DirState>,
-    unlisted_reason: FxHashMap<DirId, String>,
+    unlisted_why: FxHashMap<DirId, Unlisted>,
     file_dir: Vec<DirId>,
     file_name_end: Vec<u64>,
     file_names: Vec<u8>,
@@ -223,7 +240,7 @@ impl Tree {
             dir_mtime: Times::default(),
             dir_listed_at: Times::default(),
             dir_state: vec![DirState::Listed],
-            unlisted_reason: FxHashMap::default(),
+            unlisted_why: FxHashMap::default(),
             file_dir: Vec::new(),
             file_name_end: Vec::new(),
             file_names: Vec::new(),
@@ -276,7 +293,12 @@ impl Tree {
     }
 
     pub fn unlisted_reason(&self, d: DirId) -> Option<&str> {
-        self.unlisted_reason.get(&d).map(String::as_str)
+        self.unlisted_why.get(&d).map(|u| u.reason.as_str())
+    }
+
+    /// Whether the unlisted directory `d` failed by timing out.
+    pub fn unlisted_timed_out(&self, d: DirId) -> bool {
+        self.unlisted_why.get(&d).is_some_and(|u| u.timed_out)
     }
 
     pub fn depth(&self, mut d: DirId) -> usize {
@@ -414,13 +436,14 @@ impl Tree {
     pub fn set_listed(&mut self, d: DirId, listed_at: i64) {
         self.dir_state[d as usize] = DirState::Listed;
         self.dir_listed_at.set(d as usize, listed_at);
-        self.unlisted_reason.remove(&d);
+        self.unlisted_why.remove(&d);
     }
 
-    pub fn set_unlisted(&mut self, d: DirId, listed_at: i64, reason: &str) {
+    /// Record `d` unlisted with the reason, and whether it timed out.
+    pub fn set_unlisted(&mut self, d: DirId, listed_at: i64, reason: &str, timed_out: bool) {
         self.dir_state[d as usize] = DirState::Unlisted;
         self.dir_listed_at.set(d as usize, listed_at);
-        self.unlisted_reason.insert(d, reason.to_string());
+        self.unlisted_why.insert(d, Unlisted { reason: reason.to_string(), timed_out });
     }
 
     pub fn set_state(&mut self, d: DirId, state: DirState) {
@@ -680,13 +703,14 @@ impl Tree {
         empty.into_iter().map(|e| e.2).collect()
     }
 
-    /// Unlisted directories (path and reason), sorted by path.
-    pub fn unlisted(&self) -> Vec<(Vec<u8>, String)> {
-        let mut out: Vec<(Vec<u8>, String)> = (0..self.dir_count())
+    /// Unlisted directories (path, reason, whether they timed out), sorted by path.
+    pub fn unlisted(&self) -> Vec<UnlistedDir> {
+        let mut out: Vec<UnlistedDir> = (0..self.dir_count())
             .filter(|&d| self.dir_state[d] == DirState::Unlisted)
-            .map(|d| {
-                let reason = self.unlisted_reason(d as DirId).unwrap_or("").to_string();
-                (self.dir_path(d as DirId), reason)
+            .map(|d| UnlistedDir {
+                path: self.dir_path(d as DirId),
+                reason: self.unlisted_reason(d as DirId).unwrap_or("").to_string(),
+                timed_out: self.unlisted_timed_out(d as DirId),
             })
             .collect();
         out.sort_unstable();
@@ -874,8 +898,8 @@ impl Tree {
             self.dir_mtime.set(d, other.dir_mtime.get(0));
             self.dir_listed_at.set(d, other.dir_listed_at.get(0));
             self.dir_state[d] = other.dir_state[0];
-            if let Some(r) = other.unlisted_reason(ROOT) {
-                self.unlisted_reason.insert(base, r.to_string());
+            if let Some(u) = other.unlisted_why.get(&ROOT) {
+                self.unlisted_why.insert(base, u.clone());
             }
         }
         for od in 1..other.dir_count() {
@@ -885,8 +909,8 @@ impl Tree {
             self.dir_mtime.set(d as usize, other.dir_mtime.get(od));
             self.dir_listed_at.set(d as usize, other.dir_listed_at.get(od));
             self.dir_state[d as usize] = other.dir_state[od];
-            if let Some(r) = other.unlisted_reason(od as DirId) {
-                self.unlisted_reason.insert(d, r.to_string());
+            if let Some(u) = other.unlisted_why.get(&(od as DirId)) {
+                self.unlisted_why.insert(d, u.clone());
             }
         }
         for i in 0..other.file_count() {
@@ -1084,7 +1108,7 @@ mod tests {
         t.ensure_dir(b"/store/e1/e2/e3");
         t.ensure_dir(b"/store/e1/e4");
         let u = t.ensure_dir(b"/store/u1/u2");
-        t.set_unlisted(u, 1000, "permission denied");
+        t.set_unlisted(u, 1000, "permission denied", false);
         let young = t.ensure_dir(b"/store/young");
         t.set_dir_mtime(young, 990);
         let empty: Vec<Vec<u8>> = t.empty_dirs(60).iter().map(|&d| t.dir_path(d)).collect();

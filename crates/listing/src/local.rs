@@ -39,6 +39,7 @@ pub fn io_error(context: &Path, e: &io::Error) -> ListError {
         io::ErrorKind::PermissionDenied | io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => {
             ListError::fatal(message)
         }
+        io::ErrorKind::TimedOut => ListError { timed_out: true, ..ListError::retryable(message) },
         _ => ListError::retryable(message),
     }
 }
@@ -201,6 +202,6 @@ mod tests {
                 .unwrap();
         let u = t.unlisted();
         assert_eq!(u.len(), 1);
-        assert!(u[0].1.contains("No such file"), "{}", u[0].1);
+        assert!(u[0].reason.contains("No such file"), "{}", u[0].reason);
     }
 }

@@ -268,7 +268,7 @@ pub mod checks {
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
         let unlisted = tree.unlisted();
         assert_eq!(unlisted.len(), 1, "{unlisted:?}");
-        assert_eq!(unlisted[0].0, format!("/{}", tree_dir(3)).as_bytes());
+        assert_eq!(unlisted[0].path, format!("/{}", tree_dir(3)).as_bytes());
         // the sibling below the same parent and everything else is there
         let sibling = tree.find_dir(format!("/{}", tree_dir(10)).as_bytes()).unwrap();
         assert_eq!(tree.files_in(sibling).len(), 3);
@@ -276,7 +276,7 @@ pub mod checks {
     }
 
     /// Against a listener that never answers, every attempt ends at the timeout
-    /// and the directory is unlisted with the reason.
+    /// and the directory is unlisted with the reason, as timed out.
     pub fn silent_server_times_out(make: Factory<'_>) {
         let silent = SilentServer::start();
         let lister = make(&format!("127.0.0.1:{}", silent.port), 2);
@@ -288,8 +288,9 @@ pub mod checks {
         });
         let unlisted = rx.recv_timeout(Duration::from_secs(120)).expect("the timeout did not end the listing");
         assert_eq!(unlisted.len(), 1, "{unlisted:?}");
-        assert_eq!(unlisted[0].0, b"/store");
-        assert!(unlisted[0].1.contains("after 2 attempts"), "{}", unlisted[0].1);
+        assert_eq!(unlisted[0].path, b"/store");
+        assert!(unlisted[0].reason.contains("after 2 attempts"), "{}", unlisted[0].reason);
+        assert!(unlisted[0].timed_out, "{unlisted:?}");
     }
 
     /// The server killed mid-listing and started again: every file is either
@@ -321,7 +322,7 @@ pub mod checks {
             };
             let opts = EngineOptions { progress_every: Duration::from_millis(10), ..opts };
             let remote = run(lister.as_ref(), Tree::new(0), &[b"/"], &opts, &mut on_progress).unwrap();
-            let unlisted: Vec<Vec<u8>> = remote.unlisted().into_iter().map(|u| u.0).collect();
+            let unlisted: Vec<Vec<u8>> = remote.unlisted().into_iter().map(|u| u.path).collect();
             let got: std::collections::HashSet<_> = remote.files_sorted(None).into_iter().collect();
             for f in local.files_sorted(None) {
                 if got.contains(&f) {

@@ -196,7 +196,7 @@ impl DirLister for XrdfsLister {
                 Ok(line) => line,
                 Err(RecvTimeoutError::Timeout) => {
                     *slot = None;
-                    return Err(ListError::no_answer(format!(
+                    return Err(ListError::timed_out(format!(
                         "{shown}: no answer from xrdfs within {} s",
                         timeout.as_secs_f64()
                     )));
@@ -299,7 +299,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// `[ERROR] Server responded with an error: [3011] Unable to locate ...`:
 /// refusals (no such directory, not allowed) are final, the rest may pass;
 /// an error without the server's code (`[FATAL] Connection error`,
-/// `[ERROR] Operation expired`) is no answer from the server;
+/// `[ERROR] Operation expired`) is no answer from the server, and a time-out
+/// when it says so (`Operation expired`, `Socket timeout`);
 /// `[FATAL] Auth failed: ...` is a refused credential, which ends the listing.
 fn error_line(dir: &[u8], server: &str, line: &[u8]) -> ListError {
     let text = String::from_utf8_lossy(line).trim().to_string();
@@ -314,6 +315,9 @@ fn error_line(dir: &[u8], server: &str, line: &[u8]) -> ListError {
     match code {
         Some(c) if !xrootd_sys::kxr::is_retryable(c) => ListError::fatal(message),
         Some(_) => ListError::retryable(message),
+        None if find(line, b"Operation expired").is_some() || find(line, b"Socket timeout").is_some() => {
+            ListError::timed_out(message)
+        }
         None => ListError::no_answer(message),
     }
 }
@@ -346,15 +350,19 @@ mod tests {
         let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[ERROR] Operation expired");
         let e = p.finish().unwrap_err();
-        assert!(e.retryable && e.no_answer);
+        assert!(e.retryable && e.no_answer && e.timed_out);
+        let mut p = Parser::new(b"/x", "h:1");
+        p.line(b"[ERROR] Socket timeout");
+        assert!(p.finish().unwrap_err().timed_out);
         let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[FATAL] Connection error");
         let e = p.finish().unwrap_err();
         assert!(e.retryable && e.no_answer && e.message.contains("Connection error"), "{e:?}");
+        assert!(!e.timed_out);
         let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[ERROR] Server responded with an error: [3024] overloaded");
         let e = p.finish().unwrap_err();
-        assert!(e.retryable && !e.no_answer);
+        assert!(e.retryable && !e.no_answer && !e.timed_out);
         let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[FATAL] Auth failed: No protocols left to try");
         let e = p.finish().unwrap_err();

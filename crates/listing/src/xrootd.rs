@@ -109,7 +109,9 @@ fn to_list_error(door: &str, lfn: &[u8], e: &xrootd_sys::Error) -> ListError {
         return ListError::auth_failed(format!("authentication failed at root://{door}: {}", e.message.trim()));
     }
     let message = format!("{}: {}", String::from_utf8_lossy(lfn), e.message.trim());
-    if e.is_no_answer() {
+    if e.is_timeout() {
+        ListError::timed_out(message)
+    } else if e.is_no_answer() {
         ListError::no_answer(message)
     } else if e.is_retryable() {
         ListError::retryable(message)
@@ -218,6 +220,25 @@ impl AsyncDirLister for XrootdLister {
 mod tests {
     use super::*;
     use crate::test_server::{checks, have_xrootd};
+
+    #[test]
+    fn errors_say_whether_they_timed_out() {
+        let error = |code: u16, server_errno: u32| {
+            let e = xrootd_sys::Error { code, server_errno, fatal: false, message: "m".to_string() };
+            to_list_error("door:1094", b"/store", &e)
+        };
+        for code in [xrootd_sys::ERR_OPERATION_EXPIRED, xrootd_sys::ERR_SOCKET_TIMEOUT] {
+            let e = error(code, 0);
+            assert!(e.timed_out && e.no_answer && e.retryable, "{code}: {e:?}");
+        }
+        // a refused or lost connection gave no answer but did not time out
+        for code in [108, xrootd_sys::ERR_OPERATION_INTERRUPTED] {
+            let e = error(code, 0);
+            assert!(!e.timed_out && e.no_answer, "{code}: {e:?}");
+        }
+        let e = error(xrootd_sys::ERR_ERROR_RESPONSE, xrootd_sys::kxr::NOT_FOUND);
+        assert!(!e.timed_out && !e.retryable, "{e:?}");
+    }
 
     fn ready() -> bool {
         if !xrootd_sys::available() {

@@ -58,7 +58,7 @@ fn list_of<'a>(r: &'a mut CoreResult, kind: &str) -> Result<&'a mut Vec<Entry>> 
 fn names_of<'a>(r: &'a mut CoreResult, kind: &str) -> Result<Vec<&'a [u8]>> {
     match kind {
         "empty" => Ok(r.empty.iter().map(Vec::as_slice).collect()),
-        "unlisted" => Ok(r.unlisted.iter().map(|u| u.0.as_slice()).collect()),
+        "unlisted" => Ok(r.unlisted.iter().map(|u| u.path.as_slice()).collect()),
         _ => Ok(list_of(r, kind)?.iter().map(|e| e.lfn.as_slice()).collect()),
     }
 }
@@ -202,7 +202,7 @@ impl CompareResult {
 
     #[napi]
     pub fn unlisted(&self) -> Vec<UnlistedDir> {
-        self.inner.unlisted.iter().map(|(p, r)| UnlistedDir { path: lossy(p), reason: r.clone() }).collect()
+        self.inner.unlisted.iter().map(UnlistedDir::from).collect()
     }
 
     /// Write a list as one name a line, escaped, through a temporary file

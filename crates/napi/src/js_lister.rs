@@ -60,7 +60,8 @@ impl DirLister for JsLister {
             Ok(reply) => reply,
             Err(_) => {
                 forget();
-                Err(ListError::retryable(format!("the JavaScript lister gave no answer in {timeout:?}")))
+                let message = format!("the JavaScript lister gave no answer in {timeout:?}");
+                Err(ListError { timed_out: true, ..ListError::retryable(message) })
             }
         }
     }

@@ -29,6 +29,8 @@ use shim::Api;
 pub const ERR_ERROR_RESPONSE: u16 = 400;
 /// XrdCl's code for a request whose timeout passed.
 pub const ERR_OPERATION_EXPIRED: u16 = 206;
+/// XrdCl's code for a socket that gave no data in time.
+pub const ERR_SOCKET_TIMEOUT: u16 = 103;
 /// XrdCl's code for a request cut short (its connection was lost).
 pub const ERR_OPERATION_INTERRUPTED: u16 = 207;
 
@@ -98,6 +100,12 @@ impl Error {
     /// TLS session, or a client-side mistake.
     pub fn is_no_answer(&self) -> bool {
         matches!(self.code, 102..=108 | ERR_OPERATION_EXPIRED | ERR_OPERATION_INTERRUPTED)
+    }
+
+    /// Whether the request timed out: its timeout passed, or its socket
+    /// gave no data in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.code, ERR_OPERATION_EXPIRED | ERR_SOCKET_TIMEOUT)
     }
 }
 

@@ -153,7 +153,7 @@ fn apply(tree: &mut Tree, outcome: Outcome, progress: &mut Progress) -> Vec<Job>
             } else {
                 e.message
             };
-            tree.set_unlisted(d, outcome.listed_at, &reason);
+            tree.set_unlisted(d, outcome.listed_at, &reason, e.timed_out);
             progress.unlisted += 1;
             Vec::new()
         }

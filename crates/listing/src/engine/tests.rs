@@ -105,8 +105,8 @@ fn failures_retry_then_unlisted() {
 fn assert_bad_unlisted_and_flaky_listed(t: &Tree) {
     let unlisted = t.unlisted();
     assert_eq!(unlisted.len(), 1);
-    assert_eq!(unlisted[0].0, b"/store/bad");
-    assert!(unlisted[0].1.contains("after 3 attempts"), "{}", unlisted[0].1);
+    assert_eq!(unlisted[0].path, b"/store/bad");
+    assert!(unlisted[0].reason.contains("after 3 attempts"), "{}", unlisted[0].reason);
     assert_eq!(t.files_in(t.find_dir(b"/store/mc/d7").unwrap()).len(), 20);
     assert_eq!(t.files_in(t.find_dir(b"/store/mc/d9").unwrap()).len(), 20);
 }
@@ -301,7 +301,7 @@ fn a_failure_while_cancelling_leaves_its_directory_pending() {
             let d = partial.find_dir(name).expect("known directory");
             assert_ne!(partial.state(d), DirState::Unlisted, "asynchronous: {asynchronous}");
         }
-        assert!(partial.unlisted().iter().all(|u| u.0 != b"/store/mc/d7" && u.0 != b"/store/mc/d9"));
+        assert!(partial.unlisted().iter().all(|u| u.path != b"/store/mc/d7" && u.path != b"/store/mc/d9"));
     }
 }
 
@@ -404,7 +404,7 @@ fn list_doors(doors: &Arc<Doors>, retries: u32, timeout: Duration) -> Tree {
 
 /// Every file of `clean` is in `tree` or below one of its unlisted directories, and `tree` invents none.
 fn nothing_lost(tree: &Tree, clean: &Tree) {
-    let unlisted: Vec<Vec<u8>> = tree.unlisted().into_iter().map(|u| u.0).collect();
+    let unlisted: Vec<Vec<u8>> = tree.unlisted().into_iter().map(|u| u.path).collect();
     let got: std::collections::HashSet<_> = tree.files_sorted(None).into_iter().collect();
     let want: std::collections::HashSet<_> = clean.files_sorted(None).into_iter().collect();
     assert!(got.is_subset(&want));
@@ -426,7 +426,7 @@ fn a_dead_server_ends_the_listing_after_the_timeout() {
         let took = t0.elapsed();
         let unlisted = tree.unlisted();
         assert!(unlisted.len() > 200, "asynchronous: {asynchronous}: {} unlisted", unlisted.len());
-        let reasons: Vec<&str> = unlisted.iter().map(|u| u.1.as_str()).collect();
+        let reasons: Vec<&str> = unlisted.iter().map(|u| u.reason.as_str()).collect();
         let unreachable = reasons.iter().filter(|r| r.starts_with("server unreachable")).count();
         // the rest failed their two attempts before the server was found down
         assert!(
@@ -491,4 +491,27 @@ fn a_server_that_answers_errors_is_not_down() {
         assert_bad_unlisted_and_flaky_listed(&t);
         assert_eq!(t.file_count(), 50 * 20 + 2);
     }
+}
+
+#[test]
+fn unlisted_directories_keep_whether_they_timed_out() {
+    /// `/store` holds `slow`, which times out, and `refused`, which is refused.
+    struct TwoFailures;
+    impl DirLister for TwoFailures {
+        fn list_dir(&self, _w: usize, lfn: &[u8], _t: Duration) -> Result<DirListing, ListError> {
+            match lfn {
+                b"/store" => Ok(DirListing { mtime: None, entries: vec![dir("slow"), dir("refused"), file("f", 1)] }),
+                b"/store/slow" => Err(ListError::timed_out("/store/slow: Operation expired")),
+                _ => Err(ListError::fatal("permission denied")),
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("t.tree");
+    let t = run(&TwoFailures, Tree::new(0), &[b"/store"], &opts(2), &mut |_| {}).unwrap();
+    let flags = |t: &Tree| t.unlisted().into_iter().map(|u| (u.path, u.timed_out)).collect::<Vec<_>>();
+    let want = vec![(b"/store/refused".to_vec(), false), (b"/store/slow".to_vec(), true)];
+    assert_eq!(flags(&t), want);
+    dc_core::save_tree(&t, &ck).unwrap();
+    assert_eq!(flags(&dc_core::load_tree(&ck).unwrap()), want);
 }

@@ -42,29 +42,38 @@ pub struct ListError {
     /// not trusted): no directory can be listed with them, so the listing
     /// stops at once rather than record every directory unlisted.
     pub auth: bool,
+    /// Whether the attempt timed out (no answer within the time allowed),
+    /// as opposed to failing with an error: kept with the directory when it
+    /// ends unlisted.
+    pub timed_out: bool,
 }
 
 impl ListError {
     /// An error that another attempt may pass (a busy server, an I/O error on it).
     pub fn retryable(message: impl Into<String>) -> ListError {
-        ListError { message: message.into(), retryable: true, no_answer: false, auth: false }
+        ListError { message: message.into(), retryable: true, no_answer: false, auth: false, timed_out: false }
     }
 
     /// A final answer.
     pub fn fatal(message: impl Into<String>) -> ListError {
-        ListError { message: message.into(), retryable: false, no_answer: false, auth: false }
+        ListError { message: message.into(), retryable: false, no_answer: false, auth: false, timed_out: false }
     }
 
     /// No answer from the server: retryable, and counted by the circuit breaker.
     pub fn no_answer(message: impl Into<String>) -> ListError {
-        ListError { message: message.into(), retryable: true, no_answer: true, auth: false }
+        ListError { message: message.into(), retryable: true, no_answer: true, auth: false, timed_out: false }
+    }
+
+    /// No answer from the server within the time allowed: [`ListError::no_answer`] that timed out.
+    pub fn timed_out(message: impl Into<String>) -> ListError {
+        ListError { timed_out: true, ..ListError::no_answer(message) }
     }
 
     /// The server refused the client's credentials: the message names the
     /// server (`authentication failed at root://host:port: ...`). It ends
     /// the listing ([`EngineError::Auth`]).
     pub fn auth_failed(message: impl Into<String>) -> ListError {
-        ListError { message: message.into(), retryable: false, no_answer: false, auth: true }
+        ListError { message: message.into(), retryable: false, no_answer: false, auth: true, timed_out: false }
     }
 }
 

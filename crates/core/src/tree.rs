@@ -9,6 +9,7 @@
 //! created before its children, so `parent(d) < d` for every directory but the
 //! root: bottom-up passes are a reverse scan over ids.
 
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use std::hash::Hasher;
@@ -105,7 +106,7 @@ fn child_key(parent: DirId, name: &[u8]) -> u32 {
 
 /// The table's 64-bit hash of a key, spread from its 32 bits.
 fn table_hash(key: u32) -> u64 {
-    (key as u64 | ((key as u64) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    (u64::from(key) | (u64::from(key) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A column of unix times, one a directory: four bytes each for every time
@@ -124,7 +125,7 @@ impl Times {
     fn get(&self, i: usize) -> i64 {
         match self.small[i] {
             Times::OTHER => self.other[&(i as u32)],
-            t => t as i64,
+            t => i64::from(t),
         }
     }
 
@@ -138,17 +139,14 @@ impl Times {
     }
 
     fn set(&mut self, i: usize, t: i64) {
-        match Times::small(t) {
-            Some(v) => {
-                if self.small[i] == Times::OTHER {
-                    self.other.remove(&(i as u32));
-                }
-                self.small[i] = v;
+        if let Some(v) = Times::small(t) {
+            if self.small[i] == Times::OTHER {
+                self.other.remove(&(i as u32));
             }
-            None => {
-                self.small[i] = Times::OTHER;
-                self.other.insert(i as u32, t);
-            }
+            self.small[i] = v;
+        } else {
+            self.small[i] = Times::OTHER;
+            self.other.insert(i as u32, t);
         }
     }
 
@@ -746,6 +744,12 @@ impl Tree {
             File(&'a [u8], usize),
             Dir(Vec<u8>, DirId),
         }
+        fn key<'b>(it: &'b Item<'_>) -> &'b [u8] {
+            match it {
+                Item::File(n, _) => n,
+                Item::Dir(k, _) => k,
+            }
+        }
         let mut path = Vec::new();
         let mut stack: Vec<(DirId, usize)> = vec![(ROOT, 0)];
         // (directory, length of `path` before its name) with its items in reverse
@@ -761,12 +765,6 @@ impl Tree {
                     Item::Dir(key, s)
                 }))
                 .collect();
-            fn key<'b>(it: &'b Item<'_>) -> &'b [u8] {
-                match it {
-                    Item::File(n, _) => n,
-                    Item::Dir(k, _) => k,
-                }
-            }
             // reversed: items are popped from the end
             items.sort_unstable_by(|a, b| key(b).cmp(key(a)));
             items
@@ -879,7 +877,8 @@ impl Tree {
                 DirState::Unlisted => " [unlisted]",
             };
             let (files, size) = totals[d as usize];
-            out.push_str(&format!("{}{} ({} files, {} bytes){}\n", "  ".repeat(depth), name, files, size, state));
+            // writing to a String cannot fail
+            let _ = writeln!(out, "{}{} ({} files, {} bytes){}", "  ".repeat(depth), name, files, size, state);
             if depth < max_depth {
                 let mut subs: Vec<DirId> = self.subdirs(d).to_vec();
                 subs.sort_by(|a, b| self.dir_name(*b).cmp(self.dir_name(*a)));
@@ -1010,7 +1009,7 @@ mod tests {
     fn directory_times_outside_four_bytes_are_kept_exactly() {
         let mut t = Tree::new(-7);
         let d = t.ensure_dir(b"/a/b");
-        for time in [0, 1_700_000_000, -1, i64::MIN, i64::MAX, 1 << 40, u32::MAX as i64, u32::MAX as i64 - 1] {
+        for time in [0, 1_700_000_000, -1, i64::MIN, i64::MAX, 1 << 40, i64::from(u32::MAX), i64::from(u32::MAX) - 1] {
             t.set_dir_mtime(d, time);
             t.set_listed(d, time);
             assert_eq!((t.dir_mtime(d), t.listed_at(d)), (time, time));

@@ -4,7 +4,7 @@
 //! only: a note, what the tree is of, such as the target and options of the
 //! listing a checkpoint belongs to), default listed time i64, directory
 //! count u64, file count u64; then every directory in
-//! path order (parent u32, name, mtime i64, listed_at i64, state u8, reason),
+//! path order (parent u32, name, mtime i64, `listed_at` i64, state u8, reason),
 //! then every file grouped by directory in name order (directory u32, name,
 //! size u64, mtime i64); a name or reason is a u32 length and its bytes.
 //! The state byte is the [`DirState`], with the high bit
@@ -203,6 +203,8 @@ pub fn read_tree_sized<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<Tr
 }
 
 /// [`read_tree_sized`] that gives the file's note too (empty in version 1).
+// one pass over the file in the order of the layout above, checked against it in one place
+#[allow(clippy::too_many_lines)]
 pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(Tree, Vec<u8>), TreeFileError> {
     let path = name.to_string();
     let mut r = HashReader { inner: r, hasher: Xxh3::new() };
@@ -225,7 +227,7 @@ pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(T
         VERSION => {}
         VERSION_NOTED => {
             let n = r.u32().map_err(map)?;
-            if n > MAX_NAME || len.is_some_and(|len| n as u64 > len) {
+            if n > MAX_NAME || len.is_some_and(|len| u64::from(n) > len) {
                 return Err(corrupt("note too long"));
             }
             note.resize(n as usize, 0);
@@ -236,7 +238,7 @@ pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(T
     let default_listed_at = r.i64().map_err(map)?;
     let n_dirs = r.u64().map_err(map)?;
     let n_files = r.u64().map_err(map)?;
-    if n_dirs == 0 || n_dirs > u32::MAX as u64 || n_files > u32::MAX as u64 {
+    if n_dirs == 0 || n_dirs > u64::from(u32::MAX) || n_files > u64::from(u32::MAX) {
         return Err(corrupt("impossible counts"));
     }
     // both counts fit in 32 bits: the sum cannot overflow
@@ -287,18 +289,17 @@ pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(T
             id
         };
         tree.set_dir_mtime(id, mtime);
-        match state {
-            DirState::Unlisted => tree.set_unlisted(id, listed_at, &String::from_utf8_lossy(&reason), timed_out),
-            _ => {
-                tree.set_listed(id, listed_at);
-                tree.set_state(id, state);
-            }
+        if state == DirState::Unlisted {
+            tree.set_unlisted(id, listed_at, &String::from_utf8_lossy(&reason), timed_out);
+        } else {
+            tree.set_listed(id, listed_at);
+            tree.set_state(id, state);
         }
     }
     tree.reserve_files(if len.is_some() { n_files } else { n_files.min(STREAM_RESERVE) } as usize, 0);
     for _ in 0..n_files {
         let dir = r.u32().map_err(map)?;
-        if dir as u64 >= n_dirs {
+        if u64::from(dir) >= n_dirs {
             return Err(corrupt("file in an unknown directory"));
         }
         read_name(&mut r, &mut name_buf)?;

@@ -27,6 +27,7 @@ impl GfalLister {
     }
 
     /// The same lister with `env` set for each `gfal-ls` it runs.
+    #[must_use]
     pub fn with_env(mut self, env: &[(String, String)]) -> GfalLister {
         self.env = env.to_vec();
         self

@@ -100,7 +100,7 @@ impl Dir {
         // SAFETY: a zeroed stat is a valid out-parameter
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid descriptor and out-pointer
-        if unsafe { libc::fstat(self.fd(), &mut st) } != 0 {
+        if unsafe { libc::fstat(self.fd(), &raw mut st) } != 0 {
             return Err(io::Error::last_os_error());
         }
         Ok(st)
@@ -126,7 +126,7 @@ impl Dir {
             // SAFETY: a zeroed stat is a valid out-parameter
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
             // SAFETY: valid descriptor, NUL-terminated name, out-pointer
-            let rc = unsafe { libc::fstatat(self.fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+            let rc = unsafe { libc::fstatat(self.fd(), name.as_ptr(), &raw mut st, libc::AT_SYMLINK_NOFOLLOW) };
             if rc != 0 {
                 let e = io::Error::last_os_error();
                 // removed between readdir and stat: it is gone, not an error

@@ -93,7 +93,7 @@ impl Shell {
         let marker = format!("#dc-start-{}", std::process::id());
         self.stdin
             .write_all(format!("{marker}\n").as_bytes())
-            .and_then(|_| self.stdin.flush())
+            .and_then(|()| self.stdin.flush())
             .map_err(|e| ListError::retryable(format!("the xrdfs shell is gone: {e}")))?;
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut seen = Vec::new();
@@ -152,6 +152,7 @@ impl XrdfsLister {
     }
 
     /// The same lister with `env` set for each shell it starts.
+    #[must_use]
     pub fn with_env(mut self, env: &[(String, String)]) -> XrdfsLister {
         self.env = env.to_vec();
         self
@@ -182,7 +183,7 @@ impl DirLister for XrdfsLister {
         command.extend_from_slice(b"\"\n");
         command.extend_from_slice(marker.as_bytes());
         command.push(b'\n');
-        if let Err(e) = shell.stdin.write_all(&command).and_then(|_| shell.stdin.flush()) {
+        if let Err(e) = shell.stdin.write_all(&command).and_then(|()| shell.stdin.flush()) {
             *slot = None;
             return Err(ListError::retryable(format!("{shown}: the xrdfs shell is gone: {e}")));
         }
@@ -261,7 +262,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line(&mut self, line: &[u8]) {
-        if self.error.is_some() || line.iter().all(|b| b.is_ascii_whitespace()) {
+        if self.error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
         if line.starts_with(b"[ERROR]") || line.starts_with(b"[FATAL]") {
@@ -279,7 +280,7 @@ impl<'a> Parser<'a> {
                     "{}: unexpected xrdfs output: {:?}",
                     String::from_utf8_lossy(self.dir),
                     String::from_utf8_lossy(line)
-                )))
+                )));
             }
         }
     }

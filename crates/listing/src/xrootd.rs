@@ -1,6 +1,6 @@
 //! The native XRootD lister: `DirList` with stat information through our
 //! own binding to the XRootD client library, over several connections with
-//! several requests in flight on each (asynchronous DirList), or one
+//! several requests in flight on each (asynchronous `DirList`), or one
 //! synchronous request per connection and worker when the depth is 0.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -78,6 +78,7 @@ impl XrootdLister {
 
     /// The same lister with `depth` requests in flight per connection (0:
     /// synchronous requests, one per engine worker and connection).
+    #[must_use]
     pub fn with_depth(mut self, depth: usize) -> XrootdLister {
         self.depth = depth;
         self
@@ -132,15 +133,14 @@ fn listing_from(
 ) -> Result<DirListing, ListError> {
     let mut entries = Vec::with_capacity(list.entries.len());
     for (name, stat) in list.entries {
-        let stat = match stat {
-            Some(s) => s,
-            None => {
-                let path = dc_core::tree::join_lfn(lfn, &name);
-                match fs.stat(&path, timeout) {
-                    Ok(s) => s,
-                    Err(e) if e.is_server_error() && e.server_errno == xrootd_sys::kxr::NOT_FOUND => continue,
-                    Err(e) => return Err(to_list_error(door, &path, &e)),
-                }
+        let stat = if let Some(s) = stat {
+            s
+        } else {
+            let path = dc_core::tree::join_lfn(lfn, &name);
+            match fs.stat(&path, timeout) {
+                Ok(s) => s,
+                Err(e) if e.is_server_error() && e.server_errno == xrootd_sys::kxr::NOT_FOUND => continue,
+                Err(e) => return Err(to_list_error(door, &path, &e)),
             }
         };
         let is_dir = stat.is_dir();
@@ -158,7 +158,7 @@ impl DirLister for XrootdLister {
     }
 
     fn reconnect(&self, worker: usize) {
-        AsyncDirLister::reconnect(self, worker)
+        AsyncDirLister::reconnect(self, worker);
     }
 
     fn server_names(&self) -> Vec<String> {
@@ -196,7 +196,7 @@ impl AsyncDirLister for XrootdLister {
             Box::new(move |answer| match answer {
                 Err(e) => done(Err(to_list_error(&door, &dir, &e))),
                 Ok(list) if list.entries.iter().all(|(_, stat)| stat.is_some()) => {
-                    done(listing_from(&door, &keep, &dir, list, timeout))
+                    done(listing_from(&door, &keep, &dir, list, timeout));
                 }
                 // entries without stat information need synchronous stats, which must not run on
                 // XrdCl's own thread: a thread of their own (rare: a vanished entry, an old server)

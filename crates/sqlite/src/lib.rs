@@ -1,6 +1,6 @@
-//! The embedded SQLite store: a connection that runs statements with
+//! The embedded `SQLite` store: a connection that runs statements with
 //! positional parameters and returns rows as plain values, and two fast paths
-//! that move an inventory between SQLite and a [`dc_core::Tree`] without a
+//! that move an inventory between `SQLite` and a [`dc_core::Tree`] without a
 //! per-file object on the JavaScript side.
 //!
 //! Nothing here knows of N-API; the binding wraps [`Database`].
@@ -94,7 +94,7 @@ pub struct Rows {
     pub rows: Vec<Vec<Value>>,
 }
 
-/// One SQLite database file, opened in WAL mode with a busy timeout so that
+/// One `SQLite` database file, opened in WAL mode with a busy timeout so that
 /// several processes on one host can share it.
 pub struct Database {
     conn: Option<Connection>,
@@ -167,7 +167,7 @@ impl Database {
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Rows, Error> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(sql).map_err(|e| self.statement_error(sql, e))?;
-        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+        let columns: Vec<String> = stmt.column_names().iter().map(std::string::ToString::to_string).collect();
         let width = columns.len();
         let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(|e| self.statement_error(sql, e))?;
         let mut out = Vec::new();

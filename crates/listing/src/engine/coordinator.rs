@@ -97,7 +97,7 @@ impl<'a> Coordinator<'a> {
     /// Add a finished directory to the tree; return the subdirectories to list.
     pub(super) fn apply(&mut self, tree: &mut Tree, outcome: Outcome) -> Vec<Job> {
         self.progress.dirs_done += 1;
-        self.progress.retries += outcome.attempts.saturating_sub(1) as u64;
+        self.progress.retries += u64::from(outcome.attempts.saturating_sub(1));
         apply(tree, outcome, &mut self.progress)
     }
 
@@ -108,7 +108,7 @@ impl<'a> Coordinator<'a> {
         let opts = self.opts;
         if opts.cancel.load(Ordering::Relaxed) {
             let note = &opts.checkpoint_note;
-            let saved = opts.checkpoint.as_ref().and_then(|p| save_tree_noted(tree, note, p).ok().map(|_| p.clone()));
+            let saved = opts.checkpoint.as_ref().and_then(|p| save_tree_noted(tree, note, p).ok().map(|()| p.clone()));
             return Err(EngineError::Cancelled(saved));
         }
         if self.last_progress.elapsed() >= opts.progress_every {

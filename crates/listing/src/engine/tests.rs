@@ -123,10 +123,6 @@ fn progress_ends_with_totals() {
 
 #[test]
 fn cancelled_listing_resumes_to_the_same_tree() {
-    let dir = tempfile::tempdir().unwrap();
-    let ck = dir.path().join("ck.tree");
-    let clean = run(&site(), Tree::new(0), &[b"/store"], &opts(2), &mut |_| {}).unwrap();
-
     struct Stopper<'a> {
         inner: MapLister,
         cancel: &'a AtomicBool,
@@ -139,6 +135,9 @@ fn cancelled_listing_resumes_to_the_same_tree() {
             self.inner.list_dir(w, lfn, t)
         }
     }
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck.tree");
+    let clean = run(&site(), Tree::new(0), &[b"/store"], &opts(2), &mut |_| {}).unwrap();
     let o = EngineOptions { checkpoint: Some(ck.clone()), ..opts(2) };
     let stopper = Stopper { inner: site(), cancel: &o.cancel };
     let err = run(&stopper, Tree::new(0), &[b"/store"], &o, &mut |_| {}).err().expect("cancelled");
@@ -206,7 +205,7 @@ impl AsyncDirLister for AsyncMap {
             }
         }
         let (inner, in_flight, lfn) = (self.inner.clone(), self.in_flight.clone(), lfn.to_vec());
-        let pause = (lfn.iter().map(|&b| b as u64).sum::<u64>() * 7919) % 1500;
+        let pause = (lfn.iter().map(|&b| u64::from(b)).sum::<u64>() * 7919) % 1500;
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_micros(pause));
             let result = inner.list_dir(conn, &lfn, t);
@@ -469,9 +468,9 @@ fn an_attempt_that_got_no_answer_is_retried_on_another_door() {
     // the breaker never trips within the listing (Timeout 60 s): every directory door 1 fails
     // is retried on door 0, so one retry is enough for all of them
     for asynchronous in [false, true] {
-        let clean = list_doors(&Doors::new(2, None, u32::MAX, 4, asynchronous), 1, Duration::from_secs(60));
+        let clean = list_doors(&Doors::new(2, None, u32::MAX, 4, asynchronous), 1, Duration::from_mins(1));
         let doors = Doors::new(2, Some(1), 30, 4, asynchronous);
-        let tree = list_doors(&doors, 1, Duration::from_secs(60));
+        let tree = list_doors(&doors, 1, Duration::from_mins(1));
         assert_eq!(tree.unlisted(), vec![], "asynchronous: {asynchronous}");
         assert_eq!(tree.files_sorted(None), clean.files_sorted(None));
         assert!(doors.calls_dead.load(Ordering::SeqCst) > 0);

@@ -28,6 +28,8 @@ pub struct DirListing {
 }
 
 /// Why a directory could not be listed.
+// independent facts about one failure, each asked on its own by the engine
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListError {
     pub message: String,
@@ -164,7 +166,7 @@ impl Default for EngineOptions {
         EngineOptions {
             threads: 4,
             retries: 2,
-            timeout: Duration::from_secs(300),
+            timeout: Duration::from_mins(5),
             progress_every: Duration::from_millis(200),
             checkpoint: None,
             checkpoint_note: Vec::new(),
@@ -176,7 +178,7 @@ impl Default for EngineOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("the listing was cancelled{}", checkpoint_note(.0))]
+    #[error("the listing was cancelled{}", checkpoint_note(.0.as_ref()))]
     Cancelled(Option<PathBuf>),
     /// The server refused the credentials: nothing could be listed with them.
     #[error("{0}")]
@@ -185,7 +187,7 @@ pub enum EngineError {
     Checkpoint(#[from] dc_core::TreeFileError),
 }
 
-fn checkpoint_note(p: &Option<PathBuf>) -> String {
+fn checkpoint_note(p: Option<&PathBuf>) -> String {
     match p {
         Some(p) => format!(" (checkpoint in {}; resume to go on)", p.display()),
         None => String::new(),

@@ -66,7 +66,6 @@ const classes: Record<
   E_BAD_TREE_FILE: TreeFileError,
   E_AUTH: AuthError,
   E_CANCELLED: CancelledError,
-  E_HALTED: CancelledError,
 }
 
 /**

@@ -60,9 +60,27 @@ describe('a lister written in TypeScript', () => {
     expect(tree.fileCount).toBe(20 * 10 + 1)
     expect(tree.totalSize).toBe(Array.from({ length: 200 }, (_, k) => k).reduce((a, b) => a + b, 0) + 7)
     expect(tree.getNode('/store/mc/d3')?.files.map((f) => f.name)).toContain('f 9.root')
-    expect(tree.getUnlisted()).toEqual([{ path: '/store/gone', reason: '/store/gone: no such directory' }])
+    expect(tree.getUnlisted()).toEqual([
+      { path: '/store/gone', reason: '/store/gone: no such directory', timedOut: false },
+    ])
     // the flaky directory failed once and was listed on its retry
     expect(tree.getNode('/store/flaky')?.files).toHaveLength(1)
+  })
+
+  it('records a directory the lister gives no answer for in time as unlisted and timed out', async () => {
+    class SlowLister extends MapLister {
+      override async lsDirectory(lfn: string): Promise<ListerEntry[]> {
+        if (lfn === '/store/flaky') await new Promise((r) => setTimeout(r, 1_000))
+        return super.lsDirectory(lfn)
+      }
+    }
+    const tree = await new SlowLister(site()).list({ roots: ['/store'], threads: 2, retries: 0, timeout: 0.2 })
+    const unlisted = tree.getUnlisted()
+    expect(unlisted.map((u) => [u.path, u.timedOut])).toEqual([
+      ['/store/flaky', true],
+      ['/store/gone', false],
+    ])
+    expect(unlisted[0]?.reason).toMatch(/no answer/)
   })
 
   it('gives the same tree with one worker or many', async () => {

@@ -64,20 +64,24 @@ describe('the tree', () => {
     t.tree.setUnlisted('/store/bad/x', 'Permission denied')
     t.addFiles(['/store/full/f.root'], [1], [1_000])
     expect(t.emptyNodesList()).toEqual(['/store/e/f/g', '/store/e/f', '/store/e'])
-    expect(t.getUnlisted()).toEqual([{ path: '/store/bad/x', reason: 'Permission denied' }])
+    expect(t.getUnlisted()).toEqual([{ path: '/store/bad/x', reason: 'Permission denied', timedOut: false }])
   })
 
   it('saves and loads back the same tree', async () => {
     const t = build([0, 1, 2, 3, 4])
-    t.tree.setUnlisted('/store/unlisted', 'Operation expired')
+    t.tree.setUnlisted('/store/unlisted', 'Operation expired', true)
+    t.tree.setUnlisted('/store/refused', 'Permission denied')
     const file = path.join(work, 'round.tree')
     t.save(file)
     const back = await DirectoryInfo.load(file)
     expect(back.hash).toBe(t.hash)
     expect(back.getFiles()).toEqual(t.getFiles())
-    expect(back.getUnlisted()).toEqual(t.getUnlisted())
+    expect(back.getUnlisted()).toEqual([
+      { path: '/store/refused', reason: 'Permission denied', timedOut: false },
+      { path: '/store/unlisted', reason: 'Operation expired', timedOut: true },
+    ])
     const info = await getInfo(file)
-    expect(info).toMatchObject({ files: 5, totalSize: t.totalSize, unlisted: 1, hash: t.hash })
+    expect(info).toMatchObject({ files: 5, totalSize: t.totalSize, unlisted: 2, hash: t.hash })
   })
 
   it('refuses a truncated or corrupted tree file with a clear error', async () => {

@@ -87,7 +87,6 @@ const CLASSES: Record<
   E_BAD_TREE_FILE: TreeFileError,
   E_AUTH: AuthError,
   E_CANCELLED: CancelledError,
-  E_HALTED: CancelledError,
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a wrapper keeps the signature of any native function

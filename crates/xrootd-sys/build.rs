@@ -2,7 +2,7 @@
 //! ([`shim_name`]) that links the XRootD client library, when the XRootD
 //! client headers and library are present, and sets `cfg(xrootd)`. The crate
 //! itself does not link XrdCl: it loads the shim at run time. The shim is
-//! written to OUT_DIR and copied to the profile directory (`target/release`,
+//! written to `OUT_DIR` and copied to the profile directory (`target/release`,
 //! `target/<triple>/release`), where `scripts/place-shim.mjs` takes it to sit
 //! beside the `.node` file.
 

@@ -24,7 +24,7 @@ where
     let result = (|| {
         let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
         fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
+        let file = w.into_inner().map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

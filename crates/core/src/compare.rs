@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-use crate::tree::{join_lfn, DirId, DirState, Tree, ROOT, UNKNOWN_SIZE};
+use crate::tree::{join_lfn, DirId, DirState, Tree, UnlistedDir, ROOT, UNKNOWN_SIZE};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CompareOptions {
@@ -40,8 +40,8 @@ pub struct CompareResult {
     pub orphan: Vec<Entry>,
     /// Empty remote directories, deepest first.
     pub empty: Vec<Vec<u8>>,
-    /// Unlisted remote directories with their reasons, sorted by path.
-    pub unlisted: Vec<(Vec<u8>, String)>,
+    /// Unlisted remote directories with their reasons and whether they timed out, sorted by path.
+    pub unlisted: Vec<UnlistedDir>,
     /// Directory pairs skipped because their hashes agreed.
     pub skipped_dirs: u64,
 }
@@ -109,7 +109,7 @@ struct FileSet<'a> {
 
 impl<'a> FileSet<'a> {
     fn new(tree: &'a Tree, files: &[u32]) -> FileSet<'a> {
-        let mut exact = FxHashSet::with_capacity_and_hasher(files.len(), Default::default());
+        let mut exact = FxHashSet::with_capacity_and_hasher(files.len(), rustc_hash::FxBuildHasher);
         let mut names = FxHashSet::default();
         for &f in files {
             let file = tree.file(f as usize);
@@ -244,8 +244,8 @@ impl Ctx<'_> {
             _ => false,
         };
         let mut found = Found::default();
-        let inv_files = if traversed { &[][..] } else { i.map(|d| it.files_in(d)).unwrap_or(&[]) };
-        let rem_files = r.map(|d| rt.files_in(d)).unwrap_or(&[]);
+        let inv_files = if traversed { &[][..] } else { i.map_or(&[][..], |d| it.files_in(d)) };
+        let rem_files = r.map_or(&[][..], |d| rt.files_in(d));
         if rem_files.is_empty() {
             for &f in inv_files.iter().filter(|&&f| self.comparable(it, f)) {
                 let file = it.file(f as usize);
@@ -262,8 +262,8 @@ impl Ctx<'_> {
 
         // Subdirectories: matched by merging the two sorted lists of names,
         // each differing pair compared in parallel.
-        let inv_subs = i.map(|d| it.subdirs(d)).unwrap_or(&[]);
-        let rem_subs = r.map(|d| rt.subdirs(d)).unwrap_or(&[]);
+        let inv_subs = i.map_or(&[][..], |d| it.subdirs(d));
+        let rem_subs = r.map_or(&[][..], |d| rt.subdirs(d));
         let mut pairs: Vec<(Option<DirId>, Option<DirId>)> = Vec::new();
         let (mut a, mut b) = (0, 0);
         while a < inv_subs.len() || b < rem_subs.len() {
@@ -365,11 +365,21 @@ mod tests {
         let inv = tree(NOW, &[("/s/u/deep/1", 1, 0), ("/s/u/2", 1, 0), ("/s/ok/3", 1, 0)]);
         let mut rem = tree(NOW, &[("/s/ok/4", 1, 0)]);
         let u = rem.ensure_dir(b"/s/u");
-        rem.set_unlisted(u, NOW, "timeout");
+        rem.set_unlisted(u, NOW, "timeout", true);
+        let refused = rem.ensure_dir(b"/s/refused");
+        rem.set_unlisted(refused, NOW, "permission denied", false);
         let r = compare(&inv, &rem, CompareOptions::default());
         assert_eq!(lfns(&r.missing), ["/s/ok/3"]);
         assert_eq!(lfns(&r.orphan), ["/s/ok/4"]);
-        assert_eq!(r.unlisted, vec![(b"/s/u".to_vec(), "timeout".to_string())]);
+        let unlisted = |path: &str, reason: &str, timed_out| UnlistedDir {
+            path: path.as_bytes().to_vec(),
+            reason: reason.to_string(),
+            timed_out,
+        };
+        assert_eq!(
+            r.unlisted,
+            vec![unlisted("/s/refused", "permission denied", false), unlisted("/s/u", "timeout", true)]
+        );
     }
 
     #[test]
@@ -499,8 +509,8 @@ mod tests {
             for &(dir, name, size, age) in specs {
                 write_escaped(&mut out, &lfn(dir, name)).unwrap();
                 match size {
-                    Some(s) => out.extend_from_slice(format!("|{s}|{}\n", LISTED - age as i64).as_bytes()),
-                    None => out.extend_from_slice(format!("||{}\n", LISTED - age as i64).as_bytes()),
+                    Some(s) => out.extend_from_slice(format!("|{s}|{}\n", LISTED - i64::from(age)).as_bytes()),
+                    None => out.extend_from_slice(format!("||{}\n", LISTED - i64::from(age)).as_bytes()),
                 }
             }
             out
@@ -518,7 +528,7 @@ mod tests {
             read_into(&mut b, &text(specs)[..], "drawn", ListingFormat::Auto).unwrap();
             let mut c = Tree::new(LISTED);
             for &(dir, name, size, age) in specs {
-                c.add_file_path(&lfn(dir, name), size.map_or(UNKNOWN_SIZE, u64::from), LISTED - age as i64);
+                c.add_file_path(&lfn(dir, name), size.map_or(UNKNOWN_SIZE, u64::from), LISTED - i64::from(age));
             }
             [a, b, c]
         }
@@ -566,7 +576,7 @@ mod tests {
                 };
                 for side in [&invs, &rems] {
                     let want = paths(&side[2]);
-                    for t in side.iter() {
+                    for t in side {
                         let mut got = paths(t);
                         prop_assert_eq!(&got, &want);
                         got.dedup();

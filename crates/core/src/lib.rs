@@ -7,6 +7,7 @@ pub mod compare;
 pub mod input;
 pub mod listcompare;
 pub mod listfile;
+pub mod locks;
 pub mod tree;
 pub mod treefile;
 
@@ -15,7 +16,7 @@ pub use compare::{compare, CompareOptions, CompareResult, Entry};
 pub use input::{read_input, InputError};
 pub use listcompare::{compare_listing_files, ListingComparison, ListingCounts};
 pub use listfile::{read_listing, write_listing, ListingError, ListingFormat};
-pub use tree::{DirId, DirState, Tree, ROOT, UNKNOWN_SIZE};
+pub use tree::{DirId, DirState, Tree, UnlistedDir, ROOT, UNKNOWN_SIZE};
 pub use treefile::{is_tree_file, load_tree, save_tree, TreeFileError};
 
 /// Seconds since the epoch, now.

@@ -281,7 +281,7 @@ fn entries_at(path: &Path, format: ListingFormat, mut offsets: Vec<LineAt>) -> R
         // the line read again must be the line read first
         match parse(&line, format) {
             Ok(Some((lfn, size, _))) if file_hash(&lfn, size) == hash => {
-                out.push(Entry { lfn: lfn.into_owned(), size })
+                out.push(Entry { lfn: lfn.into_owned(), size });
             }
             _ => return Err(changed()),
         }
@@ -306,7 +306,7 @@ mod tests {
         // several depths, names sorting before and after their siblings,
         // and names a tree keeps as bytes (a space at the end, not UTF-8)
         let mut out = b"/store".to_vec();
-        for level in 0..1 + dir % 3 {
+        for level in 0..=(dir % 3) {
             out.extend_from_slice(format!("/d{}", (dir >> (level * 2)) % 11).as_bytes());
             if dir % 5 == level {
                 out.extend_from_slice(b"-x");

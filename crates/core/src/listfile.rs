@@ -154,7 +154,7 @@ fn last_word(b: &[u8]) -> Option<(&[u8], &[u8])> {
     if b.is_empty() {
         return None;
     }
-    match b.iter().rposition(|c| c.is_ascii_whitespace()) {
+    match b.iter().rposition(u8::is_ascii_whitespace) {
         Some(p) => Some((trim(&b[..p]), &b[p + 1..])),
         None => Some((&b[..0], b)),
     }
@@ -336,7 +336,7 @@ fn digits(b: &[u8]) -> Option<u64> {
         if !c.is_ascii_digit() {
             return None;
         }
-        v = v * 10 + (c - b'0') as u64;
+        v = v * 10 + u64::from(c - b'0');
     }
     Some(v)
 }
@@ -395,7 +395,7 @@ impl<'t> Loader<'t> {
         }
     }
 
-    fn add(&mut self, line: Line) {
+    fn add(&mut self, line: &Line) {
         self.add_parts(&line.lfn, line.size, line.mtime);
     }
 
@@ -451,7 +451,7 @@ impl<'t> Loader<'t> {
         }
         match parse_line(raw, format)? {
             Some(line) => {
-                self.add(line);
+                self.add(&line);
                 Ok(true)
             }
             None => Ok(false),
@@ -499,7 +499,7 @@ pub fn read_into<R: Read>(
             let raw = &buf[start..start + p];
             start += p + 1;
             match loader.line(raw, format) {
-                Ok(added) => files += added as u64,
+                Ok(added) => files += u64::from(added),
                 Err(message) => return Err(ListingError::BadLine { path: name.to_string(), line: line_no, message }),
             }
         }
@@ -507,7 +507,7 @@ pub fn read_into<R: Read>(
             if start < filled {
                 line_no += 1;
                 match loader.line(&buf[start..filled], format) {
-                    Ok(added) => files += added as u64,
+                    Ok(added) => files += u64::from(added),
                     Err(message) => {
                         return Err(ListingError::BadLine { path: name.to_string(), line: line_no, message })
                     }
@@ -583,6 +583,8 @@ mod tests {
         parse_line(s.as_bytes(), ListingFormat::Auto).unwrap()
     }
 
+    // compared with what parse_line gives, an Option
+    #[allow(clippy::unnecessary_wraps)]
     fn line(lfn: &str, size: u64, mtime: i64) -> Option<Line> {
         Some(Line { lfn: lfn.as_bytes().to_vec(), size, mtime })
     }

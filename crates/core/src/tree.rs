@@ -9,6 +9,7 @@
 //! created before its children, so `parent(d) < d` for every directory but the
 //! root: bottom-up passes are a reverse scan over ids.
 
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use std::hash::Hasher;
@@ -47,6 +48,23 @@ impl DirState {
             _ => None,
         }
     }
+}
+
+/// An unlisted directory: its path, why its listing failed, and whether the
+/// failure was a time-out (no answer in time, as opposed to an error the
+/// server or the file system gave).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnlistedDir {
+    pub path: Vec<u8>,
+    pub reason: String,
+    pub timed_out: bool,
+}
+
+/// Why an unlisted directory was not listed.
+#[derive(Clone, Debug)]
+struct Unlisted {
+    reason: String,
+    timed_out: bool,
 }
 
 /// The directories' names, in one byte arena.
@@ -88,7 +106,7 @@ fn child_key(parent: DirId, name: &[u8]) -> u32 {
 
 /// The table's 64-bit hash of a key, spread from its 32 bits.
 fn table_hash(key: u32) -> u64 {
-    (key as u64 | ((key as u64) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    (u64::from(key) | (u64::from(key) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A column of unix times, one a directory: four bytes each for every time
@@ -107,7 +125,7 @@ impl Times {
     fn get(&self, i: usize) -> i64 {
         match self.small[i] {
             Times::OTHER => self.other[&(i as u32)],
-            t => t as i64,
+            t => i64::from(t),
         }
     }
 
@@ -121,17 +139,14 @@ impl Times {
     }
 
     fn set(&mut self, i: usize, t: i64) {
-        match Times::small(t) {
-            Some(v) => {
-                if self.small[i] == Times::OTHER {
-                    self.other.remove(&(i as u32));
-                }
-                self.small[i] = v;
+        if let Some(v) = Times::small(t) {
+            if self.small[i] == Times::OTHER {
+                self.other.remove(&(i as u32));
             }
-            None => {
-                self.small[i] = Times::OTHER;
-                self.other.insert(i as u32, t);
-            }
+            self.small[i] = v;
+        } else {
+            self.small[i] = Times::OTHER;
+            self.other.insert(i as u32, t);
         }
     }
 
@@ -191,7 +206,7 @@ pub struct Tree {
     dir_mtime: Times,
     dir_listed_at: Times,
     dir_state: Vec<DirState>,
-    unlisted_reason: FxHashMap<DirId, String>,
+    unlisted_why: FxHashMap<DirId, Unlisted>,
     file_dir: Vec<DirId>,
     file_name_end: Vec<u64>,
     file_names: Vec<u8>,
@@ -223,7 +238,7 @@ impl Tree {
             dir_mtime: Times::default(),
             dir_listed_at: Times::default(),
             dir_state: vec![DirState::Listed],
-            unlisted_reason: FxHashMap::default(),
+            unlisted_why: FxHashMap::default(),
             file_dir: Vec::new(),
             file_name_end: Vec::new(),
             file_names: Vec::new(),
@@ -276,7 +291,12 @@ impl Tree {
     }
 
     pub fn unlisted_reason(&self, d: DirId) -> Option<&str> {
-        self.unlisted_reason.get(&d).map(String::as_str)
+        self.unlisted_why.get(&d).map(|u| u.reason.as_str())
+    }
+
+    /// Whether the unlisted directory `d` failed by timing out.
+    pub fn unlisted_timed_out(&self, d: DirId) -> bool {
+        self.unlisted_why.get(&d).is_some_and(|u| u.timed_out)
     }
 
     pub fn depth(&self, mut d: DirId) -> usize {
@@ -414,13 +434,14 @@ impl Tree {
     pub fn set_listed(&mut self, d: DirId, listed_at: i64) {
         self.dir_state[d as usize] = DirState::Listed;
         self.dir_listed_at.set(d as usize, listed_at);
-        self.unlisted_reason.remove(&d);
+        self.unlisted_why.remove(&d);
     }
 
-    pub fn set_unlisted(&mut self, d: DirId, listed_at: i64, reason: &str) {
+    /// Record `d` unlisted with the reason, and whether it timed out.
+    pub fn set_unlisted(&mut self, d: DirId, listed_at: i64, reason: &str, timed_out: bool) {
         self.dir_state[d as usize] = DirState::Unlisted;
         self.dir_listed_at.set(d as usize, listed_at);
-        self.unlisted_reason.insert(d, reason.to_string());
+        self.unlisted_why.insert(d, Unlisted { reason: reason.to_string(), timed_out });
     }
 
     pub fn set_state(&mut self, d: DirId, state: DirState) {
@@ -680,13 +701,14 @@ impl Tree {
         empty.into_iter().map(|e| e.2).collect()
     }
 
-    /// Unlisted directories (path and reason), sorted by path.
-    pub fn unlisted(&self) -> Vec<(Vec<u8>, String)> {
-        let mut out: Vec<(Vec<u8>, String)> = (0..self.dir_count())
+    /// Unlisted directories (path, reason, whether they timed out), sorted by path.
+    pub fn unlisted(&self) -> Vec<UnlistedDir> {
+        let mut out: Vec<UnlistedDir> = (0..self.dir_count())
             .filter(|&d| self.dir_state[d] == DirState::Unlisted)
-            .map(|d| {
-                let reason = self.unlisted_reason(d as DirId).unwrap_or("").to_string();
-                (self.dir_path(d as DirId), reason)
+            .map(|d| UnlistedDir {
+                path: self.dir_path(d as DirId),
+                reason: self.unlisted_reason(d as DirId).unwrap_or("").to_string(),
+                timed_out: self.unlisted_timed_out(d as DirId),
             })
             .collect();
         out.sort_unstable();
@@ -722,6 +744,12 @@ impl Tree {
             File(&'a [u8], usize),
             Dir(Vec<u8>, DirId),
         }
+        fn key<'b>(it: &'b Item<'_>) -> &'b [u8] {
+            match it {
+                Item::File(n, _) => n,
+                Item::Dir(k, _) => k,
+            }
+        }
         let mut path = Vec::new();
         let mut stack: Vec<(DirId, usize)> = vec![(ROOT, 0)];
         // (directory, length of `path` before its name) with its items in reverse
@@ -737,12 +765,6 @@ impl Tree {
                     Item::Dir(key, s)
                 }))
                 .collect();
-            fn key<'b>(it: &'b Item<'_>) -> &'b [u8] {
-                match it {
-                    Item::File(n, _) => n,
-                    Item::Dir(k, _) => k,
-                }
-            }
             // reversed: items are popped from the end
             items.sort_unstable_by(|a, b| key(b).cmp(key(a)));
             items
@@ -855,7 +877,8 @@ impl Tree {
                 DirState::Unlisted => " [unlisted]",
             };
             let (files, size) = totals[d as usize];
-            out.push_str(&format!("{}{} ({} files, {} bytes){}\n", "  ".repeat(depth), name, files, size, state));
+            // writing to a String cannot fail
+            let _ = writeln!(out, "{}{} ({} files, {} bytes){}", "  ".repeat(depth), name, files, size, state);
             if depth < max_depth {
                 let mut subs: Vec<DirId> = self.subdirs(d).to_vec();
                 subs.sort_by(|a, b| self.dir_name(*b).cmp(self.dir_name(*a)));
@@ -874,8 +897,8 @@ impl Tree {
             self.dir_mtime.set(d, other.dir_mtime.get(0));
             self.dir_listed_at.set(d, other.dir_listed_at.get(0));
             self.dir_state[d] = other.dir_state[0];
-            if let Some(r) = other.unlisted_reason(ROOT) {
-                self.unlisted_reason.insert(base, r.to_string());
+            if let Some(u) = other.unlisted_why.get(&ROOT) {
+                self.unlisted_why.insert(base, u.clone());
             }
         }
         for od in 1..other.dir_count() {
@@ -885,8 +908,8 @@ impl Tree {
             self.dir_mtime.set(d as usize, other.dir_mtime.get(od));
             self.dir_listed_at.set(d as usize, other.dir_listed_at.get(od));
             self.dir_state[d as usize] = other.dir_state[od];
-            if let Some(r) = other.unlisted_reason(od as DirId) {
-                self.unlisted_reason.insert(d, r.to_string());
+            if let Some(u) = other.unlisted_why.get(&(od as DirId)) {
+                self.unlisted_why.insert(d, u.clone());
             }
         }
         for i in 0..other.file_count() {
@@ -986,7 +1009,7 @@ mod tests {
     fn directory_times_outside_four_bytes_are_kept_exactly() {
         let mut t = Tree::new(-7);
         let d = t.ensure_dir(b"/a/b");
-        for time in [0, 1_700_000_000, -1, i64::MIN, i64::MAX, 1 << 40, u32::MAX as i64, u32::MAX as i64 - 1] {
+        for time in [0, 1_700_000_000, -1, i64::MIN, i64::MAX, 1 << 40, i64::from(u32::MAX), i64::from(u32::MAX) - 1] {
             t.set_dir_mtime(d, time);
             t.set_listed(d, time);
             assert_eq!((t.dir_mtime(d), t.listed_at(d)), (time, time));
@@ -1084,7 +1107,7 @@ mod tests {
         t.ensure_dir(b"/store/e1/e2/e3");
         t.ensure_dir(b"/store/e1/e4");
         let u = t.ensure_dir(b"/store/u1/u2");
-        t.set_unlisted(u, 1000, "permission denied");
+        t.set_unlisted(u, 1000, "permission denied", false);
         let young = t.ensure_dir(b"/store/young");
         t.set_dir_mtime(young, 990);
         let empty: Vec<Vec<u8>> = t.empty_dirs(60).iter().map(|&d| t.dir_path(d)).collect();

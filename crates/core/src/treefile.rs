@@ -4,9 +4,12 @@
 //! only: a note, what the tree is of, such as the target and options of the
 //! listing a checkpoint belongs to), default listed time i64, directory
 //! count u64, file count u64; then every directory in
-//! path order (parent u32, name, mtime i64, listed_at i64, state u8, reason),
+//! path order (parent u32, name, mtime i64, `listed_at` i64, state u8, reason),
 //! then every file grouped by directory in name order (directory u32, name,
 //! size u64, mtime i64); a name or reason is a u32 length and its bytes.
+//! The state byte is the [`DirState`], with the high bit
+//! ([`STATE_TIMED_OUT`]) set on an unlisted directory that timed out: files
+//! written before that bit existed have it clear everywhere and read the same.
 //! Last comes the xxh3-64 of everything before it. The same tree gives the
 //! same bytes whatever order it was built in. A truncated or corrupt file is
 //! an error, never a wrong tree, and never a huge allocation: the counts in
@@ -27,6 +30,8 @@ pub const MAGIC: &[u8; 8] = b"DCTREE\0\n";
 pub const VERSION: u32 = 1;
 pub const VERSION_NOTED: u32 = 2;
 const MAX_NAME: u32 = 1 << 20;
+/// The bit of the state byte that marks an unlisted directory that timed out.
+pub const STATE_TIMED_OUT: u8 = 0x80;
 /// The fewest bytes the header, one directory, one file and the checksum
 /// take: what a count of them in a file of known length is checked against.
 const HEADER_BYTES: u64 = 8 + 4 + 8 + 8 + 8;
@@ -118,7 +123,8 @@ pub fn write_tree_noted<W: Write>(tree: &Tree, note: &[u8], w: W) -> io::Result<
         put_bytes(&mut w, tree.dir_name(d))?;
         w.write_all(&tree.dir_mtime(d).to_le_bytes())?;
         w.write_all(&tree.listed_at(d).to_le_bytes())?;
-        w.write_all(&[tree.state(d) as u8])?;
+        let timed_out = if tree.unlisted_timed_out(d) { STATE_TIMED_OUT } else { 0 };
+        w.write_all(&[tree.state(d) as u8 | timed_out])?;
         put_bytes(&mut w, tree.unlisted_reason(d).unwrap_or("").as_bytes())?;
     }
     for &d in &order {
@@ -197,6 +203,8 @@ pub fn read_tree_sized<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<Tr
 }
 
 /// [`read_tree_sized`] that gives the file's note too (empty in version 1).
+// one pass over the file in the order of the layout above, checked against it in one place
+#[allow(clippy::too_many_lines)]
 pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(Tree, Vec<u8>), TreeFileError> {
     let path = name.to_string();
     let mut r = HashReader { inner: r, hasher: Xxh3::new() };
@@ -219,7 +227,7 @@ pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(T
         VERSION => {}
         VERSION_NOTED => {
             let n = r.u32().map_err(map)?;
-            if n > MAX_NAME || len.is_some_and(|len| n as u64 > len) {
+            if n > MAX_NAME || len.is_some_and(|len| u64::from(n) > len) {
                 return Err(corrupt("note too long"));
             }
             note.resize(n as usize, 0);
@@ -230,7 +238,7 @@ pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(T
     let default_listed_at = r.i64().map_err(map)?;
     let n_dirs = r.u64().map_err(map)?;
     let n_files = r.u64().map_err(map)?;
-    if n_dirs == 0 || n_dirs > u32::MAX as u64 || n_files > u32::MAX as u64 {
+    if n_dirs == 0 || n_dirs > u64::from(u32::MAX) || n_files > u64::from(u32::MAX) {
         return Err(corrupt("impossible counts"));
     }
     // both counts fit in 32 bits: the sum cannot overflow
@@ -261,7 +269,11 @@ pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(T
         read_name(&mut r, &mut name_buf)?;
         let mtime = r.i64().map_err(map)?;
         let listed_at = r.i64().map_err(map)?;
-        let state = DirState::from_u8(r.u8().map_err(map)?).ok_or_else(|| corrupt("bad directory state"))?;
+        let state_byte = r.u8().map_err(map)?;
+        let timed_out = state_byte & STATE_TIMED_OUT != 0;
+        let state = DirState::from_u8(state_byte & !STATE_TIMED_OUT)
+            .filter(|&s| !timed_out || s == DirState::Unlisted)
+            .ok_or_else(|| corrupt("bad directory state"))?;
         read_name(&mut r, &mut reason)?;
         let id = if d == 0 {
             0
@@ -277,18 +289,17 @@ pub fn read_tree_noted<R: Read>(r: R, name: &str, len: Option<u64>) -> Result<(T
             id
         };
         tree.set_dir_mtime(id, mtime);
-        match state {
-            DirState::Unlisted => tree.set_unlisted(id, listed_at, &String::from_utf8_lossy(&reason)),
-            _ => {
-                tree.set_listed(id, listed_at);
-                tree.set_state(id, state);
-            }
+        if state == DirState::Unlisted {
+            tree.set_unlisted(id, listed_at, &String::from_utf8_lossy(&reason), timed_out);
+        } else {
+            tree.set_listed(id, listed_at);
+            tree.set_state(id, state);
         }
     }
     tree.reserve_files(if len.is_some() { n_files } else { n_files.min(STREAM_RESERVE) } as usize, 0);
     for _ in 0..n_files {
         let dir = r.u32().map_err(map)?;
-        if dir as u64 >= n_dirs {
+        if u64::from(dir) >= n_dirs {
             return Err(corrupt("file in an unknown directory"));
         }
         read_name(&mut r, &mut name_buf)?;
@@ -342,7 +353,9 @@ mod tests {
             t.add_file_path(lfn, size, mtime);
         }
         let u = t.ensure_dir(b"/store/unlisted");
-        t.set_unlisted(u, 99, "Operation expired");
+        t.set_unlisted(u, 99, "Operation expired", true);
+        let refused = t.ensure_dir(b"/store/refused");
+        t.set_unlisted(refused, 98, "permission denied", false);
         let e = t.ensure_dir_as(b"/store/pending", DirState::Pending);
         t.set_dir_mtime(e, 77);
         t
@@ -366,6 +379,33 @@ mod tests {
         assert_eq!(back.pending().len(), 1);
         assert_eq!(back.dir_mtime(back.find_dir(b"/store/pending").unwrap()), 77);
         assert_eq!(bytes(&back), bytes(&a));
+    }
+
+    #[test]
+    fn whether_an_unlisted_directory_timed_out_is_kept_in_its_state_byte() {
+        let one = |timed_out: bool| {
+            let mut t = Tree::new(0);
+            let u = t.ensure_dir(b"/u");
+            t.set_unlisted(u, 5, "no answer", timed_out);
+            bytes(&t)
+        };
+        let (timed_out, refused) = (one(true), one(false));
+        let back = read_tree(&timed_out[..], "t").unwrap();
+        assert!(back.unlisted()[0].timed_out);
+        assert!(!read_tree(&refused[..], "t").unwrap().unlisted()[0].timed_out);
+        // the files differ in the state byte alone (and the checksum): without the bit, the
+        // bytes are those of a tree file from before the bit existed
+        let at: Vec<usize> = (0..timed_out.len() - 8).filter(|&i| timed_out[i] != refused[i]).collect();
+        assert_eq!(at.len(), 1);
+        assert_eq!((timed_out[at[0]], refused[at[0]]), (STATE_TIMED_OUT | DirState::Unlisted as u8, 2));
+        // the bit on a directory that is not unlisted is corrupt
+        let mut pending = refused;
+        pending[at[0]] = STATE_TIMED_OUT | DirState::Pending as u8;
+        let end = pending.len() - 8;
+        let sum = xxhash_rust::xxh3::xxh3_64(&pending[..end]);
+        pending[end..].copy_from_slice(&sum.to_le_bytes());
+        let err = read_tree(&pending[..], "t").err().expect("must fail");
+        assert!(err.to_string().contains("bad directory state"), "{err}");
     }
 
     #[test]

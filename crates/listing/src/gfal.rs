@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::engine::{DirEntry, DirLister, DirListing, ListError};
+use crate::ls_line;
 
 pub struct GfalLister {
     /// What an LFN is appended to: `root://host:port/`, `file://`.
@@ -26,6 +27,7 @@ impl GfalLister {
     }
 
     /// The same lister with `env` set for each `gfal-ls` it runs.
+    #[must_use]
     pub fn with_env(mut self, env: &[(String, String)]) -> GfalLister {
         self.env = env.to_vec();
         self
@@ -42,13 +44,13 @@ impl GfalLister {
     }
 }
 
-fn run_with_deadline(mut cmd: Command, deadline: Duration) -> Result<Output, String> {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start gfal-ls (install gfal2-util-scripts): {e}"))?;
+/// Run `cmd` (`gfal-ls` on `url`), killed after `deadline`: a failure to run it is no answer, and
+/// the deadline passing a time-out.
+fn run_with_deadline(mut cmd: Command, deadline: Duration, url: &str) -> Result<Output, ListError> {
+    let child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| {
+            ListError::no_answer(format!("{url}: cannot start gfal-ls (install gfal2-util-scripts): {e}"))
+        })?;
     let pid = child.id() as libc::pid_t;
     let (tx, rx) = mpsc::channel();
     // collecting the output blocks until the process ends: a thread, so that this worker can stop waiting
@@ -57,12 +59,12 @@ fn run_with_deadline(mut cmd: Command, deadline: Duration) -> Result<Output, Str
     });
     match rx.recv_timeout(deadline) {
         Ok(Ok(out)) => Ok(out),
-        Ok(Err(e)) => Err(format!("gfal-ls: {e}")),
+        Ok(Err(e)) => Err(ListError::no_answer(format!("{url}: gfal-ls: {e}"))),
         Err(_) => {
             // SAFETY: the process is not yet reaped (its waiter has not answered), so the pid is still its own
             unsafe { libc::kill(pid, libc::SIGKILL) };
             let _ = rx.recv_timeout(Duration::from_secs(5));
-            Err(format!("no answer from gfal-ls within {} s", deadline.as_secs()))
+            Err(ListError::timed_out(format!("{url}: no answer from gfal-ls within {} s", deadline.as_secs())))
         }
     }
 }
@@ -80,8 +82,7 @@ impl DirLister for GfalLister {
             .env("XRD_CONNECTIONRETRY", "1")
             .env("XRD_TIMEOUTRESOLUTION", "1")
             .envs(self.env.iter().map(|(k, v)| (k, v)));
-        let out = run_with_deadline(cmd, timeout + Duration::from_secs(3))
-            .map_err(|e| ListError::no_answer(format!("{url}: {e}")))?;
+        let out = run_with_deadline(cmd, timeout + Duration::from_secs(3), &url)?;
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
         if !out.status.success() {
             return Err(error_of(&url, &stderr, out.status.code()).at(&self.prefix));
@@ -127,7 +128,9 @@ impl At for ListError {
 
 /// `gfal-ls error: 13 (Permission denied) - ...`: refusals are final; a
 /// timeout or a connection that failed is no answer from the server (gfal-ls
-/// exits with that errno, and says `Command timed out` for its own timeout);
+/// exits with that errno, and says `Command timed out` for its own timeout),
+/// and `ETIMEDOUT` a time-out, as is `116 (Stale file handle)`, what gfal's
+/// XRootD plugin reports for a request the server never answered;
 /// `52 (Invalid exchange)` is a refused credential, which ends the listing.
 fn error_of(url: &str, stderr: &str, status: Option<i32>) -> ListError {
     let errno = stderr
@@ -153,6 +156,9 @@ fn error_of(url: &str, stderr: &str, status: Option<i32>) -> ListError {
     match errno {
         Some(XROOTD_EAUTH) => ListError::auth_failed(format!("{message} (a refused credential)")),
         Some(libc::ENOENT | libc::EACCES | libc::EPERM | libc::ENOTDIR) => ListError::fatal(message),
+        Some(libc::ETIMEDOUT) => ListError::timed_out(message),
+        Some(libc::ESTALE) => ListError { timed_out: true, ..ListError::retryable(message) },
+        None if status == Some(libc::ETIMEDOUT) => ListError::timed_out(message),
         _ if unreachable(errno) || (errno.is_none() && unreachable(status)) => ListError::no_answer(message),
         _ => ListError::retryable(message),
     }
@@ -161,43 +167,9 @@ fn error_of(url: &str, stderr: &str, status: Option<i32>) -> ListError {
 /// `drwxr-xr-x   2 0     0          4096 2024-01-31 12:00:01.000000 +0000 name with spaces\t`
 fn parse_entry(line: &[u8]) -> Option<DirEntry> {
     let line = line.strip_suffix(b"\t").unwrap_or(line);
-    let mut rest = line;
-    let mut fields: [&[u8]; 8] = [&[]; 8];
-    for field in fields.iter_mut() {
-        let start = rest.iter().position(|&b| b != b' ')?;
-        rest = &rest[start..];
-        let end = rest.iter().position(|&b| b == b' ')?;
-        *field = &rest[..end];
-        rest = &rest[end..];
-    }
-    let name = rest.strip_prefix(b" ")?;
-    let [perms, _links, _uid, _gid, size, date, time, zone] = fields;
-    if name.is_empty() || name.contains(&b'/') {
-        return None;
-    }
-    let is_dir = match perms.first()? {
-        b'd' => true,
-        b'-' | b'l' | b'p' | b's' | b'c' | b'b' => false,
-        _ => return None,
-    };
-    let size: u64 = std::str::from_utf8(size).ok()?.parse().ok()?;
-    let offset = parse_zone(zone)?;
-    let mtime = crate::xrdfs::parse_utc(date, time)? - offset;
-    Some(DirEntry { name: name.to_vec(), is_dir, size: if is_dir { 0 } else { size }, mtime })
-}
-
-/// `+0000`, `-0130` to seconds east of UTC.
-fn parse_zone(zone: &[u8]) -> Option<i64> {
-    let (sign, digits) = match zone {
-        [b'+', d @ ..] => (1, d),
-        [b'-', d @ ..] => (-1, d),
-        _ => return None,
-    };
-    if digits.len() != 4 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let n: i64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some(sign * ((n / 100) * 3600 + (n % 100) * 60))
+    let ([perms, _links, _uid, _gid, size, date, time, zone], name) = ls_line::fields(line)?;
+    let mtime = ls_line::parse_utc(date, time)? - ls_line::parse_zone(zone)?;
+    ls_line::entry(perms, size, name, mtime)
 }
 
 #[cfg(test)]
@@ -220,11 +192,16 @@ mod tests {
         let e = error_of("root://h//x", "gfal-ls error: 2 (No such file or directory) - Failed to stat file", Some(2));
         assert!(!e.retryable && e.message.contains("No such file"));
         let e = error_of("root://h//x", "gfal-ls error: 110 (Connection timed out)", Some(1));
-        assert!(e.retryable && e.no_answer);
+        assert!(e.retryable && e.no_answer && e.timed_out);
         let e = error_of("root://h//x", "Command timed out after 3 seconds!", Some(110));
-        assert!(e.retryable && e.no_answer);
+        assert!(e.retryable && e.no_answer && e.timed_out);
+        let stderr = "gfal-ls error: 116 (Stale file handle) - Failed to stat file (Stale file handle)";
+        let e = error_of("root://h//x", stderr, Some(116));
+        assert!(e.retryable && !e.no_answer && e.timed_out);
+        let e = error_of("root://h//x", "gfal-ls error: 111 (Connection refused)", Some(111));
+        assert!(e.retryable && e.no_answer && !e.timed_out);
         let e = error_of("root://h//x", "gfal-ls error: 5 (Input/output error)", Some(5));
-        assert!(e.retryable && !e.no_answer);
+        assert!(e.retryable && !e.no_answer && !e.timed_out);
         let stderr = "gfal-ls error: 52 (Invalid exchange) - Failed to stat file (Invalid exchange)";
         let e = error_of("root://h//x", stderr, Some(52)).at("root://h/");
         assert!(e.auth && !e.retryable, "{e:?}");

@@ -4,6 +4,7 @@ mod breaker;
 pub mod engine;
 pub mod gfal;
 pub mod local;
+mod ls_line;
 pub mod remote;
 pub mod xrdfs;
 pub mod xrootd;

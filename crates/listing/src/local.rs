@@ -39,6 +39,7 @@ pub fn io_error(context: &Path, e: &io::Error) -> ListError {
         io::ErrorKind::PermissionDenied | io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => {
             ListError::fatal(message)
         }
+        io::ErrorKind::TimedOut => ListError { timed_out: true, ..ListError::retryable(message) },
         _ => ListError::retryable(message),
     }
 }
@@ -99,7 +100,7 @@ impl Dir {
         // SAFETY: a zeroed stat is a valid out-parameter
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid descriptor and out-pointer
-        if unsafe { libc::fstat(self.fd(), &mut st) } != 0 {
+        if unsafe { libc::fstat(self.fd(), &raw mut st) } != 0 {
             return Err(io::Error::last_os_error());
         }
         Ok(st)
@@ -125,7 +126,7 @@ impl Dir {
             // SAFETY: a zeroed stat is a valid out-parameter
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
             // SAFETY: valid descriptor, NUL-terminated name, out-pointer
-            let rc = unsafe { libc::fstatat(self.fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+            let rc = unsafe { libc::fstatat(self.fd(), name.as_ptr(), &raw mut st, libc::AT_SYMLINK_NOFOLLOW) };
             if rc != 0 {
                 let e = io::Error::last_os_error();
                 // removed between readdir and stat: it is gone, not an error
@@ -201,6 +202,6 @@ mod tests {
                 .unwrap();
         let u = t.unlisted();
         assert_eq!(u.len(), 1);
-        assert!(u[0].1.contains("No such file"), "{}", u[0].1);
+        assert!(u[0].reason.contains("No such file"), "{}", u[0].reason);
     }
 }

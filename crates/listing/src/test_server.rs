@@ -222,7 +222,7 @@ pub mod checks {
         let n = make_tree(&server.data, dirs, files);
         server.start();
         let lister = make(&server.host_port(), threads);
-        let remote = list(lister.as_ref(), b"/", threads, 1, Duration::from_secs(60));
+        let remote = list(lister.as_ref(), b"/", threads, 1, Duration::from_mins(1));
         let local = local(&server.data);
         assert_same(&remote, &local, n, exact_mtime);
     }
@@ -233,7 +233,7 @@ pub mod checks {
         let n = make_tree(dir.path(), 5, 5);
         let root = dir.path().as_os_str().as_encoded_bytes();
         let lister = make("", 2);
-        let remote = list(lister.as_ref(), root, 2, 1, Duration::from_secs(60));
+        let remote = list(lister.as_ref(), root, 2, 1, Duration::from_mins(1));
         let local = list(&LocalLister::new("/"), root, 2, 0, Duration::from_secs(30));
         assert_same(&remote, &local, n, true);
     }
@@ -268,7 +268,7 @@ pub mod checks {
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
         let unlisted = tree.unlisted();
         assert_eq!(unlisted.len(), 1, "{unlisted:?}");
-        assert_eq!(unlisted[0].0, format!("/{}", tree_dir(3)).as_bytes());
+        assert_eq!(unlisted[0].path, format!("/{}", tree_dir(3)).as_bytes());
         // the sibling below the same parent and everything else is there
         let sibling = tree.find_dir(format!("/{}", tree_dir(10)).as_bytes()).unwrap();
         assert_eq!(tree.files_in(sibling).len(), 3);
@@ -276,7 +276,7 @@ pub mod checks {
     }
 
     /// Against a listener that never answers, every attempt ends at the timeout
-    /// and the directory is unlisted with the reason.
+    /// and the directory is unlisted with the reason, as timed out.
     pub fn silent_server_times_out(make: Factory<'_>) {
         let silent = SilentServer::start();
         let lister = make(&format!("127.0.0.1:{}", silent.port), 2);
@@ -286,10 +286,11 @@ pub mod checks {
             let tree = list(lister.as_ref(), b"/store", 2, 1, Duration::from_secs(2));
             let _ = tx.send(tree.unlisted());
         });
-        let unlisted = rx.recv_timeout(Duration::from_secs(120)).expect("the timeout did not end the listing");
+        let unlisted = rx.recv_timeout(Duration::from_mins(2)).expect("the timeout did not end the listing");
         assert_eq!(unlisted.len(), 1, "{unlisted:?}");
-        assert_eq!(unlisted[0].0, b"/store");
-        assert!(unlisted[0].1.contains("after 2 attempts"), "{}", unlisted[0].1);
+        assert_eq!(unlisted[0].path, b"/store");
+        assert!(unlisted[0].reason.contains("after 2 attempts"), "{}", unlisted[0].reason);
+        assert!(unlisted[0].timed_out, "{unlisted:?}");
     }
 
     /// The server killed mid-listing and started again: every file is either
@@ -321,7 +322,7 @@ pub mod checks {
             };
             let opts = EngineOptions { progress_every: Duration::from_millis(10), ..opts };
             let remote = run(lister.as_ref(), Tree::new(0), &[b"/"], &opts, &mut on_progress).unwrap();
-            let unlisted: Vec<Vec<u8>> = remote.unlisted().into_iter().map(|u| u.0).collect();
+            let unlisted: Vec<Vec<u8>> = remote.unlisted().into_iter().map(|u| u.path).collect();
             let got: std::collections::HashSet<_> = remote.files_sorted(None).into_iter().collect();
             for f in local.files_sorted(None) {
                 if got.contains(&f) {

@@ -14,7 +14,10 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use dc_core::locks;
+
 use crate::engine::{DirEntry, DirLister, DirListing, ListError};
+use crate::ls_line;
 
 /// The width of the screen the shells echo commands on: wider than any
 /// command (a path is at most a few thousand bytes).
@@ -90,7 +93,7 @@ impl Shell {
         let marker = format!("#dc-start-{}", std::process::id());
         self.stdin
             .write_all(format!("{marker}\n").as_bytes())
-            .and_then(|_| self.stdin.flush())
+            .and_then(|()| self.stdin.flush())
             .map_err(|e| ListError::retryable(format!("the xrdfs shell is gone: {e}")))?;
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut seen = Vec::new();
@@ -149,6 +152,7 @@ impl XrdfsLister {
     }
 
     /// The same lister with `env` set for each shell it starts.
+    #[must_use]
     pub fn with_env(mut self, env: &[(String, String)]) -> XrdfsLister {
         self.env = env.to_vec();
         self
@@ -163,7 +167,7 @@ impl DirLister for XrdfsLister {
                 "{shown}: a quote or line break in the name cannot be given to xrdfs"
             )));
         }
-        let mut slot = self.shells[worker % self.shells.len()].lock().expect("shell lock");
+        let mut slot = locks::lock(&self.shells[worker % self.shells.len()]);
         if slot.as_ref().is_some_and(|s| s.timeout != timeout) {
             *slot = None;
         }
@@ -179,7 +183,7 @@ impl DirLister for XrdfsLister {
         command.extend_from_slice(b"\"\n");
         command.extend_from_slice(marker.as_bytes());
         command.push(b'\n');
-        if let Err(e) = shell.stdin.write_all(&command).and_then(|_| shell.stdin.flush()) {
+        if let Err(e) = shell.stdin.write_all(&command).and_then(|()| shell.stdin.flush()) {
             *slot = None;
             return Err(ListError::retryable(format!("{shown}: the xrdfs shell is gone: {e}")));
         }
@@ -193,7 +197,7 @@ impl DirLister for XrdfsLister {
                 Ok(line) => line,
                 Err(RecvTimeoutError::Timeout) => {
                     *slot = None;
-                    return Err(ListError::no_answer(format!(
+                    return Err(ListError::timed_out(format!(
                         "{shown}: no answer from xrdfs within {} s",
                         timeout.as_secs_f64()
                     )));
@@ -218,7 +222,7 @@ impl DirLister for XrdfsLister {
     }
 
     fn reconnect(&self, worker: usize) {
-        *self.shells[worker % self.shells.len()].lock().expect("shell lock") = None;
+        *locks::lock(&self.shells[worker % self.shells.len()]) = None;
     }
 
     fn server_names(&self) -> Vec<String> {
@@ -258,7 +262,7 @@ impl<'a> Parser<'a> {
     }
 
     fn line(&mut self, line: &[u8]) {
-        if self.error.is_some() || line.iter().all(|b| b.is_ascii_whitespace()) {
+        if self.error.is_some() || line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
         if line.starts_with(b"[ERROR]") || line.starts_with(b"[FATAL]") {
@@ -276,7 +280,7 @@ impl<'a> Parser<'a> {
                     "{}: unexpected xrdfs output: {:?}",
                     String::from_utf8_lossy(self.dir),
                     String::from_utf8_lossy(line)
-                )))
+                )));
             }
         }
     }
@@ -296,7 +300,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// `[ERROR] Server responded with an error: [3011] Unable to locate ...`:
 /// refusals (no such directory, not allowed) are final, the rest may pass;
 /// an error without the server's code (`[FATAL] Connection error`,
-/// `[ERROR] Operation expired`) is no answer from the server;
+/// `[ERROR] Operation expired`) is no answer from the server, and a time-out
+/// when it says so (`Operation expired`, `Socket timeout`);
 /// `[FATAL] Auth failed: ...` is a refused credential, which ends the listing.
 fn error_line(dir: &[u8], server: &str, line: &[u8]) -> ListError {
     let text = String::from_utf8_lossy(line).trim().to_string();
@@ -309,62 +314,20 @@ fn error_line(dir: &[u8], server: &str, line: &[u8]) -> ListError {
         std::str::from_utf8(&digits).ok()?.parse::<u32>().ok()
     });
     match code {
-        Some(c) if !crate::xrootd::retryable_server_error(c) => ListError::fatal(message),
+        Some(c) if !xrootd_sys::kxr::is_retryable(c) => ListError::fatal(message),
         Some(_) => ListError::retryable(message),
+        None if find(line, b"Operation expired").is_some() || find(line, b"Socket timeout").is_some() => {
+            ListError::timed_out(message)
+        }
         None => ListError::no_answer(message),
     }
 }
 
 /// `drwxr-xr-x owner group 4096 2024-01-31 12:00:00 /dir/name with spaces`
 fn parse_entry(line: &[u8], prefix: &[u8]) -> Option<DirEntry> {
-    let mut rest = line;
-    let mut fields: [&[u8]; 6] = [&[]; 6];
-    for field in fields.iter_mut() {
-        let start = rest.iter().position(|&b| b != b' ')?;
-        rest = &rest[start..];
-        let end = rest.iter().position(|&b| b == b' ')?;
-        *field = &rest[..end];
-        rest = &rest[end..];
-    }
-    let path = rest.strip_prefix(b" ")?;
-    let [perms, _owner, _group, size, date, time] = fields;
+    let ([perms, _owner, _group, size, date, time], path) = ls_line::fields(line)?;
     let name = path.strip_prefix(prefix)?;
-    if name.is_empty() || name.contains(&b'/') {
-        return None;
-    }
-    let is_dir = match perms.first()? {
-        b'd' => true,
-        b'-' | b'l' | b'p' | b's' | b'c' | b'b' => false,
-        _ => return None,
-    };
-    let size: u64 = std::str::from_utf8(size).ok()?.parse().ok()?;
-    let mtime = parse_utc(date, time)?;
-    Some(DirEntry { name: name.to_vec(), is_dir, size: if is_dir { 0 } else { size }, mtime })
-}
-
-/// `YYYY-MM-DD` and `HH:MM:SS` in UTC to unix seconds.
-pub(crate) fn parse_utc(date: &[u8], time: &[u8]) -> Option<i64> {
-    let num = |s: &[u8]| -> Option<i64> { std::str::from_utf8(s).ok()?.parse().ok() };
-    let mut d = date.split(|&b| b == b'-');
-    let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
-    let mut t = time.split(|&b| b == b':');
-    let (hh, mm) = (num(t.next()?)?, num(t.next()?)?);
-    // seconds may carry a fraction (gfal's full-iso style)
-    let ss = t.next().map_or(Some(0), |s| num(s.split(|&b| b == b'.').next()?))?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    Some(days_from_civil(y, m, day) * 86400 + hh * 3600 + mm * 60 + ss)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    ls_line::entry(perms, size, name, ls_line::parse_utc(date, time)?)
 }
 
 #[cfg(test)]
@@ -388,15 +351,19 @@ mod tests {
         let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[ERROR] Operation expired");
         let e = p.finish().unwrap_err();
-        assert!(e.retryable && e.no_answer);
+        assert!(e.retryable && e.no_answer && e.timed_out);
+        let mut p = Parser::new(b"/x", "h:1");
+        p.line(b"[ERROR] Socket timeout");
+        assert!(p.finish().unwrap_err().timed_out);
         let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[FATAL] Connection error");
         let e = p.finish().unwrap_err();
         assert!(e.retryable && e.no_answer && e.message.contains("Connection error"), "{e:?}");
+        assert!(!e.timed_out);
         let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[ERROR] Server responded with an error: [3024] overloaded");
         let e = p.finish().unwrap_err();
-        assert!(e.retryable && !e.no_answer);
+        assert!(e.retryable && !e.no_answer && !e.timed_out);
         let mut p = Parser::new(b"/x", "h:1");
         p.line(b"[FATAL] Auth failed: No protocols left to try");
         let e = p.finish().unwrap_err();
@@ -409,14 +376,6 @@ mod tests {
         let mut p = Parser::new(b"/", "h:1");
         p.line(b"-rw-r--r-- root root 3 2024-01-31 12:00:01 /f");
         assert_eq!(p.finish().unwrap()[0].name, b"f");
-    }
-
-    #[test]
-    fn utc_dates() {
-        assert_eq!(parse_utc(b"1970-01-01", b"00:00:00"), Some(0));
-        assert_eq!(parse_utc(b"2000-03-01", b"00:00:00"), Some(951868800));
-        assert_eq!(parse_utc(b"2024-02-29", b"23:59:59.000000"), Some(1709251199));
-        assert_eq!(parse_utc(b"2024-13-01", b"00:00:00"), None);
     }
 
     fn ready() -> bool {

@@ -1,12 +1,13 @@
 //! The native XRootD lister: `DirList` with stat information through our
 //! own binding to the XRootD client library, over several connections with
-//! several requests in flight on each (asynchronous DirList), or one
+//! several requests in flight on each (asynchronous `DirList`), or one
 //! synchronous request per connection and worker when the depth is 0.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dc_core::locks;
 pub use xrootd_sys::support;
 use xrootd_sys::FileSystem;
 
@@ -77,6 +78,7 @@ impl XrootdLister {
 
     /// The same lister with `depth` requests in flight per connection (0:
     /// synchronous requests, one per engine worker and connection).
+    #[must_use]
     pub fn with_depth(mut self, depth: usize) -> XrootdLister {
         self.depth = depth;
         self
@@ -89,20 +91,13 @@ impl XrootdLister {
 
     fn handle(&self, worker: usize) -> Arc<FileSystem> {
         let slot = &self.conns[worker % self.conns.len()];
-        slot.lock().expect("connection lock").clone()
+        locks::lock(slot).clone()
     }
 
     /// The data servers (or further redirectors) that `lfn` is found behind.
     pub fn locate(&self, lfn: &[u8], timeout: Duration) -> Result<Vec<xrootd_sys::Location>, ListError> {
         self.handle(0).locate(lfn, timeout).map_err(|e| to_list_error(&self.doors[0], lfn, &e))
     }
-}
-
-/// Whether a server error number (`kXR_*`) may pass on another attempt:
-/// a busy or failing server, not a refusal.
-pub fn retryable_server_error(kxr: u32) -> bool {
-    use xrootd_sys::kxr::*;
-    matches!(kxr, SERVER_ERROR | NO_SERVER | OVERLOADED | IO_ERROR | FS_ERROR)
 }
 
 /// XrdCl's code for a failed authentication (`errAuthFailed`): no
@@ -115,7 +110,9 @@ fn to_list_error(door: &str, lfn: &[u8], e: &xrootd_sys::Error) -> ListError {
         return ListError::auth_failed(format!("authentication failed at root://{door}: {}", e.message.trim()));
     }
     let message = format!("{}: {}", String::from_utf8_lossy(lfn), e.message.trim());
-    if e.is_no_answer() {
+    if e.is_timeout() {
+        ListError::timed_out(message)
+    } else if e.is_no_answer() {
         ListError::no_answer(message)
     } else if e.is_retryable() {
         ListError::retryable(message)
@@ -136,15 +133,14 @@ fn listing_from(
 ) -> Result<DirListing, ListError> {
     let mut entries = Vec::with_capacity(list.entries.len());
     for (name, stat) in list.entries {
-        let stat = match stat {
-            Some(s) => s,
-            None => {
-                let path = dc_core::tree::join_lfn(lfn, &name);
-                match fs.stat(&path, timeout) {
-                    Ok(s) => s,
-                    Err(e) if e.is_server_error() && e.server_errno == xrootd_sys::kxr::NOT_FOUND => continue,
-                    Err(e) => return Err(to_list_error(door, &path, &e)),
-                }
+        let stat = if let Some(s) = stat {
+            s
+        } else {
+            let path = dc_core::tree::join_lfn(lfn, &name);
+            match fs.stat(&path, timeout) {
+                Ok(s) => s,
+                Err(e) if e.is_server_error() && e.server_errno == xrootd_sys::kxr::NOT_FOUND => continue,
+                Err(e) => return Err(to_list_error(door, &path, &e)),
             }
         };
         let is_dir = stat.is_dir();
@@ -162,7 +158,7 @@ impl DirLister for XrootdLister {
     }
 
     fn reconnect(&self, worker: usize) {
-        AsyncDirLister::reconnect(self, worker)
+        AsyncDirLister::reconnect(self, worker);
     }
 
     fn server_names(&self) -> Vec<String> {
@@ -200,7 +196,7 @@ impl AsyncDirLister for XrootdLister {
             Box::new(move |answer| match answer {
                 Err(e) => done(Err(to_list_error(&door, &dir, &e))),
                 Ok(list) if list.entries.iter().all(|(_, stat)| stat.is_some()) => {
-                    done(listing_from(&door, &keep, &dir, list, timeout))
+                    done(listing_from(&door, &keep, &dir, list, timeout));
                 }
                 // entries without stat information need synchronous stats, which must not run on
                 // XrdCl's own thread: a thread of their own (rare: a vanished entry, an old server)
@@ -215,7 +211,7 @@ impl AsyncDirLister for XrootdLister {
         let w = conn % self.conns.len();
         let generation = self.generations[w].fetch_add(1, Ordering::Relaxed) + 1;
         if let Ok(fs) = connection(&self.doors[w % self.doors.len()], self.id, w, generation) {
-            *self.conns[w].lock().expect("connection lock") = Arc::new(fs);
+            *locks::lock(&self.conns[w]) = Arc::new(fs);
         }
     }
 }
@@ -224,6 +220,25 @@ impl AsyncDirLister for XrootdLister {
 mod tests {
     use super::*;
     use crate::test_server::{checks, have_xrootd};
+
+    #[test]
+    fn errors_say_whether_they_timed_out() {
+        let error = |code: u16, server_errno: u32| {
+            let e = xrootd_sys::Error { code, server_errno, fatal: false, message: "m".to_string() };
+            to_list_error("door:1094", b"/store", &e)
+        };
+        for code in [xrootd_sys::ERR_OPERATION_EXPIRED, xrootd_sys::ERR_SOCKET_TIMEOUT] {
+            let e = error(code, 0);
+            assert!(e.timed_out && e.no_answer && e.retryable, "{code}: {e:?}");
+        }
+        // a refused or lost connection gave no answer but did not time out
+        for code in [108, xrootd_sys::ERR_OPERATION_INTERRUPTED] {
+            let e = error(code, 0);
+            assert!(!e.timed_out && e.no_answer, "{code}: {e:?}");
+        }
+        let e = error(xrootd_sys::ERR_ERROR_RESPONSE, xrootd_sys::kxr::NOT_FOUND);
+        assert!(!e.timed_out && !e.retryable, "{e:?}");
+    }
 
     fn ready() -> bool {
         if !xrootd_sys::available() {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use dc_core::locks;
 use dc_core::{CompareOptions, CompareResult as CoreResult, Entry};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -85,7 +86,7 @@ fn list_of(r: &mut CoreResult, kind: FileListKind) -> &mut Vec<Entry> {
 fn names_of(r: &mut CoreResult, kind: ListKind) -> Vec<&[u8]> {
     match kind {
         ListKind::Empty => r.empty.iter().map(Vec::as_slice).collect(),
-        ListKind::Unlisted => r.unlisted.iter().map(|u| u.0.as_slice()).collect(),
+        ListKind::Unlisted => r.unlisted.iter().map(|u| u.path.as_slice()).collect(),
         ListKind::Missing => r.missing.iter().map(|e| e.lfn.as_slice()).collect(),
         ListKind::Orphan => r.orphan.iter().map(|e| e.lfn.as_slice()).collect(),
     }
@@ -246,7 +247,7 @@ impl CompareResult {
 
     #[napi]
     pub fn unlisted(&self) -> Vec<UnlistedDir> {
-        self.inner.unlisted.iter().map(|(p, r)| UnlistedDir { path: lossy(p), reason: r.clone() }).collect()
+        self.inner.unlisted.iter().map(UnlistedDir::from).collect()
     }
 
     /// Write a list as one name a line, escaped, through a temporary file
@@ -280,8 +281,8 @@ impl Task for CompareTask {
 
     fn compute(&mut self) -> Result<Outcome<CoreResult>> {
         Ok(no_panic("the comparison", || {
-            let inv = self.inventory.read().unwrap_or_else(|e| e.into_inner());
-            let rem = self.remote.read().unwrap_or_else(|e| e.into_inner());
+            let inv = locks::read(&self.inventory);
+            let rem = locks::read(&self.remote);
             Ok(dc_core::compare(&inv, &rem, self.opts))
         }))
     }

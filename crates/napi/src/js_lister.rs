@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
+use dc_core::locks;
 use dc_listing::{DirEntry, DirLister, DirListing, ListError};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -45,10 +46,12 @@ impl DirLister for JsLister {
     fn list_dir(&self, worker: usize, lfn: &[u8], timeout: Duration) -> Reply {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
-        WAITING.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
+        locks::lock(&WAITING).insert(id, tx);
         let request = ListRequest { id: id as f64, lfn: lossy(lfn), worker: worker as u32 };
+        // the call's queue is unbounded (no MaxQueueSize), so Blocking never waits: the bound on calls
+        // queued to JavaScript is this worker's wait for the answer below, one request per worker
         let status = self.callback.call(request, ThreadsafeFunctionCallMode::Blocking);
-        let forget = || WAITING.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        let forget = || locks::lock(&WAITING).remove(&id);
         if status != Status::Ok {
             forget();
             return Err(ListError::fatal(format!("the JavaScript lister could not be called: {status}")));
@@ -57,7 +60,8 @@ impl DirLister for JsLister {
             Ok(reply) => reply,
             Err(_) => {
                 forget();
-                Err(ListError::retryable(format!("the JavaScript lister gave no answer in {timeout:?}")))
+                let message = format!("the JavaScript lister gave no answer in {timeout:?}");
+                Err(ListError { timed_out: true, ..ListError::retryable(message) })
             }
         }
     }
@@ -109,7 +113,7 @@ pub fn reply_listing(
             Ok(DirListing { mtime: None, entries })
         }
     };
-    let waiting = WAITING.lock().unwrap_or_else(|e| e.into_inner()).remove(&(id as u64));
+    let waiting = locks::lock(&WAITING).remove(&(id as u64));
     // a reply after the timeout finds nobody waiting: it is dropped
     if let Some(tx) = waiting {
         let _ = tx.send(reply);

@@ -302,7 +302,6 @@ impl ListTask {
             checkpoint_note: note,
             checkpoint_every: settings.checkpoint_every,
             cancel: self.cancel.clone(),
-            ..EngineOptions::default()
         };
         let root_refs: Vec<&[u8]> = roots.iter().map(Vec::as_slice).collect();
         let cb = &self.on_progress;
@@ -315,7 +314,6 @@ impl ListTask {
                 Ok(tree)
             }
             Err(e @ EngineError::Cancelled(_)) => Err(failure("E_CANCELLED", e)),
-            Err(e @ EngineError::Halted(_)) => Err(failure("E_HALTED", e)),
             Err(e @ EngineError::Auth(_)) => Err(failure("E_AUTH", e)),
             Err(e) => Err(failure("E_IO", e)),
         }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use dc_core::locks;
 use dc_sqlite::{Database, Interrupter, Value};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -80,7 +81,7 @@ pub struct SqliteDatabase {
 
 impl SqliteDatabase {
     fn db(&self) -> MutexGuard<'_, Database> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        locks::lock(&self.inner)
     }
 
     fn open(path: String, busy_timeout_ms: Option<f64>) -> Outcome<SqliteDatabase> {
@@ -156,7 +157,7 @@ impl SqliteDatabase {
     #[napi(ts_args_type = "tree: Tree, sql: string, params?: Array<number | string | Buffer | null>")]
     pub fn fill_tree(&self, env: Env, tree: &Tree, sql: String, params: Option<Vec<SqlValue>>) -> Result<f64> {
         let params = to_values(params).or_throw(&env)?;
-        let mut t = tree.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut t = locks::write(&tree.inner);
         self.db().fill_tree(&sql, &params, &mut t).map(|n| n as f64).map_err(sql_error).or_throw(&env)
     }
 
@@ -216,8 +217,8 @@ impl Task for FillTask {
 
     fn compute(&mut self) -> Result<Outcome<u64>> {
         Ok(no_panic("filling a tree from SQLite", || {
-            let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-            let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
+            let db = locks::lock(&self.db);
+            let mut tree = locks::write(&self.tree);
             db.fill_tree(&self.sql, &self.params, &mut tree).map_err(|e| {
                 if e.is_interrupted() {
                     failure("E_CANCELLED", "the inventory listing was cancelled")

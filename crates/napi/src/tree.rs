@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use dc_core::locks;
 use dc_core::{DirState, ListingFormat as CoreFormat, Tree as CoreTree, UNKNOWN_SIZE};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -61,6 +62,14 @@ pub struct FileInfo {
 pub struct UnlistedDir {
     pub path: String,
     pub reason: String,
+    /// The listing timed out (no answer in time), as opposed to failing with an error.
+    pub timed_out: bool,
+}
+
+impl From<&dc_core::UnlistedDir> for UnlistedDir {
+    fn from(u: &dc_core::UnlistedDir) -> UnlistedDir {
+        UnlistedDir { path: lossy(&u.path), reason: u.reason.clone(), timed_out: u.timed_out }
+    }
 }
 
 pub(crate) fn size_to_js(size: u64) -> f64 {
@@ -133,11 +142,11 @@ impl Tree {
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, CoreTree> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+        locks::read(&self.inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, CoreTree> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
+        locks::write(&self.inner)
     }
 
     fn add_files_now(&self, lfns: &[u8], sizes: &[f64], mtimes: &[f64]) -> Outcome<u32> {
@@ -235,16 +244,17 @@ impl Tree {
         Ok(())
     }
 
-    /// Record the directory `path` as unlisted, with the reason.
+    /// Record the directory `path` as unlisted, with the reason and whether
+    /// it timed out (default false).
     #[napi]
-    pub fn set_unlisted(&self, env: Env, path: String, reason: String) -> Result<()> {
+    pub fn set_unlisted(&self, env: Env, path: String, reason: String, timed_out: Option<bool>) -> Result<()> {
         if !path.starts_with('/') {
             return Err(invalid(format!("setUnlisted: `{path}` is not an absolute path"))).or_throw(&env);
         }
         let mut tree = self.write();
         let d = tree.ensure_dir(path.as_bytes());
         let at = tree.listed_at(d);
-        tree.set_unlisted(d, at, &reason);
+        tree.set_unlisted(d, at, &reason, timed_out.unwrap_or(false));
         Ok(())
     }
 
@@ -354,7 +364,7 @@ impl Tree {
     /// Unlisted directories and why, sorted by path.
     #[napi]
     pub fn get_unlisted(&self) -> Vec<UnlistedDir> {
-        self.read().unlisted().into_iter().map(|(p, reason)| UnlistedDir { path: lossy(&p), reason }).collect()
+        self.read().unlisted().iter().map(UnlistedDir::from).collect()
     }
 
     /// A text picture of the tree, `maxDepth` levels deep (default 3).

@@ -1,6 +1,6 @@
-//! The embedded SQLite store: a connection that runs statements with
+//! The embedded `SQLite` store: a connection that runs statements with
 //! positional parameters and returns rows as plain values, and two fast paths
-//! that move an inventory between SQLite and a [`dc_core::Tree`] without a
+//! that move an inventory between `SQLite` and a [`dc_core::Tree`] without a
 //! per-file object on the JavaScript side.
 //!
 //! Nothing here knows of N-API; the binding wraps [`Database`].
@@ -11,6 +11,8 @@ use std::time::Duration;
 use dc_core::{Tree, UNKNOWN_SIZE};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
+
+mod transaction;
 
 /// A value going into or coming out of a statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +94,7 @@ pub struct Rows {
     pub rows: Vec<Vec<Value>>,
 }
 
-/// One SQLite database file, opened in WAL mode with a busy timeout so that
+/// One `SQLite` database file, opened in WAL mode with a busy timeout so that
 /// several processes on one host can share it.
 pub struct Database {
     conn: Option<Connection>,
@@ -150,12 +152,7 @@ impl Database {
 
     /// Run one statement once per parameter list, in one transaction (all or nothing).
     pub fn run_many(&self, sql: &str, param_lists: &[Vec<Value>]) -> Result<u64, Error> {
-        let conn = self.conn()?;
-        let own = conn.is_autocommit();
-        if own {
-            self.exec("BEGIN IMMEDIATE")?;
-        }
-        let result = (|| {
+        self.all_or_nothing(|conn| {
             let mut stmt = conn.prepare_cached(sql).map_err(|e| self.statement_error(sql, e))?;
             let mut changes = 0u64;
             for params in param_lists {
@@ -163,18 +160,14 @@ impl Database {
                     stmt.execute(rusqlite::params_from_iter(params)).map_err(|e| self.statement_error(sql, e))? as u64;
             }
             Ok(changes)
-        })();
-        if own {
-            self.finish(&result)?;
-        }
-        result
+        })
     }
 
     /// Rows of a query.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Rows, Error> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(sql).map_err(|e| self.statement_error(sql, e))?;
-        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+        let columns: Vec<String> = stmt.column_names().iter().map(std::string::ToString::to_string).collect();
         let width = columns.len();
         let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(|e| self.statement_error(sql, e))?;
         let mut out = Vec::new();
@@ -284,12 +277,7 @@ impl Database {
     /// `params`, in one transaction (all or nothing). Returns the number of
     /// rows changed.
     pub fn insert_tree(&self, sql: &str, params: &[Value], tree: &Tree) -> Result<u64, Error> {
-        let conn = self.conn()?;
-        let own = conn.is_autocommit();
-        if own {
-            self.exec("BEGIN IMMEDIATE")?;
-        }
-        let result = (|| {
+        self.all_or_nothing(|conn| {
             let mut stmt = conn.prepare_cached(sql).map_err(|e| self.statement_error(sql, e))?;
             for (i, p) in params.iter().enumerate() {
                 stmt.raw_bind_parameter(i + 4, p).map_err(|e| self.statement_error(sql, e))?;
@@ -312,22 +300,7 @@ impl Database {
             };
             tree.walk_sorted(&mut visit)?;
             Ok(changes)
-        })();
-        if own {
-            self.finish(&result)?;
-        }
-        result
-    }
-
-    fn finish<T>(&self, result: &Result<T, Error>) -> Result<(), Error> {
-        match result {
-            Ok(_) => self.exec("COMMIT"),
-            Err(_) => {
-                // the first error is the one to report; a failed rollback leaves nothing more to undo
-                let _ = self.exec("ROLLBACK");
-                Ok(())
-            }
-        }
+        })
     }
 
     /// Close the connection; later calls fail with [`Error::Closed`].
@@ -377,6 +350,20 @@ mod tests {
         assert!(db.run_many("INSERT INTO t VALUES (?)", &lists).is_err());
         assert_eq!(db.query("SELECT count(*) FROM t", &[]).unwrap().rows[0][0], Value::Integer(0));
         assert!(!db.in_transaction());
+    }
+
+    #[test]
+    fn inside_the_callers_transaction_the_caller_ends_it() {
+        let db = memory();
+        db.exec("CREATE TABLE t(a INTEGER UNIQUE)").unwrap();
+        db.exec("BEGIN").unwrap();
+        assert_eq!(db.run_many("INSERT INTO t VALUES (?)", &[vec![Value::Integer(1)]]).unwrap(), 1);
+        let lists = vec![vec![Value::Integer(2)], vec![Value::Integer(1)]];
+        assert!(db.run_many("INSERT INTO t VALUES (?)", &lists).is_err());
+        // neither committed nor rolled back: the caller's transaction is still open
+        assert!(db.in_transaction());
+        db.exec("ROLLBACK").unwrap();
+        assert_eq!(db.query("SELECT count(*) FROM t", &[]).unwrap().rows[0][0], Value::Integer(0));
     }
 
     #[test]

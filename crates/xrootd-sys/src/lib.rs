@@ -6,7 +6,7 @@
 //! (see [`connection_url`]) use distinct connections and one server works on
 //! several requests at once.
 //!
-//! [`FileSystem::dir_list_async`] sends a DirList and returns at once; its
+//! [`FileSystem::dir_list_async`] sends a `DirList` and returns at once; its
 //! callback runs on one of XrdCl's threads when the answer (or the timeout)
 //! comes, so that one thread keeps many requests in flight on several
 //! connections. The other calls are XrdCl's synchronous ones: each blocks
@@ -29,10 +29,12 @@ use shim::Api;
 pub const ERR_ERROR_RESPONSE: u16 = 400;
 /// XrdCl's code for a request whose timeout passed.
 pub const ERR_OPERATION_EXPIRED: u16 = 206;
+/// XrdCl's code for a socket that gave no data in time.
+pub const ERR_SOCKET_TIMEOUT: u16 = 103;
 /// XrdCl's code for a request cut short (its connection was lost).
 pub const ERR_OPERATION_INTERRUPTED: u16 = 207;
 
-/// The server's error numbers (XProtocol's `kXR_*`) the listers tell apart.
+/// The server's error numbers (`XProtocol`'s `kXR_*`) the listers tell apart.
 pub mod kxr {
     pub const ARG_INVALID: u32 = 3000;
     pub const FS_ERROR: u32 = 3005;
@@ -44,11 +46,18 @@ pub mod kxr {
     pub const NOT_FILE: u32 = 3015;
     pub const IS_DIRECTORY: u32 = 3016;
     pub const OVERLOADED: u32 = 3024;
+
+    /// Whether a server error number may pass on another attempt: a busy
+    /// or failing server, not a refusal (permission denied, no such
+    /// directory, a bad argument).
+    pub fn is_retryable(code: u32) -> bool {
+        matches!(code, SERVER_ERROR | NO_SERVER | OVERLOADED | IO_ERROR | FS_ERROR)
+    }
 }
 
-/// StatInfo flag: the entry is a directory.
+/// `StatInfo` flag: the entry is a directory.
 pub const FLAG_IS_DIR: u32 = 2;
-/// StatInfo flag: neither a file nor a directory.
+/// `StatInfo` flag: neither a file nor a directory.
 pub const FLAG_OTHER: u32 = 4;
 
 /// A failed request: XrdCl's status and the server's error, if it sent one.
@@ -79,10 +88,7 @@ impl Error {
     /// permission denied or no such directory.
     pub fn is_retryable(&self) -> bool {
         if self.is_server_error() {
-            return matches!(
-                self.server_errno,
-                kxr::SERVER_ERROR | kxr::NO_SERVER | kxr::OVERLOADED | kxr::IO_ERROR | kxr::FS_ERROR
-            );
+            return kxr::is_retryable(self.server_errno);
         }
         // client-side: invalid arguments and addresses are final, the rest is the network
         !matches!(self.code, 0..=99 | 101) || self.code == ERR_OPERATION_EXPIRED
@@ -94,6 +100,12 @@ impl Error {
     /// TLS session, or a client-side mistake.
     pub fn is_no_answer(&self) -> bool {
         matches!(self.code, 102..=108 | ERR_OPERATION_EXPIRED | ERR_OPERATION_INTERRUPTED)
+    }
+
+    /// Whether the request timed out: its timeout passed, or its socket
+    /// gave no data in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.code, ERR_OPERATION_EXPIRED | ERR_SOCKET_TIMEOUT)
     }
 }
 
@@ -111,7 +123,7 @@ pub struct StatInfo {
     pub size: u64,
     /// Unix seconds.
     pub mtime: u64,
-    /// XrdCl StatInfo flags ([`FLAG_IS_DIR`], [`FLAG_OTHER`], ...).
+    /// XrdCl `StatInfo` flags ([`FLAG_IS_DIR`], [`FLAG_OTHER`], ...).
     pub flags: u32,
 }
 
@@ -139,7 +151,7 @@ pub fn connection_url(host_port: &str, user_prefix: &str, n: usize) -> String {
 /// XrdCl takes whole seconds (0 = its default); round up and keep at least one.
 pub fn timeout_secs(timeout: Duration) -> u16 {
     let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
-    secs.clamp(1, u16::MAX as u64) as u16
+    secs.clamp(1, u64::from(u16::MAX)) as u16
 }
 
 mod shim;
@@ -171,7 +183,7 @@ unsafe fn take_listing(api: &Api, list: *mut shim::DirList) -> Result<DirectoryL
     for i in 0..n {
         let mut e = shim::Entry::new();
         // SAFETY: i < n; `e` is a valid out parameter
-        unsafe { (api.dirlist_entry)(list, i, &mut e) };
+        unsafe { (api.dirlist_entry)(list, i, &raw mut e) };
         // SAFETY: the name points into the live listing, `name_len` bytes long
         let name = unsafe { std::slice::from_raw_parts(e.name.cast::<u8>(), e.name_len) }.to_vec();
         let stat = (e.has_stat != 0).then_some(StatInfo { size: e.size, mtime: e.mtime, flags: e.flags });
@@ -182,7 +194,7 @@ unsafe fn take_listing(api: &Api, list: *mut shim::DirList) -> Result<DirectoryL
     Ok(DirectoryList { entries })
 }
 
-/// What an asynchronous DirList calls with its answer.
+/// What an asynchronous `DirList` calls with its answer.
 pub type DirListCallback = Box<dyn FnOnce(Result<DirectoryList, Error>) + Send>;
 
 /// The shim's completion callback: turns the answer into a Rust result and calls the boxed closure.
@@ -247,7 +259,7 @@ impl FileSystem {
         })?;
         let mut st = shim::Status::new();
         // SAFETY: `c` is NUL-terminated; `st` is a valid out parameter
-        let fs = unsafe { (api.fs_new)(c.as_ptr(), &mut st) };
+        let fs = unsafe { (api.fs_new)(c.as_ptr(), &raw mut st) };
         st.into_result(api)?;
         if fs.is_null() {
             return Err(Error { code: 0, server_errno: 0, fatal: true, message: format!("{url}: no handle") });
@@ -272,8 +284,8 @@ impl FileSystem {
                 path.len(),
                 timeout_secs(timeout),
                 i32::from(with_stat),
-                &mut list,
-                &mut st,
+                &raw mut list,
+                &raw mut st,
             )
         };
         st.into_result(self.api)?;
@@ -281,7 +293,7 @@ impl FileSystem {
         unsafe { take_listing(self.api, list) }
     }
 
-    /// Send a DirList of `path` and return at once; `done` is called exactly
+    /// Send a `DirList` of `path` and return at once; `done` is called exactly
     /// once with the answer, the error or the timeout: from one of XrdCl's
     /// threads, or from this one when the request could not be sent. `done`
     /// must not make synchronous XrdCl calls (they would wait for the
@@ -300,7 +312,7 @@ impl FileSystem {
                 i32::from(with_stat),
                 dir_list_done,
                 ctx.cast(),
-                &mut st,
+                &raw mut st,
             )
         };
         if rc != 0 {
@@ -321,7 +333,9 @@ impl FileSystem {
         let mut st = shim::Status::new();
         let mut e = shim::Entry::new();
         // SAFETY: live handle, valid path slice and out parameters
-        unsafe { (self.api.stat)(self.fs, path.as_ptr().cast(), path.len(), timeout_secs(timeout), &mut e, &mut st) };
+        unsafe {
+            (self.api.stat)(self.fs, path.as_ptr().cast(), path.len(), timeout_secs(timeout), &raw mut e, &raw mut st)
+        };
         st.into_result(self.api)?;
         Ok(StatInfo { size: e.size, mtime: e.mtime, flags: e.flags })
     }
@@ -332,7 +346,14 @@ impl FileSystem {
         let mut out: *mut std::os::raw::c_char = std::ptr::null_mut();
         // SAFETY: live handle, valid path slice and out parameters
         unsafe {
-            (self.api.locate)(self.fs, path.as_ptr().cast(), path.len(), timeout_secs(timeout), &mut out, &mut st)
+            (self.api.locate)(
+                self.fs,
+                path.as_ptr().cast(),
+                path.len(),
+                timeout_secs(timeout),
+                &raw mut out,
+                &raw mut st,
+            )
         };
         let text = if out.is_null() {
             String::new()
@@ -364,6 +385,20 @@ impl Drop for FileSystem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_servers_are_retried_refusals_are_not() {
+        for code in [kxr::OVERLOADED, kxr::SERVER_ERROR, kxr::NO_SERVER, kxr::IO_ERROR, kxr::FS_ERROR] {
+            assert!(kxr::is_retryable(code), "{code}");
+            let e = Error { code: ERR_ERROR_RESPONSE, server_errno: code, fatal: false, message: String::new() };
+            assert!(e.is_retryable(), "{code}");
+        }
+        for code in [kxr::NOT_FOUND, kxr::NOT_AUTHORIZED, kxr::ARG_INVALID, kxr::NOT_FILE, kxr::IS_DIRECTORY] {
+            assert!(!kxr::is_retryable(code), "{code}");
+            let e = Error { code: ERR_ERROR_RESPONSE, server_errno: code, fatal: false, message: String::new() };
+            assert!(!e.is_retryable(), "{code}");
+        }
+    }
 
     #[test]
     fn timeouts_round_up_to_whole_seconds() {

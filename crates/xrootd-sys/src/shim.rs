@@ -25,6 +25,8 @@ const XRDCL: &str = if cfg!(target_os = "macos") { "libXrdCl.dylib" } else { "li
 /// What to install, and what to use in its place.
 const REMEDY: &str = "(Debian/Ubuntu: libxrdcl3, EL: xrootd-client-libs), or list with --method xrdfs or --method gfal";
 
+// mirrors the shim's C struct, field for field
+#[allow(clippy::struct_field_names)]
 #[repr(C)]
 pub struct Status {
     pub status: u16,
@@ -124,32 +126,28 @@ pub fn support() -> Result<&'static Path, &'static str> {
 
 /// Find and load the shim: at `env` when given, otherwise beside `module`, then where the build left it.
 fn load(env: Option<OsString>, module: Option<&Path>) -> Result<Api, String> {
-    let path = match env.filter(|p| !p.is_empty()) {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            if !p.is_file() {
-                return Err(format!(
-                    "native XRootD support is unavailable: {} (from {SHIM_ENV}) does not exist; it loads the XRootD client library {XRDCL} {REMEDY}",
-                    p.display()
-                ));
-            }
-            p
+    let path = if let Some(p) = env.filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        if !p.is_file() {
+            return Err(format!(
+                "native XRootD support is unavailable: {} (from {SHIM_ENV}) does not exist; it loads the XRootD client library {XRDCL} {REMEDY}",
+                p.display()
+            ));
         }
-        None => {
-            let beside = module.and_then(Path::parent).map(|d| d.join(SHIM_NAME));
-            let candidates = beside.iter().cloned().chain(BUILT_AT.map(PathBuf::from));
-            match candidates.into_iter().find(|p| p.is_file()) {
-                Some(p) => p,
-                None => {
-                    let place = match &beside {
-                        Some(p) => format!("{} does not exist", p.display()),
-                        None => format!("{SHIM_NAME} not found"),
-                    };
-                    return Err(format!(
-                        "native XRootD support is unavailable: {place} (set {SHIM_ENV} to its path); it loads the XRootD client library {XRDCL} {REMEDY}"
-                    ));
-                }
-            }
+        p
+    } else {
+        let beside = module.and_then(Path::parent).map(|d| d.join(SHIM_NAME));
+        let candidates = beside.iter().cloned().chain(BUILT_AT.map(PathBuf::from));
+        if let Some(p) = candidates.into_iter().find(|p| p.is_file()) {
+            p
+        } else {
+            let place = match &beside {
+                Some(p) => format!("{} does not exist", p.display()),
+                None => format!("{SHIM_NAME} not found"),
+            };
+            return Err(format!(
+                "native XRootD support is unavailable: {place} (set {SHIM_ENV} to its path); it loads the XRootD client library {XRDCL} {REMEDY}"
+            ));
         }
     };
     // SAFETY: our own shim; its initialisers are XrdCl's and the C++ runtime's. RTLD_NOW: a
@@ -187,6 +185,7 @@ fn load(env: Option<OsString>, module: Option<&Path>) -> Result<Api, String> {
 /// The file this code was loaded from: the `.node` module of the binding,
 /// or the executable.
 fn module_path() -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
     let mut info = libc::Dl_info {
         dli_fname: std::ptr::null(),
         dli_fbase: std::ptr::null_mut(),
@@ -194,13 +193,12 @@ fn module_path() -> Option<PathBuf> {
         dli_saddr: std::ptr::null_mut(),
     };
     // SAFETY: `module_path` is code of this module; `info` is a valid out parameter
-    let found = unsafe { libc::dladdr(module_path as *const c_void, &mut info) };
+    let found = unsafe { libc::dladdr(module_path as *const c_void, &raw mut info) };
     if found == 0 || info.dli_fname.is_null() {
         return None;
     }
     // SAFETY: dladdr set a NUL-terminated path that lives as long as the module
     let name = unsafe { CStr::from_ptr(info.dli_fname) };
-    use std::os::unix::ffi::OsStrExt;
     let path = PathBuf::from(std::ffi::OsStr::from_bytes(name.to_bytes()));
     // an executable started through $PATH may be named without its directory
     Some(if path.parent().is_some_and(|p| p.as_os_str().is_empty()) { std::env::current_exe().ok()? } else { path })

@@ -50,11 +50,6 @@ export interface Copied {
   missingBlocks: MissingBlock[]
 }
 
-/** Whether an unlisted directory's listing timed out (rather than failed). */
-export function timedOut(u: UnlistedDir): boolean {
-  return /time(d)? ?out/i.test(u.reason)
-}
-
 export async function findings(run: Run, sides: Sides): Promise<Findings> {
   const { site, backend, log, signal } = run
   const { first, second, candidates, asked, lookups, roots } = sides
@@ -105,7 +100,7 @@ export async function findings(run: Run, sides: Sides): Promise<Findings> {
   const unlistedPaths = new Set(unlisted.map((u) => u.path))
   const storageUnlisted = roots.length > 0 && roots.every((r) => unlistedPaths.has(r))
   if (storageUnlisted) log.info('nothing on storage could be listed: every top directory is unlisted')
-  const unlistedBad = unlisted.filter((u) => !timedOut(u)).length
+  const unlistedBad = unlisted.filter((u) => !u.timedOut).length
 
   // an orphan whose path either inventory listing holds is a size mismatch:
   // its storage copy is deleted only once the same mismatch is seen twice

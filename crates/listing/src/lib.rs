@@ -1,5 +1,6 @@
 //! The parallel listing engine and the listers built on it.
 
+pub mod below;
 mod breaker;
 pub mod engine;
 pub mod gfal;

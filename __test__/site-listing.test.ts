@@ -61,6 +61,37 @@ describe('site listings from the configuration', () => {
     await expect(inventorylister.listing('T2_DUMP')).rejects.toThrow(/InventoryListing.T2_DUMP/)
   })
 
+  it('names a server listing by LFN: the door path and PathPrefix are where the LFNs lie', async () => {
+    // storage under <disk>/pnfs/cms, reached as file://<disk> with PathPrefix /pnfs/cms (gfal's file plugin)
+    const disk = path.join(work, 'T2_PREFIX')
+    writeFile(path.join(disk, 'pnfs/cms/store/mc/a/1.root'), 10)
+    writeFile(path.join(disk, 'pnfs/cms/store/mc/a/dark.root'), 11)
+    writeFile(path.join(disk, 'pnfs/cms/store/data/b/2.root'), 20)
+    const inventory = path.join(work, 'T2_PREFIX.inventory.txt')
+    fs.writeFileSync(inventory, '/store/mc/a/1.root|10|0\n/store/data/b/2.root|20|0\n/store/data/b/lost.root|5|0\n')
+    configure('prefix', {
+      AccessMethod: { T2_PREFIX: 'SRM', T2_PREFIX_LOCAL: `local:${path.join(disk, 'pnfs/cms')}` },
+      Redirectors: { T2_PREFIX: `file://${disk}` },
+      PathPrefix: { T2_PREFIX: '/pnfs/cms' },
+      InventoryListing: { T2_PREFIX: inventory, T2_PREFIX_LOCAL: inventory },
+      GFALThreads: 2,
+    })
+    const listed = await listSite('T2_PREFIX')
+    expect(listed.options?.relative).toBe(true)
+    expect(listed.tree.getFiles()).toEqual(['/store/data/b/2.root', '/store/mc/a/1.root', '/store/mc/a/dark.root'])
+    expect(listed.tree.getUnlisted()).toEqual([])
+    const local = await listSite('T2_PREFIX_LOCAL')
+    const inv = await inventorylister.listing('T2_PREFIX')
+    const viaDoor = await compare(inv, listed.tree)
+    const viaDisk = await compare(inv, local.tree)
+    expect(viaDoor.missing).toEqual(['/store/data/b/lost.root'])
+    expect(viaDoor.orphan).toEqual(['/store/mc/a/dark.root'])
+    expect({ missing: viaDoor.missing, orphan: viaDoor.orphan }).toEqual({
+      missing: viaDisk.missing,
+      orphan: viaDisk.orphan,
+    })
+  }, 60_000)
+
   it('marks a missing top directory unlisted, so nothing under it is missing', async () => {
     const storage = path.join(work, 'T2_PARTIAL')
     writeFile(path.join(storage, 'store/mc/x/1.root'), 1)

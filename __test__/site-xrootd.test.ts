@@ -18,6 +18,9 @@ beforeAll(async () => {
   for (let i = 0; i < 30; i++) writeFile(path.join(server.data, `${MC}/${(i % 3) + 12}0000/${i}.root`), i + 1)
   writeFile(path.join(server.data, `${DATA}/d.root`), 99)
   writeFile(path.join(server.data, 'store/user/private.root'), 5)
+  // a site whose LFNs lie below a storage prefix
+  writeFile(path.join(server.data, `cms/${MC}/p/1.root`), 7)
+  writeFile(path.join(server.data, 'cms/store/data/q/2.root'), 8)
   // what a global redirector is asked for to find the site
   fs.mkdirSync(path.join(server.data, 'store/test/xrootd/T2_TEST'), { recursive: true })
   await server.start()
@@ -39,6 +42,19 @@ function configure(name: string, values: Record<string, unknown>): void {
 }
 
 describe('a site listed over XRootD from the configuration', () => {
+  it('names the files below PathPrefix by their LFNs, with each access method', async () => {
+    for (const method of ['XRootD', 'directx']) {
+      configure(`prefix-${method}`, {
+        Redirectors: { T2_TEST: server.hostPort },
+        AccessMethod: { T2_TEST: method },
+        PathPrefix: { T2_TEST: '/cms' },
+      })
+      const tree = await remotelister.listing('T2_TEST')
+      expect(tree.getFiles(), method).toEqual(['/store/data/q/2.root', `/${MC}/p/1.root`])
+      expect(tree.getUnlisted()).toEqual([])
+    }
+  })
+
   it('lists RootPath/DirectoryList through the door in Redirectors, with each access method', async () => {
     for (const method of ['XRootD', 'directx']) {
       configure(`door-${method}`, { Redirectors: { T2_TEST: server.hostPort }, AccessMethod: { T2_TEST: method } })

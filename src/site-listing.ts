@@ -223,7 +223,11 @@ export async function siteListOptions(
     timeout: config.get<number>('Timeout'),
     roots: [...roots],
   }
-  if (where.method !== 'local') opts.method = where.method
+  if (where.method !== 'local') {
+    opts.method = where.method
+    // a storage prefix (the door's own path, PathPrefix) is where the LFNs lie, not part of them
+    opts.relative = true
+  }
   const env = siteCredentials(site)
   if ((where.method === 'xrdfs' || where.method === 'gfal') && Object.keys(env).length) opts.environment = env
   if (where.method === 'native') opts.depth = config.get<number>('RequestsInFlight')

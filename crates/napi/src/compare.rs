@@ -123,7 +123,7 @@ pub(crate) fn nul_joined<'a>(names: impl IntoIterator<Item = &'a [u8]>) -> Buffe
 /// tool's own figures, such as `|size`).
 #[napi]
 pub fn write_lfn_list(env: Env, path: String, lfns: Buffer, suffixes: Option<Vec<String>>) -> Result<()> {
-    write_lfn_list_now(path, &lfns, suffixes).or_throw(&env)
+    write_lfn_list_now(path, &lfns, suffixes).or_throw(env)
 }
 
 fn write_lfn_list_now(path: String, lfns: &[u8], suffixes: Option<Vec<String>>) -> Outcome<()> {
@@ -235,7 +235,7 @@ impl CompareResult {
             ListKind::Empty => retain_masked(&mut r.empty, &mask),
             ListKind::Unlisted => retain_masked(&mut r.unlisted, &mask),
         }
-        .or_throw(&env)
+        .or_throw(env)
     }
 
     /// Empty directories, deepest first (names that are not UTF-8 are shown
@@ -257,14 +257,14 @@ impl CompareResult {
     pub fn write(&mut self, env: Env, kind: ListKind, path: String) -> Result<()> {
         let p = PathBuf::from(path);
         let names = names_of(&mut self.inner, kind);
-        dc_core::write_lines(&p, names).map_err(|e| io_error(&p, e)).or_throw(&env)
+        dc_core::write_lines(&p, names).map_err(|e| io_error(&p, e)).or_throw(env)
     }
 }
 
 /// Compare an inventory tree with a remote (storage) tree.
 #[napi]
 pub fn compare(env: Env, inventory: &Tree, remote: &Tree, options: Option<CompareOptionsJs>) -> Result<CompareResult> {
-    let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from).or_throw(&env)?;
+    let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from).or_throw(env)?;
     let (inv, rem) = (inventory.read(), remote.read());
     Ok(CompareResult { inner: dc_core::compare(&inv, &rem, opts), counts: None })
 }
@@ -288,7 +288,7 @@ impl Task for CompareTask {
     }
 
     fn resolve(&mut self, env: Env, output: Outcome<CoreResult>) -> Result<CompareResult> {
-        output.map(|inner| CompareResult { inner, counts: None }).or_throw(&env)
+        output.map(|inner| CompareResult { inner, counts: None }).or_throw(env)
     }
 }
 
@@ -301,7 +301,7 @@ pub fn compare_async(
     options: Option<CompareOptionsJs>,
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<CompareTask>> {
-    let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from).or_throw(&env)?;
+    let opts = options.map_or(Ok(CompareOptions::default()), CompareOptions::try_from).or_throw(env)?;
     let task = CompareTask { inventory: inventory.inner.clone(), remote: remote.inner.clone(), opts };
     Ok(AsyncTask::with_optional_signal(task, signal))
 }
@@ -367,7 +367,7 @@ impl Task for CompareListingsTask {
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        let found = output.or_throw(&env)?;
+        let found = output.or_throw(env)?;
         Ok(found.map(|c| CompareResult { inner: c.result, counts: Some((c.inventory, c.remote)) }))
     }
 }
@@ -386,7 +386,7 @@ pub fn compare_listings_async(
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<CompareListingsTask>> {
     let (ignore_age, remote_format) = options.map_or((None, None), |o| (o.ignore_age, o.remote_format));
-    let opts = CompareOptions::try_from(CompareOptionsJs { ignore_age }).or_throw(&env)?;
+    let opts = CompareOptions::try_from(CompareOptionsJs { ignore_age }).or_throw(env)?;
     let formats = (dc_core::ListingFormat::Auto, parse_format(remote_format));
     let task = CompareListingsTask { inventory: inventory.into(), remote: remote.into(), formats, opts };
     Ok(AsyncTask::with_optional_signal(task, signal))

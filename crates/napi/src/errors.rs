@@ -33,7 +33,7 @@ impl Failure {
     }
 
     /// The JS error object, as an error napi-rs throws (or rejects with) as it is.
-    pub fn into_error(self, env: &Env) -> napi::Error {
+    pub fn into_error(self, env: Env) -> napi::Error {
         let built = (|| -> napi::Result<napi::Error> {
             let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, self.message.clone()))?;
             obj.set_named_property("code", self.code)?;
@@ -52,11 +52,11 @@ impl Failure {
 
 /// An [`Outcome`] handed to JavaScript: its failure as a JS error.
 pub trait OrThrow<T> {
-    fn or_throw(self, env: &Env) -> napi::Result<T>;
+    fn or_throw(self, env: Env) -> napi::Result<T>;
 }
 
 impl<T> OrThrow<T> for Outcome<T> {
-    fn or_throw(self, env: &Env) -> napi::Result<T> {
+    fn or_throw(self, env: Env) -> napi::Result<T> {
         self.map_err(|f| f.into_error(env))
     }
 }
@@ -114,7 +114,7 @@ pub fn no_panic<T>(what: &str, body: impl FnOnce() -> Outcome<T>) -> Outcome<T> 
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".to_string());
             Err(failure("E_INTERNAL", format!("{what} failed on an internal error: {message}")))

@@ -56,13 +56,12 @@ impl DirLister for JsLister {
             forget();
             return Err(ListError::fatal(format!("the JavaScript lister could not be called: {status}")));
         }
-        match rx.recv_timeout(timeout) {
-            Ok(reply) => reply,
-            Err(_) => {
-                forget();
-                let message = format!("the JavaScript lister gave no answer in {timeout:?}");
-                Err(ListError { timed_out: true, ..ListError::retryable(message) })
-            }
+        if let Ok(reply) = rx.recv_timeout(timeout) {
+            reply
+        } else {
+            forget();
+            let message = format!("the JavaScript lister gave no answer in {timeout:?}");
+            Err(ListError { timed_out: true, ..ListError::retryable(message) })
         }
     }
 }
@@ -98,7 +97,7 @@ pub fn reply_listing(
                     sizes.len(),
                     mtimes.len()
                 )))
-                .or_throw(&env);
+                .or_throw(env);
             }
             let entries = names
                 .iter()
@@ -135,5 +134,5 @@ pub fn list_with_js(
     on_progress: Option<ProgressCallback>,
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<ListTask>> {
-    task(Source::Js(Some(JsLister { callback: on_request })), options, on_progress, signal).or_throw(&env)
+    task(Source::Js(Some(JsLister { callback: on_request })), options, on_progress, signal).or_throw(env)
 }

@@ -5,6 +5,9 @@
 
 // napi registers its items only outside `cfg(test)`; the binding has no Rust tests
 #![cfg_attr(test, allow(dead_code))]
+// a `#[napi]` function takes its arguments by value: napi-rs converts each
+// JavaScript value into an owned Rust one before the call
+#![allow(clippy::needless_pass_by_value)]
 
 mod compare;
 mod errors;

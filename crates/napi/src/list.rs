@@ -1,6 +1,7 @@
 //! Listing storage: a local directory or a storage URL, through the shared
 //! listing engine.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -48,6 +49,12 @@ pub struct ListOptions {
     pub method: Option<ListMethod>,
     /// Directories (absolute, below the target) to list instead of the whole target.
     pub roots: Option<Vec<String>>,
+    /// Name what a server holds by its path below the target URL's path,
+    /// as a local directory's listing always is, rather than by its whole
+    /// path on the server: a site's LFNs below its storage prefix
+    /// (`root://door//cms` lists `/cms/store/x` as `/store/x`).
+    /// @default false
+    pub relative: Option<bool>,
     /// Where to keep a checkpoint of the listing while it runs.
     pub checkpoint: Option<String>,
     /// Seconds between checkpoints, 0.01 to `MAX_SECONDS`; a big tree is saved less
@@ -122,6 +129,7 @@ pub(crate) struct ListSettings {
     /// Sorted by name.
     environment: Vec<(String, String)>,
     roots: Vec<String>,
+    relative: bool,
     checkpoint: Option<PathBuf>,
     resume: bool,
     checkpoint_every: Duration,
@@ -169,6 +177,7 @@ impl TryFrom<ListOptions> for ListSettings {
             doors: o.doors.unwrap_or_default(),
             environment,
             roots: o.roots.unwrap_or_default(),
+            relative: o.relative.unwrap_or(false),
             checkpoint: o.checkpoint.map(PathBuf::from),
             resume: o.resume.unwrap_or(false),
             checkpoint_every: checkpoint_every.map_or(defaults.checkpoint_every, Duration::from_secs_f64),
@@ -203,9 +212,11 @@ fn checkpoint_note(source: &Source, method: ListMethod, roots: &[Vec<u8>]) -> Ve
     let mut note = format!("{CHECKPOINT_HEAD}\n");
     match source {
         Source::Target(t) if is_url(t) => {
-            note += &format!("target {t}\nmethod {}\n", method.as_str());
+            let _ = write!(note, "target {t}\nmethod {}\n", method.as_str());
         }
-        Source::Target(t) => note += &format!("target {t}\nmethod local\n"),
+        Source::Target(t) => {
+            let _ = write!(note, "target {t}\nmethod local\n");
+        }
         Source::Js(_) => note += "target (a lister written in JavaScript)\n",
     }
     let mut note = note.into_bytes();
@@ -254,7 +265,7 @@ impl Task for ListTask {
     }
 
     fn resolve(&mut self, env: Env, output: Outcome<CoreTree>) -> Result<Tree> {
-        output.map(Tree::wrap).or_throw(&env)
+        output.map(Tree::wrap).or_throw(env)
     }
 }
 
@@ -264,7 +275,12 @@ impl ListTask {
         let local = matches!(&self.source, Source::Target(t) if !is_url(t));
         let threads = settings.threads.unwrap_or(if local { LOCAL_THREADS } else { EngineOptions::default().threads });
         let (lister, base): (Box<dyn DirLister>, Vec<u8>) = match &mut self.source {
-            Source::Target(target) => lister_for(target, settings, threads)?,
+            Source::Target(target) => match lister_for(target, settings, threads)? {
+                (lister, base) if settings.relative && is_url(target) => {
+                    (dc_listing::below::Below::wrap(lister, &base), b"/".to_vec())
+                }
+                found => found,
+            },
             Source::Js(js) => (Box::new(js.take().ok_or_else(|| invalid("a listing task runs once"))?), b"/".to_vec()),
         };
         let roots: Vec<Vec<u8>> = match settings.roots.as_slice() {
@@ -305,7 +321,8 @@ impl ListTask {
         };
         let root_refs: Vec<&[u8]> = roots.iter().map(Vec::as_slice).collect();
         let cb = &self.on_progress;
-        let result = dc_listing::run(lister.as_ref(), start, &root_refs, &engine_opts, &mut |p| progress::send(cb, p));
+        let result =
+            dc_listing::run(lister.as_ref(), start, &root_refs, &engine_opts, &mut |p| progress::send(cb.as_ref(), p));
         match result {
             Ok(tree) => {
                 if let Some(p) = &checkpoint {
@@ -336,7 +353,7 @@ pub fn list_remote(
     on_progress: Option<ProgressCallback>,
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<ListTask>> {
-    task(Source::Target(target), options, on_progress, signal).or_throw(&env)
+    task(Source::Target(target), options, on_progress, signal).or_throw(env)
 }
 
 /// A listing task, its options checked first: a bad option fails the call
@@ -414,7 +431,7 @@ impl Task for LocateTask {
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        output.or_throw(&env)
+        output.or_throw(env)
     }
 }
 
@@ -432,7 +449,7 @@ pub fn locate(
     timeout_seconds: Option<f64>,
     signal: Option<AbortSignal>,
 ) -> Result<AsyncTask<LocateTask>> {
-    let timeout = bounded("timeoutSeconds", timeout_seconds, 0.001, MAX_SECONDS, false).or_throw(&env)?.unwrap_or(30.0);
+    let timeout = bounded("timeoutSeconds", timeout_seconds, 0.001, MAX_SECONDS, false).or_throw(env)?.unwrap_or(30.0);
     let cancel = Arc::new(AtomicBool::new(false));
     if let Some(s) = &signal {
         let flag = cancel.clone();

@@ -40,7 +40,7 @@ pub type ProgressCallback = ThreadsafeFunction<ListProgress, (), ListProgress, S
 
 /// Send without blocking: a slow consumer loses intermediate events, never
 /// slows the listing.
-pub fn send(callback: &Option<ProgressCallback>, p: &dc_listing::Progress) {
+pub fn send(callback: Option<&ProgressCallback>, p: &dc_listing::Progress) {
     if let Some(cb) = callback {
         cb.call(ListProgress::from(p), ThreadsafeFunctionCallMode::NonBlocking);
     }

@@ -1,6 +1,6 @@
-//! The embedded SQLite database class: statements with positional
+//! The embedded `SQLite` database class: statements with positional
 //! parameters, rows as columns plus value arrays, and the inventory fast
-//! paths between SQLite and a tree.
+//! paths between `SQLite` and a tree.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -69,7 +69,7 @@ fn from_value(v: Value) -> SqlValue {
     }
 }
 
-/// One SQLite database file (WAL mode; other processes' write locks are
+/// One `SQLite` database file (WAL mode; other processes' write locks are
 /// waited for up to `busyTimeoutMs`).
 #[napi]
 pub struct SqliteDatabase {
@@ -119,31 +119,31 @@ impl SqliteDatabase {
     /// private one).
     #[napi(constructor)]
     pub fn new(env: Env, path: String, busy_timeout_ms: Option<f64>) -> Result<SqliteDatabase> {
-        SqliteDatabase::open(path, busy_timeout_ms).or_throw(&env)
+        SqliteDatabase::open(path, busy_timeout_ms).or_throw(env)
     }
 
     /// Run statements without parameters (schema, `BEGIN`, `COMMIT`).
     #[napi]
     pub fn exec(&self, env: Env, sql: String) -> Result<()> {
-        self.db().exec(&sql).map_err(sql_error).or_throw(&env)
+        self.db().exec(&sql).map_err(sql_error).or_throw(env)
     }
 
     /// Run one statement with positional (`?`) parameters.
     #[napi(ts_args_type = "sql: string, params?: Array<number | string | Buffer | null>")]
     pub fn run(&self, env: Env, sql: String, params: Option<Vec<SqlValue>>) -> Result<SqliteRunResult> {
-        self.run_now(&sql, params).or_throw(&env)
+        self.run_now(&sql, params).or_throw(env)
     }
 
     /// Run one statement once per parameter list, all in one transaction.
     #[napi(ts_args_type = "sql: string, paramLists: Array<Array<number | string | Buffer | null>>")]
     pub fn run_many(&self, env: Env, sql: String, param_lists: Vec<Vec<SqlValue>>) -> Result<f64> {
-        self.run_many_now(&sql, param_lists).or_throw(&env)
+        self.run_many_now(&sql, param_lists).or_throw(env)
     }
 
     /// The rows of a query.
     #[napi(ts_args_type = "sql: string, params?: Array<number | string | Buffer | null>")]
     pub fn query(&self, env: Env, sql: String, params: Option<Vec<SqlValue>>) -> Result<SqliteRows> {
-        self.query_now(&sql, params).or_throw(&env)
+        self.query_now(&sql, params).or_throw(env)
     }
     /// Whether a transaction is open.
     #[napi(getter)]
@@ -156,9 +156,9 @@ impl SqliteDatabase {
     /// nothing. Returns the number of files added.
     #[napi(ts_args_type = "tree: Tree, sql: string, params?: Array<number | string | Buffer | null>")]
     pub fn fill_tree(&self, env: Env, tree: &Tree, sql: String, params: Option<Vec<SqlValue>>) -> Result<f64> {
-        let params = to_values(params).or_throw(&env)?;
+        let params = to_values(params).or_throw(env)?;
         let mut t = locks::write(&tree.inner);
-        self.db().fill_tree(&sql, &params, &mut t).map(|n| n as f64).map_err(sql_error).or_throw(&env)
+        self.db().fill_tree(&sql, &params, &mut t).map(|n| n as f64).map_err(sql_error).or_throw(env)
     }
 
     /// `fillTree` off the JS thread. An abort stops the query at once
@@ -177,7 +177,7 @@ impl SqliteDatabase {
         params: Option<Vec<SqlValue>>,
         signal: Option<AbortSignal>,
     ) -> Result<AsyncTask<FillTask>> {
-        let params = to_values(params).or_throw(&env)?;
+        let params = to_values(params).or_throw(env)?;
         let task = FillTask { db: self.inner.clone(), tree: tree.inner.clone(), sql, params };
         if let Some(s) = &signal {
             let interrupter = self.interrupter.clone();
@@ -192,15 +192,15 @@ impl SqliteDatabase {
     /// `params`. Returns the number of rows changed.
     #[napi(ts_args_type = "tree: Tree, sql: string, params?: Array<number | string | Buffer | null>")]
     pub fn insert_tree(&self, env: Env, tree: &Tree, sql: String, params: Option<Vec<SqlValue>>) -> Result<f64> {
-        let params = to_values(params).or_throw(&env)?;
+        let params = to_values(params).or_throw(env)?;
         let t = tree.read();
-        self.db().insert_tree(&sql, &params, &t).map(|n| n as f64).map_err(sql_error).or_throw(&env)
+        self.db().insert_tree(&sql, &params, &t).map(|n| n as f64).map_err(sql_error).or_throw(env)
     }
 
     /// Close the database; later calls fail.
     #[napi]
     pub fn close(&self, env: Env) -> Result<()> {
-        self.db().close().map_err(sql_error).or_throw(&env)
+        self.db().close().map_err(sql_error).or_throw(env)
     }
 }
 
@@ -230,6 +230,6 @@ impl Task for FillTask {
     }
 
     fn resolve(&mut self, env: Env, n: Outcome<u64>) -> Result<f64> {
-        n.map(|n| n as f64).or_throw(&env)
+        n.map(|n| n as f64).or_throw(env)
     }
 }

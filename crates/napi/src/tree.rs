@@ -81,6 +81,8 @@ pub(crate) fn size_to_js(size: u64) -> f64 {
 }
 
 fn size_from_js(size: f64) -> Outcome<u64> {
+    // -1 is exact: the one value JavaScript gives for an unknown size
+    #[allow(clippy::float_cmp)]
     if size == -1.0 {
         Ok(UNKNOWN_SIZE)
     } else if size >= 0.0 && size.fract() == 0.0 && size < 9.007_199_254_740_992e15 {
@@ -198,7 +200,7 @@ impl Tree {
     /// Load a tree file written by `save`.
     #[napi(factory, catch_unwind, writable = true, configurable = true)]
     pub fn load(env: Env, path: String) -> Result<Tree> {
-        dc_core::load_tree(&PathBuf::from(path)).map(Tree::wrap).map_err(tree_file_error).or_throw(&env)
+        dc_core::load_tree(&PathBuf::from(path)).map(Tree::wrap).map_err(tree_file_error).or_throw(env)
     }
 
     /// Read a listing file (`auto` or `ral` format).
@@ -207,7 +209,7 @@ impl Tree {
         dc_core::read_listing(&PathBuf::from(path), parse_format(format))
             .map(Tree::wrap)
             .map_err(listing_error)
-            .or_throw(&env)
+            .or_throw(env)
     }
 
     /// Whether `path` is a tree file (by its first bytes).
@@ -219,7 +221,7 @@ impl Tree {
     /// Save in the versioned, checksummed binary format.
     #[napi]
     pub fn save(&self, env: Env, path: String) -> Result<()> {
-        dc_core::save_tree(&self.read(), &PathBuf::from(path)).map_err(tree_file_error).or_throw(&env)
+        dc_core::save_tree(&self.read(), &PathBuf::from(path)).map_err(tree_file_error).or_throw(env)
     }
 
     /// Add a batch of files: `lfns` holds absolute paths separated by NUL
@@ -227,14 +229,14 @@ impl Tree {
     /// number per path.
     #[napi]
     pub fn add_files(&self, env: Env, lfns: Buffer, sizes: Float64Array, mtimes: Float64Array) -> Result<u32> {
-        self.add_files_now(&lfns, &sizes, &mtimes).or_throw(&env)
+        self.add_files_now(&lfns, &sizes, &mtimes).or_throw(env)
     }
 
     /// Make sure the directory `path` exists (an empty directory stays in the tree).
     #[napi]
     pub fn add_directory(&self, env: Env, path: String, mtime: Option<f64>) -> Result<()> {
         if !path.starts_with('/') {
-            return Err(invalid(format!("addDirectory: `{path}` is not an absolute path"))).or_throw(&env);
+            return Err(invalid(format!("addDirectory: `{path}` is not an absolute path"))).or_throw(env);
         }
         let mut tree = self.write();
         let d = tree.ensure_dir(path.as_bytes());
@@ -249,7 +251,7 @@ impl Tree {
     #[napi]
     pub fn set_unlisted(&self, env: Env, path: String, reason: String, timed_out: Option<bool>) -> Result<()> {
         if !path.starts_with('/') {
-            return Err(invalid(format!("setUnlisted: `{path}` is not an absolute path"))).or_throw(&env);
+            return Err(invalid(format!("setUnlisted: `{path}` is not an absolute path"))).or_throw(env);
         }
         let mut tree = self.write();
         let d = tree.ensure_dir(path.as_bytes());
@@ -378,7 +380,7 @@ impl Tree {
     pub fn write_listing(&self, env: Env, path: String) -> Result<()> {
         let p = PathBuf::from(&path);
         let tree = self.read();
-        dc_core::write_atomic(&p, |w| dc_core::write_listing(w, &tree)).map_err(|e| io_error(&p, e)).or_throw(&env)
+        dc_core::write_atomic(&p, |w| dc_core::write_listing(w, &tree)).map_err(|e| io_error(&p, e)).or_throw(env)
     }
 
     /// For each NUL-separated path of `lfns`: the size of the file of that
@@ -435,7 +437,7 @@ impl Tree {
     pub fn verdict_hash(&self, env: Env, ignore_age: f64) -> Result<String> {
         if !ignore_age.is_finite() || ignore_age < 0.0 {
             return Err(invalid(format!("ignoreAge must be a non-negative number of seconds, not {ignore_age}")))
-                .or_throw(&env);
+                .or_throw(env);
         }
         Ok(format!("{:016x}", self.read().verdict_hash(ignore_age as i64)))
     }
@@ -449,9 +451,9 @@ impl Tree {
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
         dc_core::write_listing(&mut w, &self.read())
-            .and_then(|_| std::io::Write::flush(&mut w))
+            .and_then(|()| std::io::Write::flush(&mut w))
             .map_err(|e| failure("E_IO", format!("standard output: {e}")))
-            .or_throw(&env)
+            .or_throw(env)
     }
 }
 
@@ -493,7 +495,7 @@ impl Task for LoadTask {
     }
 
     fn resolve(&mut self, env: Env, output: Outcome<CoreTree>) -> Result<Tree> {
-        output.map(Tree::wrap).or_throw(&env)
+        output.map(Tree::wrap).or_throw(env)
     }
 }
 

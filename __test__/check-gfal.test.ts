@@ -1,7 +1,7 @@
 /**
  * The check of a site listed by gfal (`AccessMethod: SRM`), its door a
  * `file://` URL (gfal's file plugin): the listing sees every file a local
- * listing of the same storage sees, and the run records the threads it was
+ * listing of the same storage sees, by the same LFNs, and the run records the threads it was
  * listed with (`GFALThreads`, not `NumThreads`).
  */
 import * as fs from 'node:fs'
@@ -65,6 +65,13 @@ describe('check of a gfal site', () => {
     expect(fs.readFileSync(gfal.log, 'utf8')).toContain('(gfal, 3 connections)')
     expect(gfal.stats.unlisted).toBe(0)
     expect(gfal.stats.files).toBe(local.stats.files)
+    // named by LFN below the door's path: the same findings as the local listing's
+    expect(local.missing.length + local.orphan.length).toBeGreaterThan(0)
+    expect({ missing: gfal.missing, orphan: gfal.orphan, empty: gfal.empty }).toEqual({
+      missing: local.missing,
+      orphan: local.orphan,
+      empty: local.empty,
+    })
     expect(gfal.stats.threads).toBe(3)
     const store = await openSummary()
     try {

@@ -256,10 +256,6 @@ impl Tree {
         self.default_listed_at
     }
 
-    pub fn set_default_listed_at(&mut self, t: i64) {
-        self.default_listed_at = t;
-    }
-
     fn touch(&mut self) {
         self.index.take();
     }

@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CancelledError } from '../src/errors'
 import type { ListProgress } from '../src/native'
 import { listRemote } from '../src/remotelister'
-import { byteSort, cli, lines, tempDir, writeFile } from './helpers/cli'
+import { byteSort, CLI, cli, lines, tempDir, writeFile } from './helpers/cli'
 
 const work = tempDir('list')
 const storage = path.join(work, 'storage')
@@ -63,6 +63,28 @@ describe('the local lister', () => {
     expect(ours).toEqual(byteSort(findListing(storage)))
     expect(ours.length).toBe(60 * 25 + 4)
   })
+
+  it('writes every line to a pipe whose reader falls behind', async () => {
+    // far more than a pipe and the reader's buffer hold, read only after a pause: the writer waits
+    const big = path.join(work, 'big')
+    const dir = path.join(big, 'store/mc/RunIISummer20UL18MiniAODv2/DYJetsToLL_M-50_TuneCP5/MINIAODSIM/106X-v2/120000')
+    for (let i = 0; i < 4000; i++) writeFile(path.join(dir, `${(i * 7919).toString(16).padStart(12, '0')}-file.root`), 1)
+    const child = spawn(process.execPath, [CLI, 'list', big], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const closed = new Promise((r) => child.once('close', r))
+    let stderr = ''
+    child.stderr.on('data', (c) => {
+      stderr += c
+    })
+    child.stdout.pause()
+    await new Promise((r) => setTimeout(r, 1000))
+    const chunks: Buffer[] = []
+    child.stdout.on('data', (c: Buffer) => chunks.push(c))
+    child.stdout.resume()
+    expect(await closed, stderr).toBe(0)
+    const out = Buffer.concat(chunks)
+    expect(out.length).toBeGreaterThan(256 * 1024)
+    expect(out.toString('utf8').replace(/\n$/, '').split('\n')).toEqual(byteSort(findListing(big)))
+  }, 30_000)
 
   it('gives the same tree whatever the number of workers', async () => {
     const hashes = new Set<string>()

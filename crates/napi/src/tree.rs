@@ -449,11 +449,37 @@ impl Tree {
     #[napi]
     pub fn write_listing_to_stdout(&self, env: Env) -> Result<()> {
         let stdout = std::io::stdout();
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-        dc_core::write_listing(&mut w, &self.read())
-            .and_then(|()| std::io::Write::flush(&mut w))
-            .map_err(|e| failure("E_IO", format!("standard output: {e}")))
-            .or_throw(env)
+        // a descriptor of its own for the same output, past std's line buffer
+        let out = std::os::fd::AsFd::as_fd(&stdout).try_clone_to_owned().map(std::fs::File::from);
+        out.and_then(|out| {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, WaitWhenFull(out));
+            dc_core::write_listing(&mut w, &self.read()).and_then(|()| std::io::Write::flush(&mut w))
+        })
+        .map_err(|e| failure("E_IO", format!("standard output: {e}")))
+        .or_throw(env)
+    }
+}
+
+/// A writer to a descriptor that may be non-blocking: Node makes a pipe on
+/// its standard output so once `process.stdout` is used, and a full pipe
+/// then answers "try again". It waits for the reader instead, as a blocking
+/// write would.
+struct WaitWhenFull(std::fs::File);
+
+impl std::io::Write for WaitWhenFull {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        loop {
+            match self.0.write(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 

@@ -222,7 +222,7 @@ pub mod checks {
         let n = make_tree(&server.data, dirs, files);
         server.start();
         let lister = make(&server.host_port(), threads);
-        let remote = list(lister.as_ref(), b"/", threads, 1, Duration::from_mins(1));
+        let remote = list(lister.as_ref(), b"/", threads, 1, Duration::from_secs(60));
         let local = local(&server.data);
         assert_same(&remote, &local, n, exact_mtime);
     }
@@ -233,7 +233,7 @@ pub mod checks {
         let n = make_tree(dir.path(), 5, 5);
         let root = dir.path().as_os_str().as_encoded_bytes();
         let lister = make("", 2);
-        let remote = list(lister.as_ref(), root, 2, 1, Duration::from_mins(1));
+        let remote = list(lister.as_ref(), root, 2, 1, Duration::from_secs(60));
         let local = list(&LocalLister::new("/"), root, 2, 0, Duration::from_secs(30));
         assert_same(&remote, &local, n, true);
     }
@@ -286,7 +286,7 @@ pub mod checks {
             let tree = list(lister.as_ref(), b"/store", 2, 1, Duration::from_secs(2));
             let _ = tx.send(tree.unlisted());
         });
-        let unlisted = rx.recv_timeout(Duration::from_mins(2)).expect("the timeout did not end the listing");
+        let unlisted = rx.recv_timeout(Duration::from_secs(120)).expect("the timeout did not end the listing");
         assert_eq!(unlisted.len(), 1, "{unlisted:?}");
         assert_eq!(unlisted[0].path, b"/store");
         assert!(unlisted[0].reason.contains("after 2 attempts"), "{}", unlisted[0].reason);

@@ -166,7 +166,7 @@ impl Default for EngineOptions {
         EngineOptions {
             threads: 4,
             retries: 2,
-            timeout: Duration::from_mins(5),
+            timeout: Duration::from_secs(300),
             progress_every: Duration::from_millis(200),
             checkpoint: None,
             checkpoint_note: Vec::new(),

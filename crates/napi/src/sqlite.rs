@@ -217,8 +217,9 @@ impl Task for FillTask {
 
     fn compute(&mut self) -> Result<Outcome<u64>> {
         Ok(no_panic("filling a tree from SQLite", || {
-            let db = locks::lock(&self.db);
+            // the tree first, then the database, as `fillTree` and `insertTree` take them
             let mut tree = locks::write(&self.tree);
+            let db = locks::lock(&self.db);
             db.fill_tree(&self.sql, &self.params, &mut tree).map_err(|e| {
                 if e.is_interrupted() {
                     failure("E_CANCELLED", "the inventory listing was cancelled")

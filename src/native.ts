@@ -121,7 +121,9 @@ function guardedAsync<F extends (...args: never[]) => Promise<unknown>>(fn: F): 
 function guardMethods(target: object, async: readonly string[] = []): void {
   for (const name of Object.getOwnPropertyNames(target)) {
     const d = Object.getOwnPropertyDescriptor(target, name)
-    if (name === 'constructor' || name === 'prototype' || typeof d?.value !== 'function' || !d.writable) continue
+    if (name === 'constructor' || name === 'prototype' || typeof d?.value !== 'function') continue
+    // a method left unguarded would pass its errors on untranslated: say so at load, not at its first failure
+    if (!d.writable) throw new NativeModuleError(`the native method ${name} cannot be wrapped (it is not writable)`)
     Object.defineProperty(target, name, {
       ...d,
       value: async.includes(name) ? guardedAsync(d.value) : guarded(d.value),

@@ -11,7 +11,7 @@ import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openEmbeddedDatabase, type SqliteSql } from '../src/backends'
 import { helpOptions } from '../src/cli/completion'
-import { progressLine } from '../src/cli/progress'
+import { progressLine, progressReporter } from '../src/cli/progress'
 import { config } from '../src/config'
 import { lfnForDisplay } from '../src/lfn'
 import { nativeVersion, platformName } from '../src/native'
@@ -329,6 +329,25 @@ describe('the progress line', () => {
     filesPerSecond: 950.4,
     done: false,
   }
+
+  it('lets the line after a listing wait for its last event, however late it arrives', async () => {
+    const said: string[] = []
+    const io = { isTTY: false, out: () => {}, err: (t: string) => said.push(t) }
+    const report = progressReporter(io, 'list')
+    const waited = report.shown(10_000).then(() => said.push('after'))
+    report(progress)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(said).toEqual([])
+    report({ ...progress, done: true })
+    await waited
+    expect(said.map((l) => l.split(':')[0])).toEqual(['list', 'after'])
+    // shown already: at once; never shown: after the wait
+    await report.shown()
+    const silent = progressReporter(io, 'list')
+    const t0 = Date.now()
+    await silent.shown(100)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90)
+  })
 
   it('gives the share of files, not of directories, and the time left at the rate so far', () => {
     const line = progressLine('list', progress, 200, 300_000)

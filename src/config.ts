@@ -277,7 +277,7 @@ export const SCHEMA: Record<string, KeySpec> = {
     kind: 'integer',
     default: 60,
     min: 2,
-    max: 86_400,
+    max: DAY,
     doc: 'a running check renews its lease on the site within this; a site whose lease expired (its worker died) is taken by another',
   },
   OrphanConfirmRuns: {

@@ -6,6 +6,7 @@
  */
 import { CancelledError, ConsistencyError } from '../errors'
 import { openSqliteDatabase, type SqliteDatabase } from '../native'
+import { chunks } from './chunks'
 
 export type Param = number | string | Buffer | null
 export type Row = Record<string, unknown>
@@ -63,8 +64,7 @@ export async function insertRows(
   batch = 500,
 ): Promise<number> {
   let changes = 0
-  for (let i = 0; i < rows.length; i += batch) {
-    const part = rows.slice(i, i + batch)
+  for (const part of chunks(rows, batch)) {
     const width = (part[0] as readonly Param[]).length
     const one = `(${Array(width).fill('?').join(', ')})`
     const sql = `${head} VALUES ${Array(part.length).fill(one).join(', ')} ${tail}`

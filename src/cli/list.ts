@@ -150,10 +150,9 @@ export const listCommand: Command = {
     process.once('SIGTERM', stop)
     try {
       const started = Date.now()
-      const tree = await nativeListing(target, listOptions, {
-        onProgress: progressReporter(io, 'list', expectedFiles),
-        signal: controller.signal,
-      })
+      const progress = progressReporter(io, 'list', expectedFiles)
+      const tree = await nativeListing(target, listOptions, { onProgress: progress, signal: controller.signal })
+      await progress.shown()
       if (!output) tree.writeListingToStdout()
       else if (format === 'tree') tree.save(output)
       else tree.writeListing(output)

@@ -58,10 +58,24 @@ function terminalWidth(): number {
   return typeof columns === 'number' && columns > 0 ? columns : 80
 }
 
+/** A listing's progress reporter, and what tells when its last event has been shown. */
+export interface ProgressReporter {
+  (p: ListProgress): void
+  /**
+   * Resolves once the last event (`done`) has been shown, or after
+   * `waitMs` without it: the last event crosses from the listing's thread
+   * on its own and may arrive after the listing's result, so the line after
+   * the listing waits for it rather than come before it.
+   */
+  shown(waitMs?: number): Promise<void>
+}
+
 /** A progress reporter for one listing; `expectedFiles`, when known, gives the share done and the time left. */
-export function progressReporter(io: Output, label: string, expectedFiles?: number): (p: ListProgress) => void {
+export function progressReporter(io: Output, label: string, expectedFiles?: number): ProgressReporter {
   let lastLine = Date.now()
-  return (p) => {
+  let lastShown = false
+  let onLast: (() => void) | undefined
+  const report = (p: ListProgress) => {
     if (io.isTTY) {
       // one column short of the width: a line that fills it wraps on some terminals
       const line = progressLine(label, p, terminalWidth() - 1, expectedFiles)
@@ -74,5 +88,20 @@ export function progressReporter(io: Output, label: string, expectedFiles?: numb
           (p.unlisted ? `, ${p.unlisted} unlisted` : ''),
       )
     }
+    if (p.done) {
+      lastShown = true
+      onLast?.()
+    }
   }
+  const shown = (waitMs = 2000) =>
+    lastShown
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs)
+          onLast = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+  return Object.assign(report, { shown })
 }

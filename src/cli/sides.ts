@@ -14,7 +14,9 @@ export async function readSide(
   options: { format?: ListingFormat; threads?: number } = {},
 ): Promise<DirectoryInfo> {
   if (where.includes('://')) {
-    const tree = await binding.listRemote(where, { threads: options.threads }, progressReporter(io, label))
+    const progress = progressReporter(io, label)
+    const tree = await binding.listRemote(where, { threads: options.threads }, progress)
+    await progress.shown()
     return new DirectoryInfo(tree)
   }
   let stat: fs.Stats
@@ -28,7 +30,9 @@ export async function readSide(
   }
   if (stat.isDirectory()) {
     const opts = options.threads === undefined ? {} : { threads: options.threads }
-    const tree = await binding.listRemote(where, opts, progressReporter(io, label))
+    const progress = progressReporter(io, label)
+    const tree = await binding.listRemote(where, opts, progress)
+    await progress.shown()
     return new DirectoryInfo(tree)
   }
   // opened once and told apart by its first bytes: a pipe gives them once

@@ -2,6 +2,7 @@
 import { config } from '../config'
 import { UsageError } from '../errors'
 import { openSummary } from '../summary/store'
+import { DAY } from '../time'
 import { installWeb } from '../web/install'
 import { startWebServer } from '../web/server'
 import { plural } from '../words'
@@ -62,7 +63,7 @@ export const webCommand: Command = {
       if (options[name] !== undefined) throw new UsageError(`web ${action}: --${name} is for web ${where}`)
     }
     if (typeof options.config === 'string') config.setLocation(options.config)
-    const refresh = numberOption(options, 'refresh', 'web', { min: 0, max: 86_400 }) ?? 60
+    const refresh = numberOption(options, 'refresh', 'web', { min: 0, max: DAY }) ?? 60
 
     if (action === 'install') {
       only('port', 'serve')

@@ -26,6 +26,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { chunks } from '../backends/chunks'
 import { DatabaseError, insertRows, MysqlSql, type Param, type Row, redact, type Sql, SqliteSql } from '../backends/sql'
 import { config } from '../config'
 import { type Lfn, lfnBytes, lfnFromColumn } from '../lfn'
@@ -547,8 +548,7 @@ export class SummaryStore implements SummaryReader {
   /** The findings of `kind` in run `runId` among `lfns`, by LFN. */
   private async foundIn(runId: number, kind: FindingKind, lfns: readonly Lfn[]): Promise<Map<Lfn, Finding>> {
     const found = new Map<Lfn, Finding>()
-    for (let i = 0; i < lfns.length; i += IN_CHUNK) {
-      const part = lfns.slice(i, i + IN_CHUNK)
+    for (const part of chunks(lfns, IN_CHUNK)) {
       const rows = await this.db.all(
         `SELECT lfn, size, inventory_size FROM findings WHERE run_id = ? AND kind = ? AND lfn IN (${marks(part.length)})`,
         [runId, kind, ...part.map(lfnBytes)],
@@ -579,8 +579,7 @@ export class SummaryStore implements SummaryReader {
     return this.db.transaction(async (tx) => {
       if (lfns === undefined) return (await tx.run(update, [acted, runId, kind, site])).changes
       let marked = 0
-      for (let i = 0; i < lfns.length; i += IN_CHUNK) {
-        const part = lfns.slice(i, i + IN_CHUNK)
+      for (const part of chunks(lfns, IN_CHUNK)) {
         const r = await tx.run(`${update} AND lfn IN (${marks(part.length)})`, [
           acted,
           runId,

@@ -83,6 +83,24 @@ describe('a lister written in TypeScript', () => {
     expect(unlisted[0]?.reason).toMatch(/no answer/)
   })
 
+  it('records a directory whose lister says it timed out as unlisted and timed out, after its retries', async () => {
+    class TimingOut extends MapLister {
+      tries = 0
+      override async lsDirectory(lfn: string): Promise<ListerEntry[]> {
+        if (lfn !== '/store/flaky') return super.lsDirectory(lfn)
+        this.tries++
+        throw Object.assign(new Error('/store/flaky: the door took too long'), { timedOut: true })
+      }
+    }
+    const lister = new TimingOut(site())
+    const tree = await lister.list({ roots: ['/store'], threads: 2, retries: 2 })
+    expect(tree.getUnlisted().map((u) => [u.path, u.timedOut])).toEqual([
+      ['/store/flaky', true],
+      ['/store/gone', false],
+    ])
+    expect(lister.tries).toBe(3)
+  })
+
   it('gives the same tree with one worker or many', async () => {
     const one = await new MapLister(site()).list({ roots: ['/store'], threads: 1 })
     const many = await new MapLister(site()).list({ roots: ['/store'], threads: 8 })

@@ -42,8 +42,17 @@ export abstract class Lister {
         )
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
-        const retryable = (err as { retryable?: unknown } | null)?.retryable === true
-        binding.replyListing(req.id, null, null, null, null, message || 'listing failed', retryable)
+        const flags = err as { retryable?: unknown; timedOut?: unknown } | null
+        binding.replyListing(
+          req.id,
+          null,
+          null,
+          null,
+          null,
+          message || 'listing failed',
+          flags?.retryable === true,
+          flags?.timedOut === true,
+        )
       }
     }
     const tree = await binding.nativeTask('the listing', extra.signal, (signal) =>

@@ -68,7 +68,9 @@ impl DirLister for JsLister {
 
 /// Answer a `ListRequest`: the directory's entries as columns (names
 /// NUL-separated; `isDir` 0 or 1, sizes in bytes (-1 unknown), mtimes in unix
-/// seconds, one each per name), or `error` when it could not be listed.
+/// seconds, one each per name), or `error` when it could not be listed
+/// (`retryable`: another attempt may pass; `timedOut`: it gave no answer in
+/// time, which is retryable too).
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn reply_listing(
@@ -80,8 +82,10 @@ pub fn reply_listing(
     mtimes: Option<Float64Array>,
     error: Option<String>,
     retryable: Option<bool>,
+    timed_out: Option<bool>,
 ) -> Result<()> {
     let reply = match error {
+        Some(message) if timed_out.unwrap_or(false) => Err(ListError::timed_out(message)),
         Some(message) if retryable.unwrap_or(false) => Err(ListError::retryable(message)),
         Some(message) => Err(ListError::fatal(message)),
         None => {

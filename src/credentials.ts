@@ -20,6 +20,7 @@
 import { X509Certificate } from 'node:crypto'
 import * as fs from 'node:fs'
 import { ConsistencyError } from './errors'
+import { now } from './time'
 
 export interface Credentials {
   proxy?: string
@@ -68,7 +69,7 @@ const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace(
  * refused authentication: `proxy /tmp/x509up_u0 (expired 2020-01-02T00:00:00Z)`,
  * `keytab /etc/xrootd/sss.keytab`.
  */
-export function describeCredentials(env: Record<string, string | undefined>, now = Date.now() / 1000): string {
+export function describeCredentials(env: Record<string, string | undefined>, at = now()): string {
   const parts: string[] = []
   // the default proxy is named when it is all there is
   const other = env.XrdSecSSSKT || env.BEARER_TOKEN_FILE || env.BEARER_TOKEN
@@ -79,7 +80,7 @@ export function describeCredentials(env: Record<string, string | undefined>, now
   else {
     const expiry = proxyExpiry(proxy)
     if (expiry === null) parts.push(`proxy ${proxy} (not a certificate)`)
-    else if (expiry <= now) parts.push(`proxy ${proxy} (expired ${iso(expiry)})`)
+    else if (expiry <= at) parts.push(`proxy ${proxy} (expired ${iso(expiry)})`)
     else parts.push(`proxy ${proxy} (valid until ${iso(expiry)})`)
   }
   if (env.XrdSecSSSKT) parts.push(`keytab ${env.XrdSecSSSKT}${fs.existsSync(env.XrdSecSSSKT) ? '' : ' (absent)'}`)
@@ -92,20 +93,20 @@ export function describeCredentials(env: Record<string, string | undefined>, now
 
 /**
  * A warning when the proxy in `env` expires before a listing of
- * `seconds` starting `now` would end (or has expired already), or null
+ * `seconds` starting `at` would end (or has expired already), or null
  * (no proxy file, or one that outlives the listing).
  */
 export function proxyWarning(
   env: Record<string, string | undefined>,
   seconds: number | null,
-  now = Date.now() / 1000,
+  at = now(),
 ): string | null {
   const proxy = env.X509_USER_PROXY || `/tmp/x509up_u${process.getuid?.() ?? 0}`
   const expiry = fs.existsSync(proxy) ? proxyExpiry(proxy) : null
   if (expiry === null) return null
-  if (expiry <= now) return `proxy ${proxy} expired at ${iso(expiry)}`
-  if (seconds === null || expiry >= now + seconds) return null
-  return `proxy ${proxy} expires at ${iso(expiry)}, in ${Math.round(expiry - now)} s: before a run as long as the site's last one (${Math.round(seconds)} s) would end`
+  if (expiry <= at) return `proxy ${proxy} expired at ${iso(expiry)}`
+  if (seconds === null || expiry >= at + seconds) return null
+  return `proxy ${proxy} expires at ${iso(expiry)}, in ${Math.round(expiry - at)} s: before a run as long as the site's last one (${Math.round(seconds)} s) would end`
 }
 
 /** The credential variables set in this process for the native lister, and for which site. */

@@ -18,7 +18,7 @@ import { config } from '../config'
 import { ConfigError } from '../errors'
 import { type Lfn, lfnFromText, lfnsFromBuffer } from '../lfn'
 import { listSite } from '../site-listing'
-import { DAY } from '../time'
+import { DAY, now } from '../time'
 import { type Run, throwIfAborted } from './context'
 
 /** Read the protected LFN directories. */
@@ -106,7 +106,7 @@ export async function findUnmerged(
   const avoid = config
     .get<string[]>('UnmergedDirsToAvoid')
     .map((d) => lfnFromText(siteRoot !== rootPath && under(d as Lfn, usual as Lfn) ? root + d.slice(usual.length) : d))
-  const now = Date.now() / 1000
+  const at = now()
   const minAge = config.get<number>('UnmergedMinAge') * DAY
   const logsAge = config.get<number>('UnmergedLogsAge') * DAY
   const source = config.get<string>('ListDeletable')
@@ -134,7 +134,7 @@ export async function findUnmerged(
     if (!isLog && !under(lfn, root)) continue
     const mtime = columns.mtimes[i] as number
     if (mtime === 0) continue
-    const age = now - mtime
+    const age = at - mtime
     if (avoid.some((d) => under(lfn, d)) || protectedPrefixes.some((p) => lfn.startsWith(p))) continue
     if (age <= (isLog ? logsAge : minAge)) continue
     files.push({ lfn, size: fileSize })

@@ -68,7 +68,8 @@ describe('the local lister', () => {
     // far more than a pipe and the reader's buffer hold, read only after a pause: the writer waits
     const big = path.join(work, 'big')
     const dir = path.join(big, 'store/mc/RunIISummer20UL18MiniAODv2/DYJetsToLL_M-50_TuneCP5/MINIAODSIM/106X-v2/120000')
-    for (let i = 0; i < 4000; i++) writeFile(path.join(dir, `${(i * 7919).toString(16).padStart(12, '0')}-file.root`), 1)
+    for (let i = 0; i < 4000; i++)
+      writeFile(path.join(dir, `${(i * 7919).toString(16).padStart(12, '0')}-file.root`), 1)
     const child = spawn(process.execPath, [CLI, 'list', big], { stdio: ['ignore', 'pipe', 'pipe'] })
     const closed = new Promise((r) => child.once('close', r))
     let stderr = ''

@@ -15,6 +15,12 @@ pub struct XrootdServer {
     pub data: PathBuf,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// Whether it has accepted connections once: a restart keeps its port.
+    started: bool,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Whether the `xrootd` binary is installed; tests that need it say so and
@@ -62,25 +68,54 @@ impl XrootdServer {
         let admin = dir.path().join("admin");
         fs::create_dir(&admin).unwrap();
         chown_to_xrootd(&admin);
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut cfg = fs::File::create(dir.path().join("xrootd.cfg")).unwrap();
-        writeln!(
-            cfg,
-            "xrd.port {port}\nall.export /\noss.localroot {}\nall.adminpath {}\nall.pidpath {}\nxrd.network nodnr",
-            data.display(),
-            admin.display(),
-            admin.display()
-        )
-        .unwrap();
-        XrootdServer { port, data, dir, child: None }
+        let mut server = XrootdServer { port: 0, data, dir, child: None, started: false };
+        server.configure(free_port());
+        server
     }
 
     pub fn host_port(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Start (or start again) the server and wait until it accepts connections.
+    fn configure(&mut self, port: u16) {
+        self.port = port;
+        let admin = self.dir.path().join("admin");
+        let mut cfg = fs::File::create(self.dir.path().join("xrootd.cfg")).unwrap();
+        writeln!(
+            cfg,
+            "xrd.port {port}\nall.export /\noss.localroot {}\nall.adminpath {}\nall.pidpath {}\nxrd.network nodnr",
+            self.data.display(),
+            admin.display(),
+            admin.display()
+        )
+        .unwrap();
+    }
+
+    /// Start (or start again) the server and wait until it accepts
+    /// connections. A server that exits at once (its port taken between
+    /// being found free and bound, on a machine running many tests) is
+    /// started again, on another port the first time.
     pub fn start(&mut self) {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.try_start() {
+                Ok(()) => {
+                    self.started = true;
+                    return;
+                }
+                Err(_) if attempts < 3 => {
+                    std::thread::sleep(Duration::from_millis(500));
+                    if !self.started {
+                        self.configure(free_port());
+                    }
+                }
+                Err(why) => panic!("xrootd did not start: {why}: {}", self.log()),
+            }
+        }
+    }
+
+    fn try_start(&mut self) -> Result<(), String> {
         let mut cmd = Command::new("xrootd");
         if is_root() {
             cmd.args(["-R", "xrootd"]);
@@ -94,12 +129,19 @@ impl XrootdServer {
             .stderr(Stdio::null());
         self.child = Some(cmd.spawn().expect("start xrootd"));
         let addr: SocketAddr = self.host_port().parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            let exited = self.child.as_mut().unwrap().try_wait().unwrap();
-            assert!(exited.is_none() && Instant::now() < deadline, "xrootd did not start: {}", self.log());
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                return Err(format!("it exited ({status}) before accepting connections on port {}", self.port));
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                return Err(format!("no connection accepted on port {} in 60 s", self.port));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+        Ok(())
     }
 
     pub fn log(&self) -> String {

@@ -27,11 +27,11 @@ export async function run({ big = false } = {}) {
     const median = (list) => list.sort((a, b) => a.seconds - b.seconds)[1]
     const find = median([0, 1, 2].map(() => measure(`find ${q(root)} -printf '%s %T@ %p\\n' > /dev/null`)))
     const findOnce = measure(`find ${q(root)} -printf '%s %T@ %p\\n' | wc -l`)
-    for (const threads of [1, 2, 4, 8]) {
-      const ours = median(
-        [0, 1, 2].map(() => measure(`node ${q(CLI)} list ${q(root)} --threads ${threads} > /dev/null`)),
-      )
-      const count = measure(`node ${q(CLI)} list ${q(root)} --threads ${threads} | wc -l`)
+    // the default (no --threads: twice the cores, at most 8) and fixed counts
+    for (const threads of ['default', 1, 2, 4, 8]) {
+      const option = threads === 'default' ? '' : ` --threads ${threads}`
+      const ours = median([0, 1, 2].map(() => measure(`node ${q(CLI)} list ${q(root)}${option} > /dev/null`)))
+      const count = measure(`node ${q(CLI)} list ${q(root)}${option} | wc -l`)
       if (Number(count.stdout.trim()) !== files) throw new Error(`list gave ${count.stdout.trim()} files, not ${files}`)
       rows.push({
         files: files.toLocaleString('en'),

@@ -5,7 +5,16 @@
  */
 import { config } from './config'
 import { type Lfn, lfnsFromBuffer } from './lfn'
-import type { CompareResult, ListingsCounts, NodeInfo, Tree, TreeCounts, UnlistedDir } from './native'
+import type {
+  CompareResult,
+  ListingFormat,
+  ListingsCounts,
+  ListKind as NativeListKind,
+  NodeInfo,
+  Tree,
+  TreeCounts,
+  UnlistedDir,
+} from './native'
 import * as binding from './native'
 import { DAY } from './time'
 
@@ -28,12 +37,12 @@ export class DirectoryInfo {
    * first bytes, read once: a pipe or a FIFO works). A file named `*.tree`
    * must hold a tree.
    */
-  static async read(file: string, format: 'auto' | 'ral' = 'auto'): Promise<DirectoryInfo> {
+  static async read(file: string, format: ListingFormat = 'auto'): Promise<DirectoryInfo> {
     return new DirectoryInfo(await binding.readInputAsync(file, format))
   }
 
   /** Read a listing file (`auto`: `LFN|size|mtime` and friends; `ral`: RAL dumps). */
-  static async fromListing(file: string, format: 'auto' | 'ral' = 'auto'): Promise<DirectoryInfo> {
+  static async fromListing(file: string, format: ListingFormat = 'auto'): Promise<DirectoryInfo> {
     return new DirectoryInfo(await binding.readListingAsync(file, format))
   }
 
@@ -117,8 +126,8 @@ export interface Comparison {
   result: CompareResult
 }
 
-/** A list of a comparison: `missing` and `orphan` files, `empty` directories. */
-export type ListKind = 'missing' | 'orphan' | 'empty'
+/** A list of a comparison that vetoes apply to: `missing` and `orphan` files, `empty` directories. */
+export type ListKind = Exclude<NativeListKind, 'unlisted'>
 
 /** The entries of a list in its order: names, and for files their sizes (-1 unknown; none for directories). */
 export interface Listed {
@@ -183,7 +192,7 @@ export async function compare(
 export async function compareListingFiles(
   inventoryFile: string,
   remoteFile: string,
-  options: { ignoreAge?: number; remoteFormat?: 'auto' | 'ral' } = {},
+  options: { ignoreAge?: number; remoteFormat?: ListingFormat } = {},
 ): Promise<(ListingsCounts & { result: CompareResult }) | null> {
   const ignoreAge = options.ignoreAge ?? config.get<number>('IgnoreAge')
   const result = await binding.compareListingsAsync(inventoryFile, remoteFile, {

@@ -20,7 +20,7 @@ import { config } from './config'
 import { type Credentials, credentialEnvironment, describeCredentials, useNativeCredentials } from './credentials'
 import { DirectoryInfo } from './datatypes'
 import { AuthError, CancelledError, ConfigError } from './errors'
-import type { ListMethod, ListOptions, ListProgress } from './native'
+import type { ListingFormat, ListMethod, ListOptions, ListProgress } from './native'
 import * as binding from './native'
 import { DAY, now } from './time'
 
@@ -50,7 +50,7 @@ const METHODS: Record<string, ListMethod> = {
 export function siteTarget(
   site: string,
   doorOverride?: string,
-): { target: string; method: ListMethod | 'local' } | { dump: string; format: 'auto' | 'ral' } {
+): { target: string; method: ListMethod | 'local' } | { dump: string; format: ListingFormat } {
   const access = config.site<string>('AccessMethod', site, 'XRootD')
   const where = `AccessMethod.${site} in ${config.LOCATION ?? 'the configuration'}`
   const colon = access.indexOf(':')

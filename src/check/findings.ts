@@ -12,7 +12,7 @@
  */
 import type { Copies, MissingBlock } from '../backends/types'
 import { config } from '../config'
-import { applyVeto, type Listed, listed, type Veto } from '../datatypes'
+import { applyVeto, type Listed, type ListKind, listed, type Veto } from '../datatypes'
 import { DatasetFilter, datasetDirectoryOf, type Filter, Filters, FullFilter, PatternFilter } from '../filters'
 import { type Lfn, lfnsFromBuffer } from '../lfn'
 import type { CompareResult, UnlistedDir } from '../native'
@@ -149,7 +149,7 @@ export async function copiesElsewhere(run: Run, found: Findings): Promise<Copied
  */
 function keepListed(
   first: CompareResult,
-  kind: 'missing' | 'orphan' | 'empty',
+  kind: ListKind,
   entries: Listed,
   other: CompareResult | null,
   filter: Filter,

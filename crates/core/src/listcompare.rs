@@ -118,13 +118,6 @@ fn unmatched(a: &[(u64, u64)], b: &[(u64, u64)]) -> (Vec<LineAt>, Vec<LineAt>) {
     (only_a, only_b)
 }
 
-/// An LFN in the form a tree gives back: `/`, then non-empty components.
-fn normal(lfn: &[u8]) -> bool {
-    lfn.first() == Some(&b'/')
-        && lfn.last() != Some(&b'/')
-        && memchr::memchr_iter(b'/', lfn).all(|p| lfn.get(p + 1) != Some(&b'/'))
-}
-
 /// A line's LFN (borrowed from the line when it holds no escape), size and
 /// mtime.
 type Parsed<'a> = (Cow<'a, [u8]>, u64, i64);
@@ -154,7 +147,7 @@ fn scan(path: &Path, format: ListingFormat, ignore_age: i64) -> Result<Option<Sc
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs() as i64);
-    let mut entries: Vec<(u64, u64)> = Vec::with_capacity((meta.len().min(1 << 34) / 100) as usize);
+    let mut entries: Vec<(u64, u64)> = Vec::new();
     let mut counts = ListingCounts::default();
     let mut dirs = DirectoryHashes::default();
     let mut buf = vec![0u8; 256 << 10];
@@ -170,6 +163,13 @@ fn scan(path: &Path, format: ListingFormat, ignore_age: i64) -> Result<Option<Sc
         let n = file.read(&mut buf[filled..]).map_err(io_err)?;
         let eof = n == 0;
         filled += n;
+        if base == 0 && entries.capacity() == 0 {
+            // room for the whole file at the first block's line length, and a
+            // little more: growing copies every entry and touches new pages
+            let lines = memchr::memchr_iter(b'\n', &buf[..filled]).count().max(1) as u64;
+            let per_line = (filled as u64).div_ceil(lines).max(1);
+            entries.reserve((meta.len().min(1 << 40) / per_line + meta.len() / per_line / 32) as usize);
+        }
         let mut start = 0;
         loop {
             let end = match memchr::memchr(b'\n', &buf[start..filled]) {
@@ -184,14 +184,14 @@ fn scan(path: &Path, format: ListingFormat, ignore_age: i64) -> Result<Option<Sc
                 message,
             })?;
             if let Some((lfn, size, mtime)) = parsed {
-                if size == UNKNOWN_SIZE || !normal(&lfn) {
+                let (dir, _) = split_lfn(&lfn);
+                if size == UNKNOWN_SIZE || lfn.first() != Some(&b'/') || lfn.last() == Some(&b'/') || !dirs.add(dir) {
                     return Ok(None);
                 }
                 let comparable = if mtime.saturating_add(ignore_age) < listed_at { COMPARABLE } else { 0 };
                 entries.push((file_hash(&lfn, size), (base + start as u64) | comparable));
                 counts.files += 1;
                 counts.size = counts.size.saturating_add(size);
-                dirs.add(split_lfn(&lfn).0);
             }
             start = (end + 1).min(filled);
         }
@@ -209,19 +209,31 @@ fn scan(path: &Path, format: ListingFormat, ignore_age: i64) -> Result<Option<Sc
 }
 
 /// The hashes of every directory path a listing names, to count them.
-#[derive(Default)]
 struct DirectoryHashes {
     last: Vec<u8>,
     hashes: Vec<u64>,
+    empty_component: memchr::memmem::Finder<'static>,
+}
+
+impl Default for DirectoryHashes {
+    fn default() -> Self {
+        Self { last: Vec::new(), hashes: Vec::new(), empty_component: memchr::memmem::Finder::new(b"//") }
+    }
 }
 
 impl DirectoryHashes {
-    /// Record `dir` and its ancestors: only those it does not share with
-    /// the directory of the line before, since a listing gives a
-    /// directory's files together.
-    fn add(&mut self, dir: &[u8]) {
+    /// Record `dir` (a line's LFN up to its last `/`) and its ancestors:
+    /// only those it does not share with the directory of the line before,
+    /// since a listing gives a directory's files together. False when the
+    /// LFN is not in the form a tree gives back (an empty component: `//`
+    /// in the directory, or a directory ending with `/`), checked only for
+    /// a directory other than the line before's.
+    fn add(&mut self, dir: &[u8]) -> bool {
         if dir == self.last.as_slice() {
-            return;
+            return true;
+        }
+        if dir.last() == Some(&b'/') || self.empty_component.find(dir).is_some() {
+            return false;
         }
         // the longest common prefix that ends a component of both: below
         // the common part a `/` ends one in both, at its end each is checked
@@ -237,6 +249,7 @@ impl DirectoryHashes {
         }
         self.last.clear();
         self.last.extend_from_slice(dir);
+        true
     }
 
     fn count(mut self) -> u64 {

@@ -308,8 +308,9 @@ pub(crate) fn parse_fast(line: &[u8]) -> Option<(&[u8], u64, i64)> {
     if line.first() != Some(&b'/') {
         return None;
     }
-    let p2 = memchr::memrchr(b'|', line)?;
-    let p1 = memchr::memrchr(b'|', &line[..p2])?;
+    // the two numbers read from the end, each up to the `|` before it
+    let (mtime, p2) = digits_before(line, line.len())?;
+    let (size, p1) = digits_before(line, p2)?;
     let lfn = &line[..p1];
     // one pass over the LFN for a third field, an escape or a NUL (an error, from the full parser)
     if memchr::memchr3(b'|', b'\\', 0, lfn).is_some() {
@@ -318,27 +319,27 @@ pub(crate) fn parse_fast(line: &[u8]) -> Option<(&[u8], u64, i64)> {
     if lfn.last().is_none_or(|c| c.is_ascii_whitespace() || *c == b'/') {
         return None;
     }
-    let size = digits(&line[p1 + 1..p2])?;
-    let mtime = digits(&line[p2 + 1..])?;
     if size == UNKNOWN_SIZE || mtime > i64::MAX as u64 {
         return None;
     }
     Some((lfn, size, mtime as i64))
 }
 
-/// A plain run of at most 19 ASCII digits.
-fn digits(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 19 {
-        return None;
-    }
-    let mut v = 0u64;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
+/// The plain run of 1 to 19 ASCII digits that ends at `end` and follows a
+/// `|`: its value and where that `|` is. One backward pass, no search.
+fn digits_before(line: &[u8], end: usize) -> Option<(u64, usize)> {
+    let stop = end.saturating_sub(19);
+    let (mut at, mut value, mut unit) = (end, 0u64, 1u64);
+    while at > stop {
+        let digit = line[at - 1].wrapping_sub(b'0');
+        if digit > 9 {
+            break;
         }
-        v = v * 10 + u64::from(c - b'0');
+        value += u64::from(digit) * unit;
+        unit = unit.wrapping_mul(10);
+        at -= 1;
     }
-    Some(v)
+    (at < end && at > 0 && line[at - 1] == b'|').then_some((value, at - 1))
 }
 
 /// The length of the longest common prefix of `a` and `b`, eight bytes at

@@ -95,6 +95,13 @@ impl DirNames {
 /// match. A tree read whole drops it; the sorted index serves lookups then.
 type Children = HashTable<(DirId, u32)>;
 
+/// The children a reader of a listing added under each parent in
+/// increasing name order, while the table exists (see
+/// [`Tree::add_new_dir`]): found by binary search instead of kept in the
+/// table. A listing of one file a directory adds millions of such leaves,
+/// and an insert into a table of millions is a cache miss or two each.
+type Ordered = FxHashMap<DirId, Vec<DirId>>;
+
 /// 32 bits of the hash of (parent, name).
 fn child_key(parent: DirId, name: &[u8]) -> u32 {
     let mut h = FxHasher::default();
@@ -200,6 +207,8 @@ pub struct Tree {
     names: DirNames,
     /// Built on first need, kept up to date as directories are added.
     children: OnceLock<Children>,
+    /// Beside the table, the children added in name order.
+    ordered: Ordered,
     /// Read whole (`shrink_to_fit`), no directory added since.
     read_whole: bool,
     dir_parent: Vec<DirId>,
@@ -233,6 +242,7 @@ impl Tree {
         let mut tree = Tree {
             names,
             children: OnceLock::new(),
+            ordered: Ordered::default(),
             read_whole: false,
             dir_parent: vec![ROOT],
             dir_mtime: Times::default(),
@@ -338,6 +348,13 @@ impl Tree {
                 k == key && self.dir_parent[d as usize] == parent && self.dir_name(d) == name
             })
             .map(|e| e.0)
+            .or_else(|| self.ordered_child(parent, name))
+    }
+
+    /// The child `name` of `parent` among those added in name order.
+    fn ordered_child(&self, parent: DirId, name: &[u8]) -> Option<DirId> {
+        let list = self.ordered.get(&parent)?;
+        list.binary_search_by(|&c| self.names.name(c).cmp(name)).ok().map(|i| list[i])
     }
 
     fn children_table(&self) -> &Children {
@@ -360,6 +377,9 @@ impl Tree {
     /// [`Tree::add_dir`], saying whether the directory was created.
     pub fn add_dir_found(&mut self, parent: DirId, name: &[u8], state: DirState) -> (DirId, bool) {
         self.children_table();
+        if let Some(d) = self.ordered_child(parent, name) {
+            return (d, false);
+        }
         let key = child_key(parent, name);
         let next = self.dir_parent.len() as DirId;
         let (names, parents) = (&self.names, &self.dir_parent);
@@ -379,12 +399,20 @@ impl Tree {
     }
 
     /// Add the directory `name` under `parent`, which the caller knows
-    /// `parent` does not hold yet (a listing read in order proves it).
+    /// `parent` does not hold yet (a listing read in order proves it). A
+    /// child named after every child added this way under `parent` is kept
+    /// in `parent`'s ordered list, any other in the table.
     pub fn add_new_dir(&mut self, parent: DirId, name: &[u8], state: DirState) -> DirId {
         let d = self.dir_parent.len() as DirId;
+        // without a table, the table is built from every directory when first needed
         if let Some(table) = self.children.get_mut() {
-            let key = child_key(parent, name);
-            table.insert_unique(table_hash(key), (d, key), |&(_, k)| table_hash(k));
+            let list = self.ordered.entry(parent).or_default();
+            if list.last().is_none_or(|&c| self.names.name(c) < name) {
+                list.push(d);
+            } else {
+                let key = child_key(parent, name);
+                table.insert_unique(table_hash(key), (d, key), |&(_, k)| table_hash(k));
+            }
         }
         self.push_dir(parent, name, state);
         d
@@ -472,6 +500,7 @@ impl Tree {
     /// tree is read whole).
     pub fn shrink_to_fit(&mut self) {
         self.children.take();
+        self.ordered = Ordered::default();
         self.read_whole = true;
         self.names.bytes.shrink_to_fit();
         self.names.end.shrink_to_fit();
@@ -498,6 +527,7 @@ impl Tree {
         Memory {
             directories: 8 * self.names.end.capacity()
                 + self.children.get().map_or(0, |t| t.capacity() * (size_of::<(DirId, u32)>() + 1))
+                + self.ordered.values().map(|l| 4 * l.capacity() + 40).sum::<usize>()
                 + 4 * self.dir_parent.capacity()
                 + self.dir_mtime.heap_bytes()
                 + self.dir_listed_at.heap_bytes()

@@ -165,10 +165,12 @@ fn scan(path: &Path, format: ListingFormat, ignore_age: i64) -> Result<Option<Sc
         filled += n;
         if base == 0 && entries.capacity() == 0 {
             // room for the whole file at the first block's line length, and a
-            // little more: growing copies every entry and touches new pages
+            // little more, if memory allows it (a sparse file may claim any
+            // length): growing copies the entries
             let lines = memchr::memchr_iter(b'\n', &buf[..filled]).count().max(1) as u64;
             let per_line = (filled as u64).div_ceil(lines).max(1);
-            entries.reserve((meta.len().min(1 << 40) / per_line + meta.len() / per_line / 32) as usize);
+            let guess = meta.len() / per_line;
+            let _ = entries.try_reserve(usize::try_from(guess + guess / 32).unwrap_or(usize::MAX));
         }
         let mut start = 0;
         loop {
@@ -432,5 +434,28 @@ mod tests {
         let err = compare_listing_files(&good, &bad, auto, CompareOptions::default()).unwrap_err();
         assert_eq!(err.line(), Some(2));
         assert!(err.to_string().starts_with(&format!("{}:2:", bad.display())), "{err}");
+    }
+
+    #[test]
+    fn a_sparse_terabyte_after_real_lines_is_refused_at_its_zeros() {
+        use std::io::Write;
+        // the first block's lines make a guess of a terabyte of them: the
+        // room is asked for, not demanded (where memory is not overcommitted
+        // the request fails and the read goes on), and the zeros are an error
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.txt");
+        std::fs::write(&good, "/store/a|1|0\n").unwrap();
+        let sparse = dir.path().join("sparse.txt");
+        // a first block (256 KiB) of 16-byte lines, then a hole
+        let mut lines = Vec::new();
+        for i in 0..20_000 {
+            writeln!(lines, "/store/{i:05}|1|0").unwrap();
+        }
+        std::fs::write(&sparse, &lines).unwrap();
+        std::fs::OpenOptions::new().write(true).open(&sparse).unwrap().set_len(1 << 40).unwrap();
+        let auto = (ListingFormat::Auto, ListingFormat::Auto);
+        let err = compare_listing_files(&good, &sparse, auto, CompareOptions::default()).unwrap_err();
+        assert_eq!(err.line(), Some(20_001));
+        assert!(err.to_string().contains("not a listing file"), "{err}");
     }
 }

@@ -15,7 +15,7 @@ pub use atomic::{write_atomic, write_lines};
 pub use compare::{compare, CompareOptions, CompareResult, Entry};
 pub use input::{read_input, InputError};
 pub use listcompare::{compare_listing_files, ListingComparison, ListingCounts};
-pub use listfile::{read_listing, write_listing, ListingError, ListingFormat};
+pub use listfile::{read_listing, write_listing, ListingError, ListingFormat, Loader};
 pub use tree::{DirId, DirState, Tree, UnlistedDir, ROOT, UNKNOWN_SIZE};
 pub use treefile::{is_tree_file, load_tree, save_tree, TreeFileError};
 

@@ -369,7 +369,9 @@ pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 /// of one file a directory). A listing in byte order costs no lookup at
 /// all: a directory this reader created, and whose children it has added in
 /// increasing order, cannot hold a name greater than the last of them.
-struct Loader<'t> {
+/// Whatever gives files a path at a time (an inventory query) adds them
+/// through it too.
+pub struct Loader<'t> {
     tree: &'t mut Tree,
     last_dir: Vec<u8>,
     /// The components of `last_dir`, the root first.
@@ -386,8 +388,23 @@ struct Component {
     last_child: Option<DirId>,
 }
 
+/// Where a [`Loader`] left a tree, kept in the tree: the next loader (the
+/// next batch of an inventory query) goes on from it, unless anything else
+/// added to the tree since (its directory or file count differs).
+pub(crate) struct LoadState {
+    last_dir: Vec<u8>,
+    components: Vec<Component>,
+    counts: (usize, usize),
+}
+
 impl<'t> Loader<'t> {
-    fn new(tree: &'t mut Tree) -> Loader<'t> {
+    /// A reader adding to `tree`, which nothing else changes while it lives;
+    /// it goes on from where the last loader of `tree` left it.
+    pub fn new(tree: &'t mut Tree) -> Loader<'t> {
+        let counts = (tree.dir_count(), tree.file_count());
+        if let Some(s) = tree.loaded.take().filter(|s| s.counts == counts) {
+            return Loader { tree, last_dir: s.last_dir, components: s.components };
+        }
         let in_order = tree.dir_count() == 1;
         Loader {
             tree,
@@ -436,7 +453,8 @@ impl<'t> Loader<'t> {
         self.components.last().map_or(ROOT, |c| c.dir)
     }
 
-    fn add_parts(&mut self, lfn: &[u8], size: u64, mtime: i64) {
+    /// Add the file at `lfn` (an absolute path), creating its directories.
+    pub fn add_parts(&mut self, lfn: &[u8], size: u64, mtime: i64) {
         let (dir, name) = split_lfn(lfn);
         let d = self.dir(dir);
         self.tree.add_file(d, name, size, mtime);
@@ -457,6 +475,14 @@ impl<'t> Loader<'t> {
             }
             None => Ok(false),
         }
+    }
+}
+
+impl Drop for Loader<'_> {
+    fn drop(&mut self) {
+        let counts = (self.tree.dir_count(), self.tree.file_count());
+        let (last_dir, components) = (std::mem::take(&mut self.last_dir), std::mem::take(&mut self.components));
+        self.tree.loaded = Some(LoadState { last_dir, components, counts });
     }
 }
 
@@ -785,6 +811,68 @@ mod tests {
         drop(f);
         let err = read_listing(&path, ListingFormat::Auto).err().expect("must fail");
         assert_eq!(err.line(), Some(1));
+    }
+
+    #[test]
+    fn loaders_of_batches_build_the_tree_of_one_path_at_a_time() {
+        // datasets interleaved, one file a directory and some directories
+        // met again later; the files come in batches, each its own loader,
+        // and between some batches a directory is added behind their back
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let files: Vec<(Vec<u8>, u64)> = (0..6000u64)
+            .map(|i| {
+                let leaf = if next(10) == 0 { next(i + 1) } else { i };
+                let lfn = format!("/store/mc/Era{}/P{}/AODSIM/v1/{leaf:06}/f{i}.root", next(2), next(2));
+                (lfn.into_bytes(), i)
+            })
+            .collect();
+        let mut by_path = Tree::new(0);
+        let mut batched = Tree::new(0);
+        let mut at = 0;
+        while at < files.len() {
+            let end = (at + 1 + next(700) as usize).min(files.len());
+            let mut loader = Loader::new(&mut batched);
+            for (lfn, size) in &files[at..end] {
+                loader.add_parts(lfn, *size, 0);
+            }
+            drop(loader);
+            for (lfn, size) in &files[at..end] {
+                by_path.add_file_path(lfn, *size, 0);
+            }
+            if next(4) == 0 && end < files.len() {
+                // the directory of the next file: a loader going on from a
+                // state kept across this change would create it again
+                let extra = split_lfn(&files[end].0).0;
+                batched.ensure_dir(extra);
+                by_path.ensure_dir(extra);
+            }
+            at = end;
+        }
+        assert_eq!(batched.dir_count(), by_path.dir_count());
+        assert_eq!(batched.file_count(), files.len());
+        assert_eq!(batched.hash(), by_path.hash());
+    }
+
+    #[test]
+    fn a_loader_starts_afresh_after_the_tree_changed_behind_it() {
+        let mut t = Tree::new(0);
+        let mut loader = Loader::new(&mut t);
+        loader.add_parts(b"/a/1/f", 1, 0);
+        drop(loader);
+        // `/a` was created in order with its last child `1`: a loader going
+        // on from there would take `/a/2` for new and create it twice
+        t.ensure_dir(b"/a/2");
+        let mut loader = Loader::new(&mut t);
+        loader.add_parts(b"/a/2/g", 2, 0);
+        drop(loader);
+        assert_eq!(t.dir_count(), 4);
+        assert_eq!(t.files_in(t.find_dir(b"/a/2").unwrap()).len(), 1);
     }
 
     #[test]

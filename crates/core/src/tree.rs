@@ -209,6 +209,8 @@ pub struct Tree {
     children: OnceLock<Children>,
     /// Beside the table, the children added in name order.
     ordered: Ordered,
+    /// Where the last listing reader left off.
+    pub(crate) loaded: Option<crate::listfile::LoadState>,
     /// Read whole (`shrink_to_fit`), no directory added since.
     read_whole: bool,
     dir_parent: Vec<DirId>,
@@ -243,6 +245,7 @@ impl Tree {
             names,
             children: OnceLock::new(),
             ordered: Ordered::default(),
+            loaded: None,
             read_whole: false,
             dir_parent: vec![ROOT],
             dir_mtime: Times::default(),

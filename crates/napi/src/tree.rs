@@ -171,18 +171,10 @@ impl Tree {
             return Err(invalid(format!("addFiles: an mtime must be a number of seconds, not {bad}")));
         }
         let mut tree = self.write();
-        let mut last: Option<(&[u8], dc_core::DirId)> = None;
+        // goes on from where the batch before left the tree
+        let mut loader = dc_core::Loader::new(&mut tree);
         for (i, lfn) in names.iter().enumerate() {
-            let (dir, name) = dc_core::tree::split_lfn(lfn);
-            let d = match last {
-                Some((p, d)) if p == dir => d,
-                _ => {
-                    let d = tree.ensure_dir(dir);
-                    last = Some((dir, d));
-                    d
-                }
-            };
-            tree.add_file(d, name, sizes[i], mtimes[i] as i64);
+            loader.add_parts(lfn, sizes[i], mtimes[i] as i64);
         }
         Ok(names.len() as u32)
     }

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use dc_core::{Tree, UNKNOWN_SIZE};
+use dc_core::{Loader, Tree, UNKNOWN_SIZE};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
@@ -220,7 +220,7 @@ impl Database {
                 row,
                 message,
             };
-            let mut last: Option<(Vec<u8>, dc_core::DirId)> = None;
+            let mut loader = Loader::new(target);
             while let Some(row) = rows.next().map_err(|e| self.statement_error(sql, e))? {
                 n += 1;
                 let lfn = match row.get_ref(0).map_err(|e| self.statement_error(sql, e))? {
@@ -243,16 +243,7 @@ impl Database {
                     ValueRef::Real(f) if f.is_finite() => f as i64,
                     other => return Err(bad(n, format!("the mtime is {:?}, not a number", other.data_type()))),
                 };
-                let (dir, name) = dc_core::tree::split_lfn(lfn);
-                let d = match &last {
-                    Some((p, d)) if p.as_slice() == dir => *d,
-                    _ => {
-                        let d = target.ensure_dir(dir);
-                        last = Some((dir.to_vec(), d));
-                        d
-                    }
-                };
-                target.add_file(d, name, size, mtime);
+                loader.add_parts(lfn, size, mtime);
             }
             Ok(n)
         })();

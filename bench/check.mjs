@@ -153,7 +153,6 @@ export async function inventoryBench({ quick = false, big = false } = {}) {
       }
       rows.push({
         files: files.toLocaleString('en'),
-        'files a directory': perDirectory,
         run: i + 1,
         'mysql client s': fmt(client.seconds),
         'ours (into the tree) s': fmt(ours.seconds),
@@ -231,7 +230,6 @@ async function checkSite(files, perDirectory, runs) {
       }
       rows.push({
         files: files.toLocaleString('en'),
-        'files a directory': perDirectory,
         run: i + 1,
         'import s': i === 0 ? fmt(load.seconds) : '',
         'check s': fmt(check.seconds),

@@ -230,6 +230,7 @@ async function checkSite(files, perDirectory, runs) {
       }
       rows.push({
         files: files.toLocaleString('en'),
+        'files a directory': perDirectory,
         run: i + 1,
         'import s': i === 0 ? fmt(load.seconds) : '',
         'check s': fmt(check.seconds),
